@@ -1,0 +1,27 @@
+// 32-bit Arm CPU facts and early setup.
+#include <cstdint>
+
+#include <salvage/arch/cpu.h>
+
+extern "C" void _set_tls(void* tls);  // picolibc: TPIDRURO for the v7-a multilib
+extern "C" char __tls_base[];
+
+namespace salvage::arch {
+
+const char* Name() { return "arm"; }
+
+const char* Mode() {
+  uint32_t cpsr;
+  __asm__ volatile("mrs %0, cpsr" : "=r"(cpsr));
+  switch (cpsr & 0x1f) {
+    case 0x13: return "SVC";
+    case 0x1a: return "HYP";
+    case 0x1f: return "SYS";
+    case 0x16: return "MON";
+  }
+  return "other mode";
+}
+
+void EarlyInit() { _set_tls(__tls_base); }
+
+}  // namespace salvage::arch

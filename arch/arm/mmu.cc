@@ -1,0 +1,108 @@
+// 32-bit Arm identity map with caches on: VMSAv7 short-descriptor 1 MiB sections.
+// (Arm ARM DDI 0406C: B3.5 "Short-descriptor translation table format"; B4.1.130
+// "SCTLR"; B4.1.43 "DACR".) Physical memory above 4 GiB (LPAE) is not mapped yet.
+//
+// As on aarch64: a bootstrap map built with the MMU off (image and DTB Normal, all else
+// Device), then a final map with all of /memory Normal. The top section is never mapped,
+// so salvage.debug=fault has an address that always faults.
+#include <cstdint>
+
+#include <salvage/arch/mmu.h>
+#include <salvage/arch/pagetable.h>
+
+extern "C" char __image_start[];
+extern "C" char _end[];
+
+namespace salvage::arch {
+namespace {
+
+alignas(16384) constinit uint32_t g_bootstrap[ShortSectionTable::kEntries] = {};
+alignas(16384) constinit uint32_t g_final[ShortSectionTable::kEntries] = {};
+constinit const char* g_describe = "MMU off, caches off";
+
+constexpr uint32_t kSctlrM = 1u << 0;
+constexpr uint32_t kSctlrA = 1u << 1;
+constexpr uint32_t kSctlrC = 1u << 2;
+constexpr uint32_t kSctlrZ = 1u << 11;
+constexpr uint32_t kSctlrI = 1u << 12;
+constexpr uint32_t kSctlrTre = 1u << 28;
+constexpr uint32_t kSctlrAfe = 1u << 29;
+constexpr uint32_t kDacrAllClient = 0x55555555;
+
+uint32_t DcacheLine() {
+  uint32_t ctr;
+  __asm__ volatile("mrc p15, 0, %0, c0, c0, 1" : "=r"(ctr));
+  return 4u << ((ctr >> 16) & 0xf);
+}
+
+// op 1: invalidate (DCIMVAC), op 2: clean (DCCMVAC), to PoC.
+void DcacheRange(uintptr_t begin, uintptr_t end, int op) {
+  const uintptr_t line = DcacheLine();
+  for (uintptr_t a = begin & ~(line - 1); a < end; a += line) {
+    if (op == 1) {
+      __asm__ volatile("mcr p15, 0, %0, c7, c6, 1" ::"r"(a) : "memory");
+    } else {
+      __asm__ volatile("mcr p15, 0, %0, c7, c10, 1" ::"r"(a) : "memory");
+    }
+  }
+  __asm__ volatile("dsb" ::: "memory");
+}
+
+Status Build(ShortSectionTable& t, std::span<const PhysRange> ram, PhysRange image, PhysRange dtb) {
+  SALVAGE_TRY(t.Map(PhysRange{0, 1ull << 32}, MemType::kDevice));
+  for (const PhysRange& r : ram) {
+    if (r.base >= (1ull << 32)) continue;  // reported by the runtime's plan
+    SALVAGE_TRY(t.Map(r, MemType::kNormal));
+  }
+  SALVAGE_TRY(t.Map(image, MemType::kNormal));
+  SALVAGE_TRY(t.Map(dtb, MemType::kNormal));
+  t.Unmap(0xfff00000u);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status MmuBootstrap(PhysRange image, PhysRange dtb) {
+  uint32_t sctlr;
+  __asm__ volatile("mrc p15, 0, %0, c1, c0, 0" : "=r"(sctlr));
+  if (sctlr & kSctlrM) return Status(Error::kUnsupported, "mmu: already on at entry (boot protocol wants it off)");
+  ShortSectionTable table(g_bootstrap);
+  SALVAGE_TRY(Build(table, {}, image, dtb));
+  DcacheRange(reinterpret_cast<uintptr_t>(__image_start), reinterpret_cast<uintptr_t>(_end), 1);
+  const uint32_t zero = 0;
+  __asm__ volatile(
+      "mcr p15, 0, %0, c3, c0, 0\n"   // DACR
+      "mcr p15, 0, %1, c2, c0, 2\n"   // TTBCR = 0: TTBR0 only, short descriptors
+      "mcr p15, 0, %2, c2, c0, 0\n"   // TTBR0: non-cacheable walks
+      "mcr p15, 0, %1, c8, c7, 0\n"   // TLBIALL
+      "mcr p15, 0, %1, c7, c5, 0\n"   // ICIALLU
+      "mcr p15, 0, %1, c7, c5, 6\n"   // BPIALL
+      "dsb\n isb" ::"r"(kDacrAllClient),
+      "r"(zero), "r"(reinterpret_cast<uintptr_t>(g_bootstrap))
+      : "memory");
+  sctlr = (sctlr | kSctlrM | kSctlrC | kSctlrI | kSctlrZ) & ~(kSctlrA | kSctlrTre | kSctlrAfe);
+  __asm__ volatile("mcr p15, 0, %0, c1, c0, 0\n isb" ::"r"(sctlr) : "memory");
+  g_describe = "identity map, caches on (1 MiB sections)";
+  return Status::Ok();
+}
+
+Status MmuMapRam(std::span<const PhysRange> ram, PhysRange image, PhysRange dtb) {
+  ShortSectionTable table(g_final);
+  SALVAGE_TRY(Build(table, ram, image, dtb));
+  // Walks are non-cacheable: push the new table to memory before using it.
+  DcacheRange(reinterpret_cast<uintptr_t>(g_final), reinterpret_cast<uintptr_t>(g_final) + sizeof(g_final), 2);
+  const uint32_t zero = 0;
+  __asm__ volatile(
+      "mcr p15, 0, %0, c2, c0, 0\n isb\n"
+      "mcr p15, 0, %1, c8, c7, 0\n"  // TLBIALL
+      "mcr p15, 0, %1, c7, c5, 6\n"  // BPIALL
+      "dsb\n isb" ::"r"(reinterpret_cast<uintptr_t>(g_final)),
+      "r"(zero)
+      : "memory");
+  g_describe = "identity map, caches on (1 MiB sections)";
+  return Status::Ok();
+}
+
+const char* MmuDescribe() { return g_describe; }
+
+}  // namespace salvage::arch

@@ -1,0 +1,119 @@
+/* salvage entry for 32-bit Arm: a zImage-style header, then the code that gets C++
+ * running wherever the image was loaded.
+ *
+ * Header layout: Linux arch/arm/boot/compressed/head.S (magic 0x016f2818 at 0x24,
+ * start and end at 0x28/0x2c, endianness marker 0x04030201 at 0x30).
+ *
+ * Machine state on entry (Linux Documentation/arch/arm/booting.rst, kexec, QEMU):
+ *   r0 = 0, r1 = machine type, r2 = physical address of the DTB
+ *   MMU off, data cache off, SVC mode (HYP mode is not handled yet), IRQ/FIQ masked
+ */
+	.syntax	unified
+	.arm
+	.section .text.header, "ax"
+	.globl	_start
+_start:
+	.rept	8
+	mov	r0, r0			/* 0x00..0x1c: the traditional NOP sled */
+	.endr
+	b	entry			/* 0x20 */
+	.word	0x016f2818		/* 0x24 zImage magic */
+	.word	0			/* 0x28 start: position-independent, linked at 0 */
+	.word	__file_size		/* 0x2c end: size of the file contents */
+	.word	0x04030201		/* 0x30 endianness marker: little-endian */
+	.word	0			/* 0x34 no extension table */
+
+#include "../boot-params.inc"
+
+	.section .text.boot, "ax"
+/* Register roles until SalvageMain:
+ *   r8 = DTB physical address (from r2)
+ *   r9 = load address of the image (where _start is now)
+ *   r10 = machine type (from r1), reported only
+ */
+entry:
+	cpsid	aif
+	mov	r8, r2
+	mov	r10, r1
+	adr	r9, _start
+
+	/* VFP on: CPACR cp10/cp11 full access, then FPEXC.EN. picolibc uses VFP. */
+	mrc	p15, 0, r0, c1, c0, 2
+	orr	r0, r0, #(0xf << 20)
+	mcr	p15, 0, r0, c1, c0, 2
+	isb
+	mov	r0, #0x40000000
+	vmsr	fpexc, r0
+
+	/* Exception vectors: VBAR (needs SCTLR.V = 0: low vectors). */
+	ldr	r0, .Lvectors_off
+.Lvectors_pc:
+	add	r0, pc, r0
+	mcr	p15, 0, r0, c12, c0, 0
+	mrc	p15, 0, r0, c1, c0, 0
+	bic	r0, r0, #(1 << 13)
+	mcr	p15, 0, r0, c1, c0, 0
+	isb
+
+	/* Stack inside the image: PC-relative literals, since nothing is relocated yet. */
+	ldr	r0, .Lstack_off
+.Lstack_pc:
+	add	sp, pc, r0
+
+	/* Abort, undefined, IRQ and FIQ modes get the vectors' own stack (their banked sp
+	 * is whatever the crashed kernel left). */
+	ldr	r0, .Lfault_stack_off
+.Lfault_stack_pc:
+	add	r0, pc, r0
+	cps	#0x17			/* abort */
+	mov	sp, r0
+	cps	#0x1b			/* undefined */
+	mov	sp, r0
+	cps	#0x12			/* IRQ */
+	mov	sp, r0
+	cps	#0x11			/* FIQ */
+	mov	sp, r0
+	cps	#0x13			/* back to SVC */
+
+	/* Clear .bss (and .tbss). */
+	ldr	r0, .Lbss_start_off
+.Lbss_start_pc:
+	add	r0, pc, r0
+	ldr	r1, .Lbss_end_off
+.Lbss_end_pc:
+	add	r1, pc, r1
+	mov	r2, #0
+	mov	r3, #0
+1:	cmp	r0, r1
+	bhs	2f
+	stmia	r0!, {r2, r3}
+	b	1b
+2:
+	/* Apply our own R_ARM_RELATIVE relocations for the load address. */
+	mov	r0, r9
+	ldr	r1, .Lreloc_start_off
+.Lreloc_start_pc:
+	add	r1, pc, r1
+	ldr	r2, .Lreloc_end_off
+.Lreloc_end_pc:
+	add	r2, pc, r2
+	bl	SalvageRelocate
+	cmp	r0, #0
+	bne	halt
+
+	mov	r0, r8			/* DTB */
+	mov	r1, r9			/* load address */
+	mov	r2, r10			/* machine type */
+	bl	SalvageMain
+	/* SalvageMain does not return; trap forever just in case it does. */
+halt:	wfe
+	b	halt
+
+	/* In ARM state, pc reads as the instruction's address + 8. */
+.Lvectors_off:		.word	salvage_vectors - (.Lvectors_pc + 8)
+.Lstack_off:		.word	__stack_top - (.Lstack_pc + 8)
+.Lfault_stack_off:	.word	__fault_stack_top - (.Lfault_stack_pc + 8)
+.Lbss_start_off:	.word	__bss_start - (.Lbss_start_pc + 8)
+.Lbss_end_off:		.word	__bss_end - (.Lbss_end_pc + 8)
+.Lreloc_start_off:	.word	__reloc_start - (.Lreloc_start_pc + 8)
+.Lreloc_end_off:	.word	__reloc_end - (.Lreloc_end_pc + 8)

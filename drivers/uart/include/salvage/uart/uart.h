@@ -1,0 +1,45 @@
+// salvage::uart — the contract every UART driver meets, and the null UART.
+#pragma once
+
+#include <concepts>
+#include <cstdint>
+
+#include <salvage/base/status.h>
+
+namespace salvage::uart {
+
+/// Where a UART is and how it is wired. Filled by a binding in runtime/devices from a
+/// DT node; a driver never sees the DTB.
+struct Config {
+  uint64_t base = 0;         ///< Physical base of the register block.
+  uint32_t clock_hz = 0;     ///< Input clock, 0 when unknown (then the baud rate is left as found).
+  uint8_t reg_shift = 0;     ///< Register i lives at base + (i << reg_shift) (8250 family).
+  uint8_t reg_io_width = 1;  ///< Access width in bytes: 1 or 4 (8250 family).
+};
+
+/// A polled, transmit-first UART:
+///   Init()        brings the device to a state where PutChar works, without losing
+///                 the line settings the crashed kernel left when the clock is unknown;
+///   PutChar(c)    waits for room in the transmitter and sends one byte;
+///   Flush()       waits until every byte has left the transmitter.
+///   Name()        the driver's short name ("pl011").
+/// (Not `putc`: picolibc defines that name as a function-like macro.)
+template <class T>
+concept Uart = requires(T u, char c) {
+  { u.Init() } -> std::same_as<Status>;
+  u.PutChar(c);
+  u.Flush();
+  { T::Name() } -> std::convertible_to<const char*>;
+};
+
+/// The console before one is found, or when none is: accepts and drops every byte.
+class Null {
+ public:
+  Status Init() { return Status::Ok(); }
+  void PutChar(char) {}
+  void Flush() {}
+  static constexpr const char* Name() { return "none"; }
+};
+static_assert(Uart<Null>);
+
+}  // namespace salvage::uart

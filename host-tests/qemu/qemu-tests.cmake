@@ -1,0 +1,1 @@
+# QEMU tests: added below

@@ -1,0 +1,76 @@
+// The console: a closed set of UART drivers chosen at run time (STYLE pattern 5).
+#include <salvage/console/console.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <variant>
+
+#include <salvage/devices/mmio.h>
+#include <salvage/uart/ns16550.h>
+#include <salvage/uart/pl011.h>
+
+namespace salvage::console {
+namespace {
+
+using devices::Mmio;
+using AnyUart = std::variant<uart::Null, uart::Pl011<Mmio>, uart::Ns16550<Mmio>>;
+
+// Zero-initialised: the null UART until Select(). No constructor runs at boot.
+constinit AnyUart g_uart;
+
+void PutRaw(char c) {
+  std::visit([c](auto& u) { u.PutChar(c); }, g_uart);
+}
+
+void Put(char c) {
+  if (c == '\n') PutRaw('\r');
+  PutRaw(c);
+}
+
+}  // namespace
+
+Status Select(Kind kind, const uart::Config& cfg) {
+  switch (kind) {
+    case Kind::kPl011: g_uart.emplace<uart::Pl011<Mmio>>(Mmio(cfg.base), cfg); break;
+    case Kind::kNs16550: g_uart.emplace<uart::Ns16550<Mmio>>(Mmio(cfg.base), cfg); break;
+    case Kind::kNone: g_uart.emplace<uart::Null>(); break;
+  }
+  return std::visit([](auto& u) { return u.Init(); }, g_uart);
+}
+
+const char* DriverName() {
+  return std::visit([](auto& u) { return std::remove_reference_t<decltype(u)>::Name(); }, g_uart);
+}
+
+void Write(std::string_view text) {
+  for (char c : text) Put(c);
+}
+
+void Printf(const char* format, ...) {
+  char buf[256];
+  va_list ap;
+  va_start(ap, format);
+  int n = vsnprintf(buf, sizeof(buf), format, ap);
+  va_end(ap);
+  if (n < 0) return;
+  Write(std::string_view(buf, static_cast<size_t>(n) < sizeof(buf) ? static_cast<size_t>(n) : sizeof(buf) - 1));
+}
+
+void Flush() {
+  std::visit([](auto& u) { u.Flush(); }, g_uart);
+}
+
+void EmergencyWrite(const char* text) {
+  while (*text) Put(*text++);
+}
+
+void EmergencyHex(uint64_t value, int digits) {
+  char buf[19];
+  buf[0] = '0';
+  buf[1] = 'x';
+  for (int i = 0; i < digits; ++i) buf[2 + i] = "0123456789abcdef"[(value >> (4 * (digits - 1 - i))) & 0xf];
+  buf[2 + digits] = 0;
+  EmergencyWrite(buf);
+}
+
+}  // namespace salvage::console

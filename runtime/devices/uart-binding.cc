@@ -1,0 +1,84 @@
+// salvage::devices — see uart-binding.h.
+#include <salvage/devices/uart-binding.h>
+
+namespace salvage::devices {
+
+const char* UartKindName(UartKind kind) {
+  switch (kind) {
+    case UartKind::kNone: return "none";
+    case UartKind::kPl011: return "pl011";
+    case UartKind::kNs16550: return "ns16550";
+  }
+  return "?";
+}
+
+UartKind MatchUart(const dtb::Dtb& dtb, int node) {
+  for (const UartCompatible& entry : kUartCompatibles) {
+    if (dtb.IsCompatible(node, entry.compatible)) return entry.kind;
+  }
+  return UartKind::kNone;
+}
+
+Result<uart::Config> UartConfigFromNode(const dtb::Dtb& dtb, int node, UartKind kind) {
+  uart::Config config;
+  SALVAGE_ASSIGN_OR_RETURN(config.base, dtb.TranslateRegAddress(node, 0));
+  // Only a hint for setting the baud rate; a console without it still works.
+  if (Result<uint32_t> clock = dtb.GetU32(node, "clock-frequency"); clock.ok()) {
+    config.clock_hz = *clock;
+  }
+  if (kind != UartKind::kNs16550) return config;
+
+  if (Result<uint32_t> shift = dtb.GetU32(node, "reg-shift"); shift.ok()) {
+    if (*shift > 31) return Status(Error::kUnsupported, "uart: reg-shift is larger than 31");
+    config.reg_shift = static_cast<uint8_t>(*shift);
+  } else if (shift.status().error() != Error::kNotFound) {
+    return shift.status();
+  }
+  if (Result<uint32_t> width = dtb.GetU32(node, "reg-io-width"); width.ok()) {
+    // uart::Config (and so the ns16550 driver) knows byte and word access only.
+    if (*width != 1 && *width != 4) {
+      return Status(Error::kUnsupported, "uart: reg-io-width is not 1 or 4");
+    }
+    config.reg_io_width = static_cast<uint8_t>(*width);
+  } else if (width.status().error() != Error::kNotFound) {
+    return width.status();
+  }
+  return config;
+}
+
+ConsoleChoice ChooseConsole(const dtb::Dtb& dtb) {
+  ConsoleChoice choice;
+  if (Result<int> node = dtb.ResolveStdoutPath(); !node.ok()) {
+    choice.stdout_path_status = node.status();
+  } else if (!dtb.IsEnabled(*node)) {
+    choice.stdout_path_status = Status(Error::kUnsupported, "uart: the stdout-path node is disabled");
+  } else if (UartKind kind = MatchUart(dtb, *node); kind == UartKind::kNone) {
+    choice.stdout_path_status =
+        Status(Error::kUnsupported, "uart: the stdout-path node is not a UART salvage drives");
+  } else if (Result<uart::Config> config = UartConfigFromNode(dtb, *node, kind); !config.ok()) {
+    choice.stdout_path_status = config.status();
+  } else {
+    choice.kind = kind;
+    choice.config = *config;
+    choice.node = *node;
+    choice.how = "stdout-path";
+    return choice;
+  }
+
+  for (const UartCompatible& entry : kUartCompatibles) {
+    dtb.ForEachCompatible(entry.compatible, [&](int node) {
+      if (!dtb.IsEnabled(node)) return true;
+      Result<uart::Config> config = UartConfigFromNode(dtb, node, entry.kind);
+      if (!config.ok()) return true;
+      choice.kind = entry.kind;
+      choice.config = *config;
+      choice.node = node;
+      choice.how = "first compatible node";
+      return false;
+    });
+    if (choice.kind != UartKind::kNone) break;
+  }
+  return choice;
+}
+
+}  // namespace salvage::devices

@@ -1,0 +1,218 @@
+// SalvageMain: what runs after boot/<arch>/start.S has set a stack, cleared .bss and
+// relocated the image. For now: discover (DTB), map (MMU and caches), report (the boot
+// report on the console), then stop. Capturing a dump comes next (docs/architecture.md).
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include <salvage/arch/cpu.h>
+#include <salvage/arch/fault.h>
+#include <salvage/arch/mmu.h>
+#include <salvage/arch/reset.h>
+#include <salvage/base/phys.h>
+#include <salvage/base/status.h>
+#include <salvage/boot/boot-params.h>
+#include <salvage/console/console.h>
+#include <salvage/devices/uart-binding.h>
+#include <salvage/dtb/dtb.h>
+
+#include "options.h"
+
+extern "C" char __image_start[];
+extern "C" char _end[];
+
+namespace salvage {
+namespace {
+
+constexpr uint32_t kFdtMagic = 0xd00dfeed;
+// Larger than any real DTB; a bigger totalsize means the pointer is not a DTB.
+constexpr uint32_t kMaxDtbSize = 8u << 20;
+constexpr size_t kMaxMemoryRanges = 32;
+
+constinit bool g_reset_on_stop = false;
+
+[[noreturn]] void Stop() {
+  console::Flush();
+  if (g_reset_on_stop) arch::Reset();
+  arch::PowerOff();
+}
+
+[[noreturn]] void Fail(const char* what) {
+  console::Printf("salvage: error: %s\n", what);
+  console::Write("salvage: stopping; no dump was written\n");
+  Stop();
+}
+
+uint32_t Be32(uint32_t v) { return __builtin_bswap32(v); }
+
+console::Kind ToConsoleKind(devices::UartKind k) {
+  switch (k) {
+    case devices::UartKind::kPl011: return console::Kind::kPl011;
+    case devices::UartKind::kNs16550: return console::Kind::kNs16550;
+    case devices::UartKind::kNone: break;
+  }
+  return console::Kind::kNone;
+}
+
+// The early console from the boot parameter block, used until the DTB names one.
+void SelectEarlyConsole() {
+  const boot::BootParams& p = salvage_boot_params;
+  if (p.version != boot::kBootParamsVersion || p.earlycon_base == 0) return;
+  uart::Config cfg{p.earlycon_base, 0, p.earlycon_reg_shift, p.earlycon_reg_io_width};
+  switch (static_cast<boot::EarlyConsoleKind>(p.earlycon_kind)) {
+    case boot::EarlyConsoleKind::kPl011: (void)console::Select(console::Kind::kPl011, cfg); break;
+    case boot::EarlyConsoleKind::kNs16550: (void)console::Select(console::Kind::kNs16550, cfg); break;
+    case boot::EarlyConsoleKind::kNone: break;
+  }
+}
+
+// Before the MMU is on and before libfdt: only aligned 32-bit reads of the header.
+// Returns the DTB's total size, or nullopt after printing why it is not a DTB.
+std::optional<uint32_t> ProbeDtb(uintptr_t dtb) {
+  if (dtb == 0) {
+    console::Write("salvage: error: no DTB: the boot loader passed a null DTB pointer\n"
+                   "salvage:   salvage needs the DTB for memory, console and the elfcorehdr;\n"
+                   "salvage:   load it with `salvage load`, `kexec -p --dtb=...`, or a loader that passes one\n");
+    return std::nullopt;
+  }
+  if (dtb % 8 != 0) {
+    console::Printf("salvage: error: DTB pointer 0x%lx is not 8-byte aligned (a DTB must be)\n",
+                    static_cast<unsigned long>(dtb));
+    return std::nullopt;
+  }
+  const volatile uint32_t* header = reinterpret_cast<const volatile uint32_t*>(dtb);
+  const uint32_t magic = Be32(header[0]);
+  const uint32_t size = Be32(header[1]);
+  if (magic != kFdtMagic) {
+    console::Printf("salvage: error: no DTB at 0x%lx: magic is 0x%08x, a DTB starts with 0xd00dfeed\n",
+                    static_cast<unsigned long>(dtb), static_cast<unsigned>(magic));
+    return std::nullopt;
+  }
+  if (size < 40 || size > kMaxDtbSize) {
+    console::Printf("salvage: error: DTB at 0x%lx claims a total size of %u bytes; not a usable DTB\n",
+                    static_cast<unsigned long>(dtb), static_cast<unsigned>(size));
+    return std::nullopt;
+  }
+  return size;
+}
+
+void PrintRange(const char* what, const PhysRange& r) {
+  console::Printf("salvage: %s 0x%llx size 0x%llx\n", what, static_cast<unsigned long long>(r.base),
+                  static_cast<unsigned long long>(r.size));
+}
+
+}  // namespace
+}  // namespace salvage
+
+/// Entered from boot/<arch>/start.S: stack set, .bss clear, image relocated, vectors
+/// installed, MMU off. `dtb` is the physical DTB address the boot loader passed,
+/// `load_address` where the image runs, `boot_arg` the machine type (arm) or hart id
+/// (riscv64).
+extern "C" [[noreturn]] void SalvageMain(uintptr_t dtb, uintptr_t load_address, uintptr_t boot_arg) {
+  using namespace salvage;
+  arch::EarlyInit();
+  g_reset_on_stop = (salvage_boot_params.flags & boot::kFlagResetOnStop) != 0;
+  SelectEarlyConsole();
+
+  const std::optional<uint32_t> dtb_size = ProbeDtb(dtb);
+  if (!dtb_size) {
+    console::Write("salvage: stopping; no dump was written\n");
+    Stop();
+  }
+
+  const PhysRange image{load_address, static_cast<uint64_t>(_end - __image_start)};
+  const PhysRange dtb_range{dtb, *dtb_size};
+  if (Status s = arch::MmuBootstrap(image, dtb_range); !s.ok()) {
+    console::Printf("salvage: warning: %s; continuing with caches off\n", s.what());
+  }
+
+  Result<dtb::Dtb> opened = dtb::Dtb::Open(reinterpret_cast<const void*>(dtb), *dtb_size);
+  if (!opened.ok()) Fail(opened.status().what());
+  dtb::Dtb& tree = opened.value();
+
+  const devices::ConsoleChoice choice = devices::ChooseConsole(tree);
+  if (choice.kind != devices::UartKind::kNone) {
+    if (Status s = console::Select(ToConsoleKind(choice.kind), choice.config); !s.ok()) {
+      console::Printf("salvage: warning: console init: %s\n", s.what());
+    }
+  }
+
+  if (Result<std::string_view> method = tree.PsciMethod(); method.ok()) {
+    if (*method == "hvc") arch::SetFirmwareCall(arch::FirmwareCall::kPsciHvc);
+    if (*method == "smc") arch::SetFirmwareCall(arch::FirmwareCall::kPsciSmc);
+  }
+
+  console::Printf("\nsalvage %s (%s): kdump capture runtime\n", SALVAGE_VERSION, SALVAGE_BUILD);
+  console::Printf("salvage: arch %s %s", arch::Name(), arch::Mode());
+  if (std::string_view(arch::Name()) == "riscv64") console::Printf(" hart %lu", static_cast<unsigned long>(boot_arg));
+  console::Write("\n");
+  console::Printf("salvage: load-address 0x%lx\n", static_cast<unsigned long>(load_address));
+  console::Printf("salvage: image-size 0x%lx\n", static_cast<unsigned long>(image.size));
+  console::Printf("salvage: dtb 0x%lx size 0x%x\n", static_cast<unsigned long>(dtb), static_cast<unsigned>(*dtb_size));
+
+  PhysRange memory[kMaxMemoryRanges];
+  size_t memory_count = 0;
+  bool memory_overflow = false;
+  Status walked = tree.ForEachMemoryRange([&](const PhysRange& r) {
+    if (memory_count < kMaxMemoryRanges) {
+      memory[memory_count++] = r;
+    } else {
+      memory_overflow = true;
+    }
+  });
+  if (!walked.ok()) console::Printf("salvage: warning: %s\n", walked.what());
+  if (memory_overflow) console::Printf("salvage: warning: more than %u /memory ranges; the rest are ignored\n",
+                                       static_cast<unsigned>(kMaxMemoryRanges));
+  if (memory_count == 0) console::Write("salvage: warning: the DTB describes no memory\n");
+  for (size_t i = 0; i < memory_count; ++i) PrintRange("memory", memory[i]);
+
+  Result<std::optional<PhysRange>> elfcorehdr = tree.ChosenElfCoreHdr();
+  if (!elfcorehdr.ok()) {
+    console::Printf("salvage: warning: %s\n", elfcorehdr.status().what());
+  } else if (elfcorehdr->has_value()) {
+    PrintRange("elfcorehdr", **elfcorehdr);
+  } else {
+    console::Write("salvage: elfcorehdr none\n");
+  }
+  size_t usable = 0;
+  Status usable_walk = tree.ForEachUsableMemoryRange([&](const PhysRange& r) {
+    PrintRange("usable-memory-range", r);
+    ++usable;
+  });
+  if (!usable_walk.ok()) console::Printf("salvage: warning: %s\n", usable_walk.what());
+  if (usable == 0 && usable_walk.ok()) console::Write("salvage: usable-memory-range none\n");
+
+  if (choice.kind != devices::UartKind::kNone) {
+    char path[128];
+    tree.NodePath(choice.node, path, sizeof(path));
+    console::Printf("salvage: console %s 0x%llx %s (%s)\n", console::DriverName(),
+                    static_cast<unsigned long long>(choice.config.base), path, choice.how);
+  } else {
+    console::Printf("salvage: console none (%s)\n", choice.how);
+  }
+
+  if (Status s = arch::MmuMapRam(std::span<const PhysRange>(memory, memory_count), image, dtb_range); !s.ok()) {
+    console::Printf("salvage: warning: %s\n", s.what());
+  }
+  console::Printf("salvage: mmu %s\n", arch::MmuDescribe());
+
+  const std::string_view bootargs = tree.ChosenBootargs();
+  console::Printf("salvage: bootargs \"%.*s\"\n", static_cast<int>(bootargs.size()), bootargs.data());
+  console::Write("salvage: boot report end\n");
+
+  const Options options = ParseOptions(bootargs);
+  for (size_t i = 0; i < options.unknown_count; ++i) {
+    console::Printf("salvage: warning: unknown option \"%.*s\" ignored\n", static_cast<int>(options.unknown[i].size()),
+                    options.unknown[i].data());
+  }
+  if (options.debug_fault) {
+    console::Write("salvage: debug: faulting on purpose (salvage.debug=fault)\n");
+    console::Flush();
+    arch::DeliberateFault();
+  }
+
+  console::Write("salvage: capture is not implemented in this version; stopping\n");
+  Stop();
+}

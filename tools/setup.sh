@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# salvage setup step: installs every Debian package the build and the tests need, and
+# extracts the target-architecture libraries (libfdt, liblz4) from Debian packages of
+# those architectures into the build tree, through a private apt configuration so the
+# host's apt setup is never changed.
+#
+# Usage: tools/setup.sh [BUILD_DIR]      (default: build)
+# Idempotent: when everything is present it only checks, in well under a second.
+set -euo pipefail
+
+build_dir=${1:-build}
+mkdir -p "$build_dir"
+build_dir=$(cd "$build_dir" && pwd)
+sysroots="$build_dir/sysroots"
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+# Host packages, each with why it is needed.
+host_packages=(
+  clang-16 lld-16 llvm-16          # the compiler, linker, objcopy/readelf for every target
+  libc++-16-dev                    # C++ standard headers for the freestanding image
+  cmake ninja-build                # the build
+  picolibc-aarch64-linux-gnu picolibc-arm-none-eabi picolibc-riscv64-unknown-elf  # libc for the image
+  gcc-aarch64-linux-gnu gcc-arm-none-eabi gcc-riscv64-unknown-elf                 # libgcc.a builtins
+  libgtest-dev googletest          # host unit tests
+  libfdt-dev liblz4-dev            # host-side DTB and stream code
+  device-tree-compiler             # dtc: fixtures and checking QEMU's DTB
+  qemu-system-arm qemu-system-misc # QEMU smoke tests (aarch64, arm, riscv64 with OpenSBI)
+  python3                          # test scripts
+  ca-certificates debian-archive-keyring  # the private apt download of target libraries
+)
+# Strip comments from the list above (they are only documentation).
+pkgs=()
+for p in "${host_packages[@]}"; do pkgs+=("$p"); done
+
+missing=()
+for p in "${pkgs[@]}"; do
+  st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$st" = installed ] || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || die "missing packages (${missing[*]}); run as root or install them: apt-get install ${missing[*]}"
+  say "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq || say "warning: apt-get update reported errors; trying the install anyway"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "apt-get install failed for: ${missing[*]}"
+fi
+
+# Debian archive URI, taken from the machine's own apt sources.
+archive_uri() {
+  local u
+  u=$(grep -hE '^(URIs:|deb )' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
+      | grep -oE 'https?://[^ ]*/debian/?( |$)' | grep -v security | head -n1 | tr -d ' ')
+  [ -n "$u" ] || u=$(grep -rhoE 'https?://[^ ]*debian[^ ]*' /etc/apt/ 2>/dev/null | grep -v security | head -n1)
+  [ -n "$u" ] || die "cannot find a Debian archive URI in /etc/apt; add one to the host's sources"
+  printf '%s\n' "${u%/}"
+}
+
+# fetch_target_libs DEBARCH SUITE: libfdt-dev and liblz4-dev of that architecture into
+# $sysroots/DEBARCH/root, once.
+fetch_target_libs() {
+  local arch=$1 suite=$2 d="$sysroots/$1"
+  local stamp="$d/.done-v1"
+  [ -f "$stamp" ] && return 0
+  say "fetching libfdt-dev:$arch liblz4-dev:$arch from Debian $suite"
+  rm -rf "$d"; mkdir -p "$d/lists/partial" "$d/debs" "$d/root" "$d/cache/archives/partial"
+  cat > "$d/arch.sources" <<SRC
+Types: deb
+URIs: $(archive_uri)
+Suites: $suite
+Components: main
+Architectures: $arch
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  local o=(-o "Dir::Etc::SourceList=$d/arch.sources" -o Dir::Etc::SourceParts=/dev/null
+           -o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d/cache"
+           -o "Dir::State::status=/dev/null"
+           -o APT::Sandbox::User=root -o "APT::Architecture=$arch" -o "APT::Architectures=$arch")
+  apt-get "${o[@]}" update -qq >/dev/null || die "apt-get update for $arch ($suite) failed"
+  (cd "$d/debs" && apt-get "${o[@]}" download libfdt-dev libfdt1 liblz4-dev >/dev/null) \
+    || die "apt-get download libfdt-dev:$arch liblz4-dev:$arch failed"
+  for deb in "$d"/debs/*.deb; do dpkg-deb -x "$deb" "$d/root"; done
+  rm -rf "$d/lists" "$d/cache"
+  touch "$stamp"
+}
+
+fetch_target_libs arm64 bookworm
+fetch_target_libs armhf bookworm
+fetch_target_libs armel bookworm
+fetch_target_libs riscv64 trixie
+
+# Every library the target builds link must be there.
+for f in arm64/root/usr/lib/aarch64-linux-gnu/libfdt.a armhf/root/usr/lib/arm-linux-gnueabihf/libfdt.a \
+         armel/root/usr/lib/arm-linux-gnueabi/libfdt.a riscv64/root/usr/lib/riscv64-linux-gnu/libfdt.a \
+         arm64/root/usr/lib/aarch64-linux-gnu/liblz4.a armhf/root/usr/lib/arm-linux-gnueabihf/liblz4.a \
+         riscv64/root/usr/lib/riscv64-linux-gnu/liblz4.a; do
+  [ -f "$sysroots/$f" ] || die "expected $sysroots/$f after extraction; remove $sysroots and run again"
+done
+say "ready (sysroots in $sysroots)"
