@@ -35,7 +35,10 @@ entry:
 	cpsid	aif
 	mov	r8, r2
 	mov	r10, r1
-	adr	r9, _start
+	/* adr cannot reach _start across sections reliably: use a PC-relative literal. */
+	ldr	r9, .Lstart_off
+.Lstart_pc:
+	add	r9, pc, r9
 
 	/* VFP on: CPACR cp10/cp11 full access, then FPEXC.EN. picolibc uses VFP. */
 	mrc	p15, 0, r0, c1, c0, 2
@@ -110,6 +113,7 @@ halt:	wfe
 	b	halt
 
 	/* In ARM state, pc reads as the instruction's address + 8. */
+.Lstart_off:		.word	_start - (.Lstart_pc + 8)
 .Lvectors_off:		.word	salvage_vectors - (.Lvectors_pc + 8)
 .Lstack_off:		.word	__stack_top - (.Lstack_pc + 8)
 .Lfault_stack_off:	.word	__fault_stack_top - (.Lfault_stack_pc + 8)
