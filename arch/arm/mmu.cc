@@ -16,8 +16,16 @@ extern "C" char _end[];
 namespace salvage::arch {
 namespace {
 
-alignas(16384) constinit uint32_t g_bootstrap[ShortSectionTable::kEntries] = {};
-alignas(16384) constinit uint32_t g_final[ShortSectionTable::kEntries] = {};
+// TTBR0 needs a 16 KiB-aligned table, but the image is only guaranteed 4 KiB alignment
+// wherever it is loaded: reserve 12 KiB of slack and align at run time.
+constexpr size_t kSlackWords = 3 * 1024;
+alignas(4096) constinit uint32_t g_bootstrap_storage[ShortSectionTable::kEntries + kSlackWords] = {};
+alignas(4096) constinit uint32_t g_final_storage[ShortSectionTable::kEntries + kSlackWords] = {};
+constexpr size_t kTableBytes = ShortSectionTable::kEntries * sizeof(uint32_t);
+
+uint32_t* Aligned16k(uint32_t* storage) {
+  return reinterpret_cast<uint32_t*>((reinterpret_cast<uintptr_t>(storage) + 16383) & ~uintptr_t{16383});
+}
 constinit const char* g_describe = "MMU off, caches off";
 
 constexpr uint32_t kSctlrM = 1u << 0;
@@ -66,7 +74,8 @@ Status MmuBootstrap(PhysRange image, PhysRange dtb) {
   uint32_t sctlr;
   __asm__ volatile("mrc p15, 0, %0, c1, c0, 0" : "=r"(sctlr));
   if (sctlr & kSctlrM) return Status(Error::kUnsupported, "mmu: already on at entry (boot protocol wants it off)");
-  ShortSectionTable table(g_bootstrap);
+  uint32_t* const bootstrap = Aligned16k(g_bootstrap_storage);
+  ShortSectionTable table(bootstrap);
   SALVAGE_TRY(Build(table, {}, image, dtb));
   DcacheRange(reinterpret_cast<uintptr_t>(__image_start), reinterpret_cast<uintptr_t>(_end), 1);
   const uint32_t zero = 0;
@@ -78,7 +87,7 @@ Status MmuBootstrap(PhysRange image, PhysRange dtb) {
       "mcr p15, 0, %1, c7, c5, 0\n"   // ICIALLU
       "mcr p15, 0, %1, c7, c5, 6\n"   // BPIALL
       "dsb\n isb" ::"r"(kDacrAllClient),
-      "r"(zero), "r"(reinterpret_cast<uintptr_t>(g_bootstrap))
+      "r"(zero), "r"(reinterpret_cast<uintptr_t>(bootstrap))
       : "memory");
   sctlr = (sctlr | kSctlrM | kSctlrC | kSctlrI | kSctlrZ) & ~(kSctlrA | kSctlrTre | kSctlrAfe);
   __asm__ volatile("mcr p15, 0, %0, c1, c0, 0\n isb" ::"r"(sctlr) : "memory");
@@ -87,16 +96,17 @@ Status MmuBootstrap(PhysRange image, PhysRange dtb) {
 }
 
 Status MmuMapRam(std::span<const PhysRange> ram, PhysRange image, PhysRange dtb) {
-  ShortSectionTable table(g_final);
+  uint32_t* const final_table = Aligned16k(g_final_storage);
+  ShortSectionTable table(final_table);
   SALVAGE_TRY(Build(table, ram, image, dtb));
   // Walks are non-cacheable: push the new table to memory before using it.
-  DcacheRange(reinterpret_cast<uintptr_t>(g_final), reinterpret_cast<uintptr_t>(g_final) + sizeof(g_final), 2);
+  DcacheRange(reinterpret_cast<uintptr_t>(final_table), reinterpret_cast<uintptr_t>(final_table) + kTableBytes, 2);
   const uint32_t zero = 0;
   __asm__ volatile(
       "mcr p15, 0, %0, c2, c0, 0\n isb\n"
       "mcr p15, 0, %1, c8, c7, 0\n"  // TLBIALL
       "mcr p15, 0, %1, c7, c5, 6\n"  // BPIALL
-      "dsb\n isb" ::"r"(reinterpret_cast<uintptr_t>(g_final)),
+      "dsb\n isb" ::"r"(reinterpret_cast<uintptr_t>(final_table)),
       "r"(zero)
       : "memory");
   g_describe = "identity map, caches on (1 MiB sections)";

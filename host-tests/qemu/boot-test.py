@@ -1,0 +1,451 @@
+#!/usr/bin/env python3
+"""QEMU smoke tests of the salvage image: boot it, capture the serial output, and check
+the boot report against the DTB QEMU actually gave the guest.
+
+Modes:
+  report     boot with -kernel; /chosen gets linux,elfcorehdr, linux,usable-memory-range
+             (two ranges) and bootargs injected; every reported value must match the DTB.
+  relocated  the image is loaded at a second, unusual address by -device loader and
+             entered through a trampoline; same checks, load address = that address.
+  el2        (aarch64) as report, entered at EL2 (virt,virtualization=on).
+  fault      bootargs salvage.debug=fault: the fault report names the cause, the
+             faulting address and the pc, and the machine powers off.
+  nodtb      entered with a null DTB pointer: a clear message on the early console.
+  baddtb     entered with a pointer to bytes that are not a DTB: a clear message.
+  corruptdtb entered with a DTB whose header is right but whose structure is broken.
+
+Prints one verdict line, "SALVAGE: PASS <arch> <mode>" or "SALVAGE: FAIL <arch> <mode>: why",
+and exits 0 only on PASS. Every QEMU run has a timeout.
+"""
+import argparse
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+QEMU = {
+    "aarch64": ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a53"],
+    "arm": ["qemu-system-arm", "-M", "virt", "-cpu", "cortex-a15"],
+    "riscv64": ["qemu-system-riscv64", "-M", "virt"],
+}
+COMMON = ["-m", "256M", "-display", "none", "-monitor", "none", "-net", "none", "-no-reboot"]
+# Where QEMU 7.2 puts a Linux image given with -kernel (TOOLCHAIN.md sections 2-4).
+DEFAULT_LOAD = {"aarch64": 0x40200000, "arm": 0x40010000, "riscv64": 0x80200000}
+# The second load address: page-aligned, deliberately not a round number, clear of the
+# DTB and of the trampoline.
+RELOCATED_LOAD = {"aarch64": 0x4A123000, "arm": 0x4A123000, "riscv64": 0x8A123000}
+# Where a test blob (a bad DTB) is put for the trampoline to hand over.
+BLOB_ADDR = {"aarch64": 0x4C000000, "arm": 0x4C000000, "riscv64": 0x8C000000}
+# Values injected into /chosen (inside the 256 MiB of RAM).
+RAM_BASE = {"aarch64": 0x40000000, "arm": 0x40000000, "riscv64": 0x80000000}
+# The address each architecture's DeliberateFault reads (arch/<cpu>/fault.cc).
+FAULT_ADDR = {"aarch64": 0xDEAD00000000, "arm": 0xFFFDEAD0, "riscv64": 0xDEAD00000000}
+EARLYCON = {"aarch64": (1, 0x09000000), "arm": (1, 0x09000000), "riscv64": (2, 0x10000000)}
+TIMEOUT = 30
+
+
+class Fail(Exception):
+    pass
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+
+
+def fdtget(dtb, node, prop, kind="x"):
+    r = subprocess.run(["fdtget", "-t", kind, dtb, node, prop], capture_output=True, text=True)
+    if r.returncode != 0:
+        return None
+    return r.stdout.strip()
+
+
+def cells(dtb, node, prop):
+    v = fdtget(dtb, node, prop)
+    return [] if v is None else [int(x, 16) for x in v.split()]
+
+
+def pairs(values, ac, sc):
+    out, step = [], ac + sc
+    for i in range(0, len(values) - step + 1, step):
+        a = 0
+        for c in values[i:i + ac]:
+            a = (a << 32) | c
+        s = 0
+        for c in values[i + ac:i + step]:
+            s = (s << 32) | c
+        out.append((a, s))
+    return out
+
+
+def split_cells(value, n):
+    return [(value >> (32 * (n - 1 - i))) & 0xFFFFFFFF for i in range(n)]
+
+
+def root_cells(dtb):
+    ac = cells(dtb, "/", "#address-cells") or [2]
+    sc = cells(dtb, "/", "#size-cells") or [1]
+    return ac[0], sc[0]
+
+
+def root_children(dtb):
+    """Names of the root node's children, read from the structure block directly
+    (fdtget -l stops at some QEMU DTBs with "Unknown tag")."""
+    with open(dtb, "rb") as f:
+        data = f.read()
+    off_struct = struct.unpack_from(">I", data, 8)[0]
+    pos, depth, names = off_struct, 0, []
+    while pos < len(data):
+        tag = struct.unpack_from(">I", data, pos)[0]
+        pos += 4
+        if tag == 1:  # FDT_BEGIN_NODE
+            end = data.index(b"\0", pos)
+            if depth == 1:
+                names.append(data[pos:end].decode())
+            depth += 1
+            pos = (end + 1 + 3) & ~3
+        elif tag == 2:  # FDT_END_NODE
+            depth -= 1
+        elif tag == 3:  # FDT_PROP
+            length = struct.unpack_from(">I", data, pos)[0]
+            pos = (pos + 8 + length + 3) & ~3
+        elif tag == 4:  # FDT_NOP
+            pass
+        elif tag == 9:  # FDT_END
+            break
+        else:
+            raise Fail(f"{dtb}: unknown structure tag {tag}")
+    return names
+
+
+def memory_ranges(dtb):
+    ac, sc = root_cells(dtb)
+    out = []
+    for n in root_children(dtb):
+        if fdtget(dtb, "/" + n, "device_type", "s") == "memory":
+            out += pairs(cells(dtb, "/" + n, "reg"), ac, sc)
+    return out
+
+
+def stdout_node(dtb):
+    path = fdtget(dtb, "/chosen", "stdout-path", "s")
+    if path is None:
+        raise Fail("the DTB has no /chosen/stdout-path")
+    path = path.split(":")[0]
+    if not path.startswith("/"):
+        path = fdtget(dtb, "/aliases", path, "s")
+    return path
+
+
+def node_reg_base(dtb, node):
+    # QEMU's virt boards put UARTs under the root or under a /soc with empty ranges,
+    # so the first reg address is the CPU address.
+    parent = node.rsplit("/", 1)[0] or "/"
+    ac = (cells(dtb, parent, "#address-cells") or [2])[0]
+    sc = (cells(dtb, parent, "#size-cells") or [1])[0]
+    return pairs(cells(dtb, node, "reg"), ac, sc)[0][0]
+
+
+def dtb_totalsize(path):
+    with open(path, "rb") as f:
+        magic, size = struct.unpack(">II", f.read(8))
+    if magic != 0xD00DFEED:
+        raise Fail(f"{path} is not a DTB")
+    return size
+
+
+def patch_u64(path, offset, value):
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        f.write(struct.pack("<Q", value & 0xFFFFFFFFFFFFFFFF))
+
+
+def patch_earlycon(image, arch):
+    """Sets the boot parameter block's early console (boot/include/salvage/boot/boot-params.h)."""
+    kind, base = EARLYCON[arch]
+    with open(image, "r+b") as f:
+        f.seek(0x40)
+        if f.read(8) != b"SLVGBOOT":
+            raise Fail("no boot parameter block at offset 0x40 of the image")
+        f.seek(0x50)
+        f.write(struct.pack("<IBBH", kind, 0, 1, 0))
+        f.write(struct.pack("<Q", base))
+
+
+def qemu_boot(arch, machine_extra, args, out_path, expect_exit=True, stop_marker=None):
+    cmd = list(QEMU[arch])
+    if machine_extra:
+        cmd[2] += machine_extra
+    cmd += COMMON + ["-serial", f"file:{out_path}"] + args
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        while True:
+            if proc.poll() is not None:
+                break
+            if time.monotonic() - start > TIMEOUT:
+                proc.kill()
+                proc.wait()
+                raise Fail(f"QEMU did not finish within {TIMEOUT} s; output:\n" + read(out_path))
+            if stop_marker and stop_marker in read(out_path):
+                # salvage halts in place when it has no way to power off (no DTB, so no
+                # PSCI method); the marker is its last line.
+                time.sleep(0.3)
+                proc.kill()
+                proc.wait()
+                return read(out_path), time.monotonic() - start
+            time.sleep(0.05)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    qemu_out = proc.stdout.read()
+    if expect_exit and proc.returncode != 0:
+        raise Fail(f"QEMU exited with {proc.returncode}: {qemu_out.strip()}\n" + read(out_path))
+    return read(out_path), time.monotonic() - start
+
+
+def read(path):
+    try:
+        with open(path, "r", errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def find(pattern, text, what):
+    m = re.search(pattern, text, re.M)
+    if not m:
+        raise Fail(f"the output has no {what} (pattern {pattern!r}); output:\n{text}")
+    return m
+
+
+def hexint(s):
+    return int(s, 16)
+
+
+def check_report(arch, out, dtb, load_address, image_size, elfcorehdr, usable, bootargs, mode_word):
+    find(r"^salvage \d+\.\d+\.\d+ \(.+\): kdump capture runtime$", out, "version line")
+    m = find(r"^salvage: arch (\S+) (\S+)", out, "arch line")
+    if m.group(1) != arch:
+        raise Fail(f"arch reported {m.group(1)}, expected {arch}")
+    if mode_word and m.group(2) != mode_word:
+        raise Fail(f"mode reported {m.group(2)}, expected {mode_word}")
+    got = hexint(find(r"^salvage: load-address 0x([0-9a-f]+)$", out, "load address").group(1))
+    if got != load_address:
+        raise Fail(f"load address reported 0x{got:x}, expected 0x{load_address:x}")
+    got = hexint(find(r"^salvage: image-size 0x([0-9a-f]+)$", out, "image size").group(1))
+    if got != image_size:
+        raise Fail(f"image size reported 0x{got:x}, the header says 0x{image_size:x}")
+    m = find(r"^salvage: dtb 0x([0-9a-f]+) size 0x([0-9a-f]+)$", out, "dtb line")
+    # On riscv64 OpenSBI edits the DTB on its way through (it adds reserved-memory
+    # for itself), so the guest's copy may be larger than the one QEMU dumped.
+    if hexint(m.group(2)) != dtb_totalsize(dtb) and not (arch == "riscv64" and hexint(m.group(2)) > dtb_totalsize(dtb)):
+        raise Fail(f"dtb size 0x{m.group(2)} differs from the DTB's totalsize 0x{dtb_totalsize(dtb):x}")
+    got = [(hexint(a), hexint(s)) for a, s in re.findall(r"^salvage: memory 0x([0-9a-f]+) size 0x([0-9a-f]+)$", out, re.M)]
+    want = memory_ranges(dtb)
+    if got != want:
+        raise Fail(f"memory reported {fmt(got)}, the DTB has {fmt(want)}")
+    got = [(hexint(a), hexint(s)) for a, s in re.findall(r"^salvage: elfcorehdr 0x([0-9a-f]+) size 0x([0-9a-f]+)$", out, re.M)]
+    if elfcorehdr is None:
+        find(r"^salvage: elfcorehdr none$", out, "'elfcorehdr none'")
+    elif got != [elfcorehdr]:
+        raise Fail(f"elfcorehdr reported {fmt(got)}, injected {fmt([elfcorehdr])}")
+    got = [(hexint(a), hexint(s)) for a, s in
+           re.findall(r"^salvage: usable-memory-range 0x([0-9a-f]+) size 0x([0-9a-f]+)$", out, re.M)]
+    if usable is None:
+        find(r"^salvage: usable-memory-range none$", out, "'usable-memory-range none'")
+    elif got != usable:
+        raise Fail(f"usable-memory-range reported {fmt(got)}, injected {fmt(usable)}")
+    node = stdout_node(dtb)
+    m = find(r"^salvage: console (\S+) 0x([0-9a-f]+) (\S+) \((.+)\)$", out, "console line")
+    want_base = node_reg_base(dtb, node)
+    if hexint(m.group(2)) != want_base or m.group(3) != node:
+        raise Fail(f"console reported {m.group(3)} at 0x{m.group(2)}, stdout-path is {node} at 0x{want_base:x}")
+    if m.group(4) != "stdout-path":
+        raise Fail(f"console chosen by '{m.group(4)}', expected stdout-path")
+    want_driver = {"arm,pl011": "pl011", "ns16550a": "ns16550"}
+    compat = fdtget(dtb, node, "compatible", "s").split()[0]
+    if want_driver.get(compat) != m.group(1):
+        raise Fail(f"console driver {m.group(1)} for a {compat} node")
+    mmu = find(r"^salvage: mmu (.+)$", out, "mmu line").group(1)
+    if arch in ("aarch64", "arm") and "caches on" not in mmu:
+        raise Fail(f"caches are not on: {mmu}")
+    got = find(r'^salvage: bootargs "(.*)"$', out, "bootargs line").group(1)
+    want = fdtget(dtb, "/chosen", "bootargs", "s") or ""
+    if got != want or (bootargs and bootargs not in got):
+        raise Fail(f"bootargs reported {got!r}, the DTB has {want!r}")
+    find(r"^salvage: boot report end$", out, "end of the boot report")
+
+
+def fmt(ranges):
+    return "[" + ", ".join(f"0x{a:x}+0x{s:x}" for a, s in ranges) + "]"
+
+
+def image_header_size(image, arch):
+    with open(image, "rb") as f:
+        head = f.read(0x40)
+    if arch in ("aarch64", "riscv64"):
+        return struct.unpack_from("<Q", head, 0x10)[0]
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--arch", required=True, choices=sorted(QEMU))
+    ap.add_argument("--mode", required=True,
+                    choices=["report", "relocated", "el2", "fault", "nodtb", "baddtb", "corruptdtb"])
+    ap.add_argument("--image", required=True, help="salvage.img (raw)")
+    ap.add_argument("--elf", required=True, help="salvage.elf, for the image size")
+    ap.add_argument("--trampoline", help="the trampoline binary (relocated and DTB modes)")
+    ap.add_argument("--workdir", help="keep files here (default: a temporary directory)")
+    a = ap.parse_args()
+    for tool in ("fdtget", "fdtput", QEMU[a.arch][0]):
+        if not shutil.which(tool):
+            print(f"SALVAGE: FAIL {a.arch} {a.mode}: {tool} not found (run tools/setup.sh)")
+            return 1
+    work = a.workdir or tempfile.mkdtemp(prefix=f"salvage-{a.arch}-{a.mode}-")
+    os.makedirs(work, exist_ok=True)
+    try:
+        detail = run_mode(a, work)
+        print(f"SALVAGE: PASS {a.arch} {a.mode}{detail}")
+        return 0
+    except (Fail, subprocess.CalledProcessError) as e:
+        msg = str(e) if isinstance(e, Fail) else f"{e.cmd}: {e.stderr}"
+        print(f"SALVAGE: FAIL {a.arch} {a.mode}: {msg}")
+        return 1
+    finally:
+        if not a.workdir:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def image_size_from_elf(elf):
+    out = run(["llvm-nm-16", elf]).stdout
+    syms = {l.split()[2]: int(l.split()[0], 16) for l in out.splitlines() if len(l.split()) == 3}
+    return syms["_end"] - syms["__image_start"]
+
+
+def run_mode(a, work):
+    arch, mode = a.arch, a.mode
+    image_size = image_size_from_elf(a.elf)
+    header_size = image_header_size(a.image, arch)
+    if header_size is not None and header_size != image_size:
+        raise Fail(f"the image header's image_size 0x{header_size:x} differs from _end 0x{image_size:x}")
+    out_path = os.path.join(work, "serial.txt")
+    machine_extra = ",virtualization=on" if mode == "el2" else ""
+    base = RAM_BASE[arch]
+
+    if mode in ("report", "relocated", "el2", "fault"):
+        bootargs = "console=ttyS0 salvage.debug=fault" if mode == "fault" else "console=ttyS0 quiet"
+        # 1. QEMU's own DTB for this machine; 2. inject /chosen properties;
+        # 3. the DTB QEMU really hands over when given that one (it edits /memory,
+        #    /chosen/bootargs): that is what the report is checked against.
+        plain = os.path.join(work, "plain.dtb")
+        qemu_dump(arch, machine_extra, ["-kernel", a.image, "-append", bootargs], plain)
+        ac, sc = root_cells(plain)
+        elfcorehdr = (base + 0x0FFFF000, 0x1000)
+        usable = [(base + 0x0C000000, 0x2000000), (base + 0x0F000000, 0x800000)]
+        injected = os.path.join(work, "injected.dtb")
+        shutil.copy(plain, injected)
+        run(["fdtput", "-t", "x", injected, "/chosen", "linux,elfcorehdr"] +
+            [hex(c) for c in split_cells(elfcorehdr[0], ac) + split_cells(elfcorehdr[1], sc)])
+        vals = []
+        for r in usable:
+            vals += split_cells(r[0], ac) + split_cells(r[1], sc)
+        run(["fdtput", "-t", "x", injected, "/chosen", "linux,usable-memory-range"] + [hex(c) for c in vals])
+        final = os.path.join(work, "final.dtb")
+        qemu_dump(arch, machine_extra, ["-kernel", a.image, "-append", bootargs, "-dtb", injected], final)
+        boot_args = ["-append", bootargs, "-dtb", injected]
+        load = DEFAULT_LOAD[arch]
+        if mode == "relocated":
+            load = RELOCATED_LOAD[arch]
+            tramp = os.path.join(work, "trampoline.bin")
+            shutil.copy(a.trampoline, tramp)
+            patch_u64(tramp, 0x18, load)
+            boot_args += ["-kernel", tramp, "-device", f"loader,file={a.image},addr=0x{load:x},force-raw=on"]
+        else:
+            boot_args += ["-kernel", a.image]
+        out, secs = qemu_boot(arch, machine_extra, boot_args, out_path)
+        mode_word = {"aarch64": "EL2" if mode == "el2" else "EL1", "arm": "SVC", "riscv64": "S-mode"}[arch]
+        check_report(arch, out, final, load, image_size, elfcorehdr, usable, bootargs, mode_word)
+        if mode == "el2" and "EL2" not in find(r"^salvage: mmu (.+)$", out, "mmu line").group(1):
+            raise Fail("the MMU was not set up for EL2")
+        if mode == "fault":
+            check_fault(arch, out, load, image_size)
+        else:
+            find(r"^salvage: capture is not implemented in this version; stopping$", out, "the stop message")
+        return f" ({secs:.1f} s)"
+
+    # DTB modes: an image with the early console set, entered through the trampoline
+    # with the DTB pointer replaced.
+    image = os.path.join(work, "salvage-earlycon.img")
+    shutil.copy(a.image, image)
+    patch_earlycon(image, arch)
+    load = RELOCATED_LOAD[arch]
+    tramp = os.path.join(work, "trampoline.bin")
+    shutil.copy(a.trampoline, tramp)
+    patch_u64(tramp, 0x18, load)
+    args = ["-kernel", tramp, "-device", f"loader,file={image},addr=0x{load:x},force-raw=on"]
+    blob_addr = BLOB_ADDR[arch]
+    if mode == "nodtb":
+        patch_u64(tramp, 0x10, 0)
+        want = r"^salvage: error: no DTB: the boot loader passed a null DTB pointer$"
+    elif mode == "baddtb":
+        blob = os.path.join(work, "garbage.bin")
+        garbage = bytes((i * 37 + 11) & 0xFF for i in range(4096))
+        with open(blob, "wb") as f:
+            f.write(garbage)
+        patch_u64(tramp, 0x10, blob_addr)
+        args += ["-device", f"loader,file={blob},addr=0x{blob_addr:x},force-raw=on"]
+        magic = struct.unpack(">I", garbage[:4])[0]
+        want = rf"^salvage: error: no DTB at 0x{blob_addr:x}: magic is 0x{magic:08x}, a DTB starts with 0xd00dfeed$"
+    else:  # corruptdtb: right magic and size, struct block offset past the end
+        plain = os.path.join(work, "plain.dtb")
+        qemu_dump(arch, "", [], plain)
+        with open(plain, "rb") as f:
+            data = bytearray(f.read())
+        struct.pack_into(">I", data, 8, len(data) + 0x1000)  # off_dt_struct beyond totalsize
+        blob = os.path.join(work, "corrupt.dtb")
+        with open(blob, "wb") as f:
+            f.write(data)
+        patch_u64(tramp, 0x10, blob_addr)
+        args += ["-device", f"loader,file={blob},addr=0x{blob_addr:x},force-raw=on"]
+        want = r"^salvage: error: dtb: .+$"
+    marker = "salvage: stopping; no dump was written"
+    out, secs = qemu_boot(arch, "", args, out_path, expect_exit=False, stop_marker=marker)
+    find(want, out, "the DTB error message")
+    find("^" + re.escape(marker) + "$", out, "the stop message")
+    return f" ({secs:.1f} s)"
+
+
+def qemu_dump(arch, machine_extra, args, path):
+    cmd = list(QEMU[arch])
+    cmd[2] += machine_extra + f",dumpdtb={path}"
+    r = subprocess.run(cmd + COMMON + args, capture_output=True, text=True, timeout=TIMEOUT)
+    if not os.path.exists(path):
+        raise Fail(f"QEMU did not dump its DTB: {r.stdout}{r.stderr}")
+
+
+def check_fault(arch, out, load, image_size):
+    find(r"^salvage: debug: faulting on purpose \(salvage.debug=fault\)$", out, "the fault announcement")
+    cause = find(r"^salvage: FAULT: (.+)$", out, "FAULT line").group(1)
+    want_cause = {"aarch64": "data abort: translation fault", "arm": "translation fault, section",
+                  "riscv64": "load access fault"}[arch]
+    if want_cause not in cause:
+        raise Fail(f"fault cause {cause!r}, expected {want_cause!r}")
+    m = find(r"^salvage:   pc 0x([0-9a-f]+)  address 0x([0-9a-f]+) \((\S+)\)$", out, "pc/address line")
+    pc, addr = hexint(m.group(1)), hexint(m.group(2))
+    if not load <= pc < load + image_size:
+        raise Fail(f"fault pc 0x{pc:x} is outside the image [0x{load:x}, 0x{load + image_size:x})")
+    if addr != FAULT_ADDR[arch]:
+        raise Fail(f"fault address 0x{addr:x}, expected 0x{FAULT_ADDR[arch]:x}")
+    regs = re.findall(r"[xr]\d+\s+0x[0-9a-f]+", out)
+    if len(regs) < 13:
+        raise Fail(f"only {len(regs)} registers in the fault report")
+    find(r"^salvage: stopped after a fault; no dump was written$", out, "the stop line")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
