@@ -1,1 +1,43 @@
-# QEMU tests: added below
+# QEMU smoke tests of the three images (host-tests/qemu/boot-test.py prints one
+# "SALVAGE: PASS|FAIL <arch> <mode>" line per run). Each run has its own timeout.
+find_package(Python3 REQUIRED COMPONENTS Interpreter)
+find_program(SALVAGE_CLANG clang-16 REQUIRED)
+find_program(SALVAGE_LLD ld.lld-16 REQUIRED)
+find_program(SALVAGE_OBJCOPY llvm-objcopy-16 REQUIRED)
+
+# Test-only trampolines: tiny images that jump to salvage at another address.
+set(_triple_aarch64 aarch64-none-elf)
+set(_triple_arm armv7a-none-eabi)
+set(_triple_riscv64 riscv64-unknown-elf)
+set(_qemu_modes report relocated fault nodtb baddtb corruptdtb)
+
+foreach(arch IN LISTS SALVAGE_ARCHES)
+  set(src ${CMAKE_CURRENT_LIST_DIR}/trampoline/${arch}.S)
+  set(out ${CMAKE_CURRENT_BINARY_DIR}/trampoline-${arch})
+  add_custom_command(OUTPUT ${out}.bin
+    COMMAND ${SALVAGE_CLANG} --target=${_triple_${arch}} -c ${src} -o ${out}.o
+    COMMAND ${SALVAGE_LLD} -Ttext=0 ${out}.o -o ${out}.elf
+    COMMAND ${SALVAGE_OBJCOPY} -O binary ${out}.elf ${out}.bin
+    DEPENDS ${src} COMMENT "test trampoline for ${arch}")
+  add_custom_target(trampoline-${arch} ALL DEPENDS ${out}.bin)
+
+  # The image's relocations and header, checked from the ELF.
+  add_test(NAME image-${arch}-check
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/check-image.py
+            --arch ${arch} --elf ${SALVAGE_IMAGE_ELF_${arch}} --image ${SALVAGE_IMAGE_${arch}})
+  set_tests_properties(image-${arch}-check PROPERTIES PASS_REGULAR_EXPRESSION "SALVAGE: PASS" TIMEOUT 60)
+
+  set(modes ${_qemu_modes})
+  if(arch STREQUAL "aarch64")
+    list(APPEND modes el2)
+  endif()
+  foreach(mode IN LISTS modes)
+    add_test(NAME qemu-${arch}-${mode}
+      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/boot-test.py
+              --arch ${arch} --mode ${mode}
+              --image ${SALVAGE_IMAGE_${arch}} --elf ${SALVAGE_IMAGE_ELF_${arch}}
+              --trampoline ${out}.bin)
+    set_tests_properties(qemu-${arch}-${mode} PROPERTIES
+      PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 120)
+  endforeach()
+endforeach()
