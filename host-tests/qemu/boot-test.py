@@ -301,6 +301,7 @@ def main():
     ap.add_argument("--elf", required=True, help="salvage.elf, for the image size")
     ap.add_argument("--trampoline", help="the trampoline binary (relocated and DTB modes)")
     ap.add_argument("--workdir", help="keep files here (default: a temporary directory)")
+    ap.add_argument("--show", action="store_true", help="print the serial output before the verdict")
     a = ap.parse_args()
     for tool in ("fdtget", "fdtput", QEMU[a.arch][0]):
         if not shutil.which(tool):
@@ -310,6 +311,8 @@ def main():
     os.makedirs(work, exist_ok=True)
     try:
         detail = run_mode(a, work)
+        if a.show:
+            print(read(os.path.join(work, "serial.txt")))
         print(f"SALVAGE: PASS {a.arch} {a.mode}{detail}")
         return 0
     except (Fail, subprocess.CalledProcessError) as e:
