@@ -98,6 +98,13 @@ std::optional<uint32_t> ProbeDtb(uintptr_t dtb) {
   return size;
 }
 
+// "salvage: warning: dtb: ... (at /memory@0, reg)": names the node and property.
+void WarnDtb(const dtb::Dtb& tree, const Status& s) {
+  char buf[160];
+  tree.DescribeError(s, buf, sizeof(buf));
+  console::Printf("salvage: warning: %s\n", buf);
+}
+
 void PrintRange(const char* what, const PhysRange& r) {
   console::Printf("salvage: %s 0x%llx size 0x%llx\n", what, static_cast<unsigned long long>(r.base),
                   static_cast<unsigned long long>(r.size));
@@ -162,7 +169,7 @@ extern "C" [[noreturn]] void SalvageMain(uintptr_t dtb, uintptr_t load_address, 
       memory_overflow = true;
     }
   });
-  if (!walked.ok()) console::Printf("salvage: warning: %s\n", walked.what());
+  if (!walked.ok()) WarnDtb(tree, walked);
   if (memory_overflow) console::Printf("salvage: warning: more than %u /memory ranges; the rest are ignored\n",
                                        static_cast<unsigned>(kMaxMemoryRanges));
   if (memory_count == 0) console::Write("salvage: warning: the DTB describes no memory\n");
@@ -170,7 +177,7 @@ extern "C" [[noreturn]] void SalvageMain(uintptr_t dtb, uintptr_t load_address, 
 
   Result<std::optional<PhysRange>> elfcorehdr = tree.ChosenElfCoreHdr();
   if (!elfcorehdr.ok()) {
-    console::Printf("salvage: warning: %s\n", elfcorehdr.status().what());
+    WarnDtb(tree, elfcorehdr.status());
   } else if (elfcorehdr->has_value()) {
     PrintRange("elfcorehdr", **elfcorehdr);
   } else {
@@ -181,7 +188,7 @@ extern "C" [[noreturn]] void SalvageMain(uintptr_t dtb, uintptr_t load_address, 
     PrintRange("usable-memory-range", r);
     ++usable;
   });
-  if (!usable_walk.ok()) console::Printf("salvage: warning: %s\n", usable_walk.what());
+  if (!usable_walk.ok()) WarnDtb(tree, usable_walk);
   if (usable == 0 && usable_walk.ok()) console::Write("salvage: usable-memory-range none\n");
 
   if (choice.kind != devices::UartKind::kNone) {

@@ -41,7 +41,7 @@ set(CMAKE_ASM_FLAGS_INIT "${SALVAGE_ARCH_FLAGS}")
 # -pie --no-dynamic-linker: a static PIE. -z notext: picolibc's arm objects keep
 # absolute addresses in literal pools inside .text; those become R_ARM_RELATIVE entries
 # like any other, which the entry code applies (nothing is read-only before the MMU).
-set(CMAKE_EXE_LINKER_FLAGS_INIT "-nostdlib -fuse-ld=lld-16 -Wl,-pie -Wl,--no-dynamic-linker -Wl,-z,notext -Wl,-z,norelro")
+set(CMAKE_EXE_LINKER_FLAGS_INIT "-Wno-unused-command-line-argument -nostdlib -fuse-ld=lld-16 -Wl,-pie -Wl,--no-dynamic-linker -Wl,-z,notext -Wl,-z,norelro")
 
 set(SALVAGE_LIBC "/usr/lib/picolibc/${SALVAGE_PICOLIBC}/lib/${SALVAGE_PICOLIBC_LIBDIR}/libc.a")
 set(SALVAGE_LIBFDT "${SALVAGE_DEB_ROOT}/usr/lib/${SALVAGE_DEB_MULTIARCH}/libfdt.a")

@@ -13,6 +13,8 @@ Modes:
   nodtb      entered with a null DTB pointer: a clear message on the early console.
   baddtb     entered with a pointer to bytes that are not a DTB: a clear message.
   corruptdtb entered with a DTB whose header is right but whose structure is broken.
+  badprops   /chosen/linux,elfcorehdr and linux,usable-memory-range have the wrong
+             length: each is reported with its node and property, and the boot goes on.
 
 Prints one verdict line, "SALVAGE: PASS <arch> <mode>" or "SALVAGE: FAIL <arch> <mode>: why",
 and exits 0 only on PASS. Every QEMU run has a timeout.
@@ -296,7 +298,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--arch", required=True, choices=sorted(QEMU))
     ap.add_argument("--mode", required=True,
-                    choices=["report", "relocated", "el2", "fault", "nodtb", "baddtb", "corruptdtb"])
+                    choices=["report", "relocated", "el2", "fault", "nodtb", "baddtb", "corruptdtb", "badprops"])
     ap.add_argument("--image", required=True, help="salvage.img (raw)")
     ap.add_argument("--elf", required=True, help="salvage.elf, for the image size")
     ap.add_argument("--trampoline", help="the trampoline binary (relocated and DTB modes)")
@@ -379,6 +381,19 @@ def run_mode(a, work):
             check_fault(arch, out, load, image_size)
         else:
             find(r"^salvage: capture is not implemented in this version; stopping$", out, "the stop message")
+        return f" ({secs:.1f} s)"
+
+    if mode == "badprops":
+        plain = os.path.join(work, "plain.dtb")
+        qemu_dump(arch, "", ["-kernel", a.image], plain)
+        bad = os.path.join(work, "bad.dtb")
+        shutil.copy(plain, bad)
+        run(["fdtput", "-t", "x", bad, "/chosen", "linux,elfcorehdr", "0x1", "0x2", "0x3"])
+        run(["fdtput", "-t", "x", bad, "/chosen", "linux,usable-memory-range", "0x1", "0x2", "0x3", "0x4", "0x5"])
+        out, secs = qemu_boot(arch, "", ["-dtb", bad, "-kernel", a.image], out_path)
+        for prop in ("linux,elfcorehdr", "linux,usable-memory-range"):
+            find(rf"^salvage: warning: dtb: .+ \(at /chosen, {re.escape(prop)}\)$", out, f"a warning naming /chosen {prop}")
+        find(r"^salvage: boot report end$", out, "end of the boot report")
         return f" ({secs:.1f} s)"
 
     # DTB modes: an image with the early console set, entered through the trampoline
