@@ -1,15 +1,100 @@
 #include "options.h"
 
 namespace salvage {
+namespace {
+
+bool IsSeparator(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\0'; }
+
+// "size@addr" or "addr" (elfcorehdr=) / "size" or "size@start" (mem=).
+bool ParseSizeAt(std::string_view v, std::optional<uint64_t>* first, std::optional<uint64_t>* second) {
+  const size_t at = v.find('@');
+  if (at == std::string_view::npos) {
+    *first = ParseMemSize(v);
+    return first->has_value();
+  }
+  *first = ParseMemSize(v.substr(0, at));
+  *second = ParseMemSize(v.substr(at + 1));
+  return first->has_value() && second->has_value();
+}
+
+}  // namespace
+
+std::optional<uint64_t> ParseMemSize(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  uint64_t base = 10;
+  size_t i = 0;
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+    base = 16;
+    i = 2;
+  } else if (text.size() > 1 && text[0] == '0') {
+    base = 8;
+    i = 1;
+  }
+  uint64_t v = 0;
+  size_t digits = 0;
+  for (; i < text.size(); ++i) {
+    const char c = text[i];
+    uint64_t d;
+    if (c >= '0' && c <= '9') {
+      d = static_cast<uint64_t>(c - '0');
+    } else if (base == 16 && c >= 'a' && c <= 'f') {
+      d = static_cast<uint64_t>(c - 'a' + 10);
+    } else if (base == 16 && c >= 'A' && c <= 'F') {
+      d = static_cast<uint64_t>(c - 'A' + 10);
+    } else {
+      break;
+    }
+    if (d >= base) return std::nullopt;
+    if (v > (UINT64_MAX - d) / base) return std::nullopt;
+    v = v * base + d;
+    ++digits;
+  }
+  if (digits == 0 && base != 8) return std::nullopt;
+  if (i < text.size()) {
+    int shift;
+    switch (text[i]) {
+      case 'k': case 'K': shift = 10; break;
+      case 'm': case 'M': shift = 20; break;
+      case 'g': case 'G': shift = 30; break;
+      case 't': case 'T': shift = 40; break;
+      default: return std::nullopt;
+    }
+    if (i + 1 != text.size()) return std::nullopt;
+    if (v > (UINT64_MAX >> shift)) return std::nullopt;
+    v <<= shift;
+  }
+  return v;
+}
 
 Options ParseOptions(std::string_view bootargs) {
   Options o;
   size_t i = 0;
   while (i < bootargs.size()) {
-    while (i < bootargs.size() && (bootargs[i] == ' ' || bootargs[i] == '\t' || bootargs[i] == '\n')) ++i;
-    size_t start = i;
-    while (i < bootargs.size() && bootargs[i] != ' ' && bootargs[i] != '\t' && bootargs[i] != '\n') ++i;
-    std::string_view word = bootargs.substr(start, i - start);
+    while (i < bootargs.size() && IsSeparator(bootargs[i])) ++i;
+    const size_t start = i;
+    while (i < bootargs.size() && !IsSeparator(bootargs[i])) ++i;
+    const std::string_view word = bootargs.substr(start, i - start);
+    if (word.starts_with("elfcorehdr=")) {
+      std::optional<uint64_t> a, b;
+      if (ParseSizeAt(word.substr(11), &a, &b)) {
+        // elfcorehdr=addr, or elfcorehdr=size@addr
+        o.elfcorehdr_addr = b ? b : a;
+        o.elfcorehdr_size = b ? a : std::nullopt;
+      } else if (o.malformed_count < Options::kMaxUnknown) {
+        o.malformed[o.malformed_count++] = word;
+      }
+      continue;
+    }
+    if (word.starts_with("mem=")) {
+      std::optional<uint64_t> a, b;
+      if (ParseSizeAt(word.substr(4), &a, &b)) {
+        o.mem_size = a;
+        o.mem_start = b;
+      } else if (o.malformed_count < Options::kMaxUnknown) {
+        o.malformed[o.malformed_count++] = word;
+      }
+      continue;
+    }
     if (!word.starts_with("salvage.")) continue;
     if (word == "salvage.debug=fault") {
       o.debug_fault = true;

@@ -1,21 +1,40 @@
-// salvage's command-line options: `salvage.<name>=<value>` words in /chosen/bootargs
-// (how stock kexec-tools passes a capture kernel its options). Pure; host-tested.
+// salvage's command-line options: words in /chosen/bootargs (how kexec-tools passes a
+// capture kernel its command line). Pure; host-tested.
+//
+//   salvage.debug=fault          fault on purpose after the boot report
+//   elfcorehdr=[size@]addr       where the loader left the ELF core header (32-bit Arm
+//                                kexec-tools passes it here as well as, or instead of,
+//                                /chosen/linux,elfcorehdr); K/M/G suffixes as Linux's memparse
+//   mem=size[@start]             the capture kernel's memory: with @start it is part of
+//                                salvage's reservation and never dumped
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace salvage {
 
 struct Options {
-  bool debug_fault = false;  ///< salvage.debug=fault: fault on purpose after the boot report.
+  bool debug_fault = false;
+  std::optional<uint64_t> elfcorehdr_addr;  ///< From elfcorehdr=.
+  std::optional<uint64_t> elfcorehdr_size;  ///< From elfcorehdr=size@addr.
+  std::optional<uint64_t> mem_size;         ///< From mem=.
+  std::optional<uint64_t> mem_start;        ///< From mem=size@start.
   static constexpr size_t kMaxUnknown = 8;
   std::string_view unknown[kMaxUnknown];  ///< salvage.* words not understood (reported, ignored).
   size_t unknown_count = 0;
+  std::string_view malformed[kMaxUnknown];  ///< elfcorehdr=/mem= words that do not parse.
+  size_t malformed_count = 0;
 };
 
-/// Reads every whitespace-separated `salvage.*` word of `bootargs`; other words belong
-/// to Linux (elfcorehdr=, mem=, console=) and are skipped.
+/// Reads the words of `bootargs` (separated by spaces, tabs, CR, LF or NUL). Words that
+/// are neither salvage.* nor elfcorehdr=/mem= belong to Linux and are skipped.
 Options ParseOptions(std::string_view bootargs);
+
+/// Linux's memparse: a number (decimal, 0x hex, or 0 octal) with an optional K, M, G,
+/// T suffix (either case). Returns nullopt for anything else or on overflow.
+std::optional<uint64_t> ParseMemSize(std::string_view text);
 
 }  // namespace salvage

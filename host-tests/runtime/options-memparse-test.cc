@@ -1,0 +1,71 @@
+// Tests for elfcorehdr= / mem= in runtime/options.cc (Linux memparse syntax).
+#include <gtest/gtest.h>
+
+#include "options.h"
+
+namespace salvage {
+namespace {
+
+TEST(ParseMemSize, DecimalHexOctalAndSuffixes) {
+  EXPECT_EQ(ParseMemSize("4096"), 4096u);
+  EXPECT_EQ(ParseMemSize("0x40000000"), 0x40000000u);
+  EXPECT_EQ(ParseMemSize("0X1f"), 0x1fu);
+  EXPECT_EQ(ParseMemSize("010"), 8u);
+  EXPECT_EQ(ParseMemSize("0"), 0u);
+  EXPECT_EQ(ParseMemSize("64K"), 64u << 10);
+  EXPECT_EQ(ParseMemSize("256m"), 256u << 20);
+  EXPECT_EQ(ParseMemSize("2G"), 2ull << 30);
+  EXPECT_EQ(ParseMemSize("1T"), 1ull << 40);
+  EXPECT_EQ(ParseMemSize("0x10M"), 16ull << 20);
+}
+
+TEST(ParseMemSize, RejectsGarbageAndOverflow) {
+  EXPECT_FALSE(ParseMemSize(""));
+  EXPECT_FALSE(ParseMemSize("K"));
+  EXPECT_FALSE(ParseMemSize("12Q"));
+  EXPECT_FALSE(ParseMemSize("12MB"));
+  EXPECT_FALSE(ParseMemSize("0x"));
+  EXPECT_FALSE(ParseMemSize("09"));
+  EXPECT_FALSE(ParseMemSize("18446744073709551616"));  // 2^64
+  EXPECT_FALSE(ParseMemSize("0x10000000000000000"));
+  EXPECT_FALSE(ParseMemSize("17179869184G"));  // 2^34 G overflows
+  EXPECT_EQ(ParseMemSize("18446744073709551615"), UINT64_MAX);
+}
+
+TEST(ParseOptions, ElfcorehdrAddressOnly) {
+  Options o = ParseOptions("console=ttyAMA0 elfcorehdr=0x4ffff000 mem=40960K");
+  ASSERT_TRUE(o.elfcorehdr_addr);
+  EXPECT_EQ(*o.elfcorehdr_addr, 0x4ffff000u);
+  EXPECT_FALSE(o.elfcorehdr_size);
+  ASSERT_TRUE(o.mem_size);
+  EXPECT_EQ(*o.mem_size, 40960u << 10);
+  EXPECT_FALSE(o.mem_start);
+}
+
+TEST(ParseOptions, ElfcorehdrSizeAtAddressAndMemAtStart) {
+  Options o = ParseOptions("elfcorehdr=4K@0x4ffff000 mem=64M@0x4c000000");
+  EXPECT_EQ(o.elfcorehdr_addr, 0x4ffff000u);
+  EXPECT_EQ(o.elfcorehdr_size, 4096u);
+  EXPECT_EQ(o.mem_size, 64u << 20);
+  EXPECT_EQ(o.mem_start, 0x4c000000u);
+}
+
+TEST(ParseOptions, MalformedWordsAreCollectedNotApplied) {
+  Options o = ParseOptions("elfcorehdr=banana mem=12Q@0x1000");
+  EXPECT_FALSE(o.elfcorehdr_addr);
+  EXPECT_FALSE(o.mem_size);
+  ASSERT_EQ(o.malformed_count, 2u);
+  EXPECT_EQ(o.malformed[0], "elfcorehdr=banana");
+  EXPECT_EQ(o.malformed[1], "mem=12Q@0x1000");
+}
+
+TEST(ParseOptions, CarriageReturnAndNulSeparateWords) {
+  const char args[] = "salvage.debug=fault\r\nelfcorehdr=0x1000";
+  Options o = ParseOptions(std::string_view(args, sizeof(args)));  // includes the NUL
+  EXPECT_TRUE(o.debug_fault);
+  EXPECT_EQ(o.elfcorehdr_addr, 0x1000u);
+  EXPECT_EQ(o.unknown_count, 0u);
+}
+
+}  // namespace
+}  // namespace salvage
