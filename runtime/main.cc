@@ -18,6 +18,10 @@
 #include <salvage/devices/uart-binding.h>
 #include <salvage/dtb/dtb.h>
 
+#include <libfdt.h>
+#include <salvage/arch/timer.h>
+
+#include "capture.h"
 #include "options.h"
 
 extern "C" char __image_start[];
@@ -119,6 +123,7 @@ void PrintRange(const char* what, const PhysRange& r) {
 /// (riscv64).
 extern "C" [[noreturn]] void SalvageMain(uintptr_t dtb, uintptr_t load_address, uintptr_t boot_arg) {
   using namespace salvage;
+  const uint64_t entry_ticks = arch::Ticks();
   arch::EarlyInit();
   g_reset_on_stop = (salvage_boot_params.flags & boot::kFlagResetOnStop) != 0;
   SelectEarlyConsole();
@@ -149,6 +154,11 @@ extern "C" [[noreturn]] void SalvageMain(uintptr_t dtb, uintptr_t load_address, 
   if (Result<std::string_view> method = tree.PsciMethod(); method.ok()) {
     if (*method == "hvc") arch::SetFirmwareCall(arch::FirmwareCall::kPsciHvc);
     if (*method == "smc") arch::SetFirmwareCall(arch::FirmwareCall::kPsciSmc);
+  }
+
+  // RISC-V's counter frequency is only in the DTB.
+  if (int cpus = fdt_path_offset(tree.blob(), "/cpus"); cpus >= 0) {
+    if (Result<uint32_t> hz = tree.GetU32(cpus, "timebase-frequency"); hz.ok()) arch::SetTicksPerSecond(*hz);
   }
 
   console::Printf("\nsalvage %s (%s): kdump capture runtime\n", SALVAGE_VERSION, SALVAGE_BUILD);
@@ -210,6 +220,10 @@ extern "C" [[noreturn]] void SalvageMain(uintptr_t dtb, uintptr_t load_address, 
   console::Write("salvage: boot report end\n");
 
   const Options options = ParseOptions(bootargs);
+  for (size_t i = 0; i < options.malformed_count; ++i) {
+    console::Printf("salvage: warning: cannot read \"%.*s\"; ignored\n", static_cast<int>(options.malformed[i].size()),
+                    options.malformed[i].data());
+  }
   for (size_t i = 0; i < options.unknown_count; ++i) {
     console::Printf("salvage: warning: unknown option \"%.*s\" ignored\n", static_cast<int>(options.unknown[i].size()),
                     options.unknown[i].data());
@@ -220,6 +234,18 @@ extern "C" [[noreturn]] void SalvageMain(uintptr_t dtb, uintptr_t load_address, 
     arch::DeliberateFault();
   }
 
-  console::Write("salvage: capture is not implemented in this version; stopping\n");
+  CaptureInput capture;
+  capture.tree = &tree;
+  capture.memory = std::span<const PhysRange>(memory, memory_count);
+  capture.image = image;
+  capture.dtb = dtb_range;
+  capture.options = &options;
+  capture.entry_ticks = entry_ticks;
+  if (Status s = CaptureToConsole(capture); !s.ok()) {
+    console::Printf("\nsalvage: error: the dump failed: %s\n", s.what());
+    console::Write("salvage: stopping; the dump is incomplete\n");
+    Stop();
+  }
+  console::Write("salvage: done; stopping\n");
   Stop();
 }

@@ -1,4 +1,5 @@
 // What the freestanding toolchain expects the program to provide.
+#include <cstddef>
 #include <cstdint>
 
 #include <salvage/arch/reset.h>
@@ -14,7 +15,13 @@ uintptr_t __stack_chk_guard = static_cast<uintptr_t>(0x5a1a6e5a1a6e5a1aull);
   salvage::arch::Halt();
 }
 
-// liblz4 and picolibc reference these; salvage has no heap.
+// salvage has no heap. Debian's liblz4.a keeps its malloc-using functions in the same
+// object as LZ4_compress_fast_extState, so the references must resolve; those functions
+// are never called (salvage passes its own state), and if one were, it gets no memory.
+void* malloc(size_t) { return nullptr; }
+void* calloc(size_t, size_t) { return nullptr; }
+void free(void*) {}
+
 void abort() {
   salvage::console::EmergencyWrite("\nsalvage: FAULT: abort() called\n");
   salvage::arch::Halt();

@@ -21,6 +21,9 @@ const char* Mode() {
   return "EL0";
 }
 
+uint16_t ElfMachine() { return 183; }
+int ElfClass() { return 64; }
+
 void EarlyInit() { _set_tls(__tls_base); }
 
 }  // namespace salvage::arch

@@ -151,6 +151,8 @@ Status MmuMapRam(std::span<const PhysRange> ram, PhysRange image, PhysRange dtb)
   return Status::Ok();
 }
 
+uint64_t IdentityMapLimit() { return Lpae4kTable::kVaLimit; }
+
 const char* MmuDescribe() { return g_describe; }
 
 }  // namespace salvage::arch

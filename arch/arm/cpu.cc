@@ -22,6 +22,9 @@ const char* Mode() {
   return "other mode";
 }
 
+uint16_t ElfMachine() { return 40; }
+int ElfClass() { return 32; }
+
 void EarlyInit() { _set_tls(__tls_base); }
 
 }  // namespace salvage::arch

@@ -113,6 +113,8 @@ Status MmuMapRam(std::span<const PhysRange> ram, PhysRange image, PhysRange dtb)
   return Status::Ok();
 }
 
+uint64_t IdentityMapLimit() { return uint64_t{1} << 32; }
+
 const char* MmuDescribe() { return g_describe; }
 
 }  // namespace salvage::arch

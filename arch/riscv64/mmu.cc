@@ -9,6 +9,8 @@ namespace salvage::arch {
 
 Status MmuBootstrap(PhysRange, PhysRange) { return Status::Ok(); }
 Status MmuMapRam(std::span<const PhysRange>, PhysRange, PhysRange) { return Status::Ok(); }
+uint64_t IdentityMapLimit() { return uint64_t{1} << 56; }
+
 const char* MmuDescribe() { return "bare (satp=0): RAM cacheable by its PMA, no page tables"; }
 
 }  // namespace salvage::arch

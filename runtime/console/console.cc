@@ -56,6 +56,15 @@ void Printf(const char* format, ...) {
   Write(std::string_view(buf, static_cast<size_t>(n) < sizeof(buf) ? static_cast<size_t>(n) : sizeof(buf) - 1));
 }
 
+void WriteRaw(std::span<const uint8_t> bytes) {
+  // One dispatch per call, not per byte: this is the serial dump's hot loop.
+  std::visit(
+      [bytes](auto& u) {
+        for (uint8_t b : bytes) u.PutChar(static_cast<char>(b));
+      },
+      g_uart);
+}
+
 void Flush() {
   std::visit([](auto& u) { u.Flush(); }, g_uart);
 }

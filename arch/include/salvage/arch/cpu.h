@@ -14,6 +14,11 @@ const char* Name();
 /// "EL1", "EL2", "SVC", "HYP", "S-mode".
 const char* Mode();
 
+/// The ELF e_machine and class of this architecture's kernels, for a dump whose
+/// elfcorehdr is unusable (EM_AARCH64 183 / 64, EM_ARM 40 / 32, EM_RISCV 243 / 64).
+uint16_t ElfMachine();
+int ElfClass();
+
 /// Per-CPU setup C++ and picolibc need before anything else: the thread pointer for
 /// picolibc's errno (a thread-local). Call once, first thing in SalvageMain.
 void EarlyInit();

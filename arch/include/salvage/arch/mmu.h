@@ -23,6 +23,10 @@ Status MmuBootstrap(PhysRange image, PhysRange dtb);
 /// the architecture has no MMU step, where this only records the ranges).
 Status MmuMapRam(std::span<const PhysRange> ram, PhysRange image, PhysRange dtb);
 
+/// One past the highest physical address the identity map can reach (aarch64: 2^39;
+/// arm: 4 GiB without LPAE; riscv64: 2^56). Memory above it cannot be read.
+uint64_t IdentityMapLimit();
+
 /// One line for the boot report: "identity map, caches on (EL1, 39-bit VA, 5 tables)".
 const char* MmuDescribe();
 

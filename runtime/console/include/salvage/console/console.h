@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include <salvage/uart/uart.h>
@@ -26,6 +27,9 @@ void Write(std::string_view text);
 
 /// printf-style output through picolibc's vsnprintf (at most 255 bytes per call).
 void Printf(const char* format, ...) __attribute__((format(printf, 1, 2)));
+
+/// Writes bytes exactly as given (no newline translation): the dump stream.
+void WriteRaw(std::span<const uint8_t> bytes);
 
 /// Waits until every byte has left the UART.
 void Flush();

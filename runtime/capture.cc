@@ -1,0 +1,238 @@
+#include "capture.h"
+
+#include <cstring>
+
+#include <salvage/arch/cpu.h>
+#include <salvage/arch/mmu.h>
+#include <salvage/arch/timer.h>
+#include <salvage/console/console.h>
+#include <salvage/elfcore/elfcore.h>
+#include <salvage/stream/encoder.h>
+#include <salvage/stream/lz4-compressor.h>
+
+namespace salvage {
+namespace {
+
+constexpr uint32_t kPageSize = 4096;
+// A core header larger than this is not one kexec would write (4096 program headers).
+constexpr uint64_t kMaxCoreHeaderSize = 1u << 20;
+constexpr size_t kMaxReserved = 16;
+
+// Large, so not on the 32 KiB stack.
+constinit elfcore::CoreHeader g_header;
+constinit elfcore::Plan g_plan;
+constinit stream::LoadSegment g_segments[elfcore::kMaxLoads];
+constinit std::span<const uint8_t> g_notes[elfcore::kMaxNotes];
+alignas(8) constinit uint8_t g_lz4_state[stream::kLz4StateSize];
+alignas(8) constinit uint8_t g_scratch[kPageSize];
+
+// Prints every problem the parser and the planner report.
+struct ConsoleDiagnostics {
+  unsigned count = 0;
+  void Problem(const char* what, uint64_t a, uint64_t b) {
+    ++count;
+    console::Printf("salvage: elfcorehdr: %s: 0x%llx 0x%llx\n", what, static_cast<unsigned long long>(a),
+                    static_cast<unsigned long long>(b));
+  }
+};
+
+// Old memory as bytes: only ranges inside one /memory range and inside the identity map.
+bool MapOld(std::span<const PhysRange> memory, PhysRange r, std::span<const uint8_t>* out) {
+  if (r.Empty() || r.Last() >= arch::IdentityMapLimit()) return false;
+  for (const PhysRange& m : memory) {
+    if (m.Contains(r)) {
+      *out = {reinterpret_cast<const uint8_t*>(static_cast<uintptr_t>(r.base)), static_cast<size_t>(r.size)};
+      return true;
+    }
+  }
+  return false;
+}
+
+struct ConsoleSink {
+  uint64_t bytes = 0;
+  Status Write(std::span<const uint8_t> b) {
+    console::WriteRaw(b);
+    bytes += b.size();
+    return Status::Ok();
+  }
+};
+
+// The elfcorehdr's bytes, or an empty span after saying why there are none.
+std::span<const uint8_t> FindCoreHeader(const CaptureInput& in, PhysRange* where) {
+  uint64_t addr = 0, size = 0;
+  const char* source = nullptr;
+  Result<std::optional<PhysRange>> chosen = in.tree->ChosenElfCoreHdr();
+  if (chosen.ok() && chosen->has_value()) {
+    addr = (*chosen)->base;
+    size = (*chosen)->size;
+    source = "/chosen/linux,elfcorehdr";
+  } else if (in.options->elfcorehdr_addr) {
+    addr = *in.options->elfcorehdr_addr;
+    size = in.options->elfcorehdr_size.value_or(0);
+    source = "bootargs elfcorehdr=";
+  } else {
+    console::Write("salvage: no elfcorehdr: neither /chosen/linux,elfcorehdr nor elfcorehdr= in bootargs\n");
+    return {};
+  }
+  if (size == 0) {
+    // elfcorehdr=addr without a size: read the ELF header for the program headers' end.
+    std::span<const uint8_t> ehdr;
+    if (!MapOld(in.memory, PhysRange{addr, 64}, &ehdr)) {
+      console::Printf("salvage: elfcorehdr at 0x%llx (%s) is not in /memory\n", static_cast<unsigned long long>(addr),
+                      source);
+      return {};
+    }
+    const bool is64 = ehdr[4] == 2;
+    uint64_t phoff, phentsize, phnum;
+    if (is64) {
+      std::memcpy(&phoff, ehdr.data() + 32, 8);
+      phentsize = ehdr[54] | (ehdr[55] << 8);
+      phnum = ehdr[56] | (ehdr[57] << 8);
+    } else {
+      uint32_t off32;
+      std::memcpy(&off32, ehdr.data() + 28, 4);
+      phoff = off32;
+      phentsize = ehdr[42] | (ehdr[43] << 8);
+      phnum = ehdr[44] | (ehdr[45] << 8);
+    }
+    size = phoff < kMaxCoreHeaderSize ? phoff + phentsize * phnum : kMaxCoreHeaderSize + 1;
+    if (size < 64) size = 64;
+  }
+  if (size > kMaxCoreHeaderSize) {
+    console::Printf("salvage: elfcorehdr at 0x%llx (%s) claims 0x%llx bytes; not a core header\n",
+                    static_cast<unsigned long long>(addr), source, static_cast<unsigned long long>(size));
+    return {};
+  }
+  std::span<const uint8_t> bytes;
+  if (!MapOld(in.memory, PhysRange{addr, size}, &bytes)) {
+    console::Printf("salvage: elfcorehdr 0x%llx size 0x%llx (%s) is not inside /memory\n",
+                    static_cast<unsigned long long>(addr), static_cast<unsigned long long>(size), source);
+    return {};
+  }
+  *where = PhysRange{addr, size};
+  console::Printf("salvage: elfcorehdr from %s: 0x%llx size 0x%llx\n", source, static_cast<unsigned long long>(addr),
+                  static_cast<unsigned long long>(size));
+  return bytes;
+}
+
+}  // namespace
+
+Status CaptureToConsole(const CaptureInput& in) {
+  ConsoleDiagnostics diag;
+
+  // What salvage occupies: never dumped.
+  PhysRange reserved[kMaxReserved];
+  size_t nreserved = 0;
+  auto reserve = [&](PhysRange r) {
+    if (!r.Empty() && nreserved < kMaxReserved) reserved[nreserved++] = r;
+  };
+  reserve(in.image);
+  reserve(in.dtb);
+  Status usable = in.tree->ForEachUsableMemoryRange([&](const PhysRange& r) { reserve(r); });
+  if (!usable.ok()) console::Printf("salvage: warning: %s\n", usable.what());
+  if (in.options->mem_size && in.options->mem_start) reserve(PhysRange{*in.options->mem_start, *in.options->mem_size});
+
+  PhysRange header_range{};
+  std::span<const uint8_t> header_bytes = FindCoreHeader(in, &header_range);
+  reserve(header_range);
+  bool have_header = false;
+  if (!header_bytes.empty()) {
+    Status parsed = elfcore::ParseCoreHeaderInto(header_bytes, diag, &g_header);
+    if (parsed.ok()) {
+      have_header = true;
+      console::Printf("salvage: elfcorehdr: ELF%d, e_machine %u, %u PT_NOTE, %u PT_LOAD\n", g_header.elf_class,
+                      static_cast<unsigned>(g_header.machine), static_cast<unsigned>(g_header.notes.size()),
+                      static_cast<unsigned>(g_header.loads.size()));
+    } else {
+      console::Printf("salvage: elfcorehdr unusable: %s\n", parsed.what());
+    }
+  }
+
+  const elfcore::PlanInput plan_in{in.memory, std::span<const PhysRange>(reserved, nreserved)};
+  SALVAGE_TRY(elfcore::MakePlanInto(have_header ? &g_header : nullptr, plan_in, diag, &g_plan));
+  if (g_plan.fallback) console::Write("salvage: FALLBACK: dumping all of /memory minus salvage's reservation\n");
+
+  // Ranges must be whole pages for the stream; round out (RAM ranges are page-aligned).
+  static PhysRange ranges[elfcore::kMaxPlanRanges];
+  size_t nranges = 0;
+  uint64_t total = 0;
+  for (const PhysRange& r : g_plan.ranges) {
+    PhysRange p{AlignDown(r.base, kPageSize), AlignUp(r.Last() + 1, kPageSize) - AlignDown(r.base, kPageSize)};
+    if (nranges > 0 && ranges[nranges - 1].Last() >= p.base) {  // rounding made them touch
+      const uint64_t end = p.Last();
+      ranges[nranges - 1].size = end - ranges[nranges - 1].base + 1;
+      continue;
+    }
+    ranges[nranges++] = p;
+  }
+  for (size_t i = 0; i < nranges; ++i) {
+    console::Printf("salvage: dump 0x%llx size 0x%llx\n", static_cast<unsigned long long>(ranges[i].base),
+                    static_cast<unsigned long long>(ranges[i].size));
+    total += ranges[i].size;
+  }
+
+  size_t nnotes = 0;
+  for (const PhysRange& n : g_plan.notes) {
+    std::span<const uint8_t> bytes;
+    if (MapOld(in.memory, n, &bytes)) g_notes[nnotes++] = bytes;
+  }
+  size_t nsegments = 0;
+  if (have_header) {
+    for (const auto& l : g_header.loads) {
+      g_segments[nsegments++] = stream::LoadSegment{PhysAddr{l.phys.base}, l.vaddr, l.phys.size};
+    }
+  }
+
+  stream::HeaderInfo info;
+  info.e_machine = have_header ? g_header.machine : arch::ElfMachine();
+  info.elf_class = static_cast<uint8_t>(have_header ? (g_header.elf_class == 32 ? stream::kElfClass32 : stream::kElfClass64)
+                                                    : (arch::ElfClass() == 32 ? stream::kElfClass32 : stream::kElfClass64));
+  info.page_size = kPageSize;
+  info.ranges = std::span<const PhysRange>(ranges, nranges);
+  info.segments = std::span<const stream::LoadSegment>(g_segments, nsegments);
+  info.notes = std::span<const std::span<const uint8_t>>(g_notes, nnotes);
+  info.options = "salvage.sink=uart";
+
+  console::Printf("salvage: sending %llu MiB in %u ranges with %u notes over the console; stream follows\n",
+                  static_cast<unsigned long long>(total >> 20), static_cast<unsigned>(nranges),
+                  static_cast<unsigned>(nnotes));
+  console::Flush();
+
+  ConsoleSink sink;
+  stream::Lz4Compressor lz4(std::span<uint8_t>(g_lz4_state, sizeof(g_lz4_state)));
+  stream::Encoder encoder(sink, lz4, std::span<uint8_t>(g_scratch, sizeof(g_scratch)));
+  const uint64_t start = arch::Ticks();
+  SALVAGE_TRY(encoder.WriteHeader(info));
+  for (size_t i = 0; i < nranges; ++i) {
+    const PhysRange& r = ranges[i];
+    std::span<const uint8_t> bytes;
+    if (!MapOld(in.memory, r, &bytes)) {
+      // Beyond what the identity map reaches: sent as skipped, reported by the receiver.
+      SALVAGE_TRY(encoder.SkipPages(PhysAddr{r.base}, r.size / kPageSize));
+      continue;
+    }
+    for (uint64_t off = 0; off < r.size; off += kPageSize) {
+      SALVAGE_TRY(encoder.WritePage(PhysAddr{r.base + off}, bytes.subspan(off, kPageSize)));
+    }
+  }
+  SALVAGE_TRY(encoder.WriteTrailer());
+  const uint64_t end = arch::Ticks();
+  console::Flush();
+
+  const stream::StreamTotals t = encoder.totals();
+  const uint64_t us = arch::MicrosBetween(start, end);
+  const uint64_t us_entry = arch::MicrosBetween(in.entry_ticks, end);
+  console::Printf("\nsalvage: dump complete: %llu pages (%llu zero, %llu lz4, %llu raw), %llu stream bytes for %llu MiB\n",
+                  static_cast<unsigned long long>(t.pages), static_cast<unsigned long long>(t.zero_pages),
+                  static_cast<unsigned long long>(t.lz4_pages), static_cast<unsigned long long>(t.raw_pages),
+                  static_cast<unsigned long long>(sink.bytes), static_cast<unsigned long long>(total >> 20));
+  if (us != 0) {
+    console::Printf("salvage: stream took %llu.%03llu s; entry to trailer %llu.%03llu s\n",
+                    static_cast<unsigned long long>(us / 1000000), static_cast<unsigned long long>(us / 1000 % 1000),
+                    static_cast<unsigned long long>(us_entry / 1000000),
+                    static_cast<unsigned long long>(us_entry / 1000 % 1000));
+  }
+  return Status::Ok();
+}
+
+}  // namespace salvage
