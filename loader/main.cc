@@ -1,43 +1,185 @@
-// salvage: the command-line tool. This version has no subcommands yet; it says so.
+// salvage: the command-line tool. On the workstation: recv, convert, inspect.
+// (salvage load/unload/status, which put the capture image in place on the board, and
+// extract, which reads a dump from a disk, come with later versions.)
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "inspect/inspect.h"
+#include "recv/receiver.h"
+#include "recv/source.h"
 
 namespace {
 
-void PrintUsage(FILE* out) {
-  std::fprintf(out,
-               "usage: salvage [--help] [--version]\n"
-               "\n"
-               "salvage replaces the Linux kdump capture kernel with a small bare-metal image\n"
-               "that writes the crashed kernel's memory to a serial line, a virtio disk or an\n"
-               "SD card.\n"
-               "\n"
-               "This version builds and boots the capture image (see README.md); it has no\n"
-               "subcommands yet. Loading the image (salvage load) and receiving dumps\n"
-               "(salvage recv) are not available in this version.\n"
-               "\n"
-               "options:\n"
-               "  -h, --help     show this help and exit\n"
-               "  -V, --version  show the version and build and exit\n");
+using salvage::loader::kExitUsage;
+
+const char kUsage[] =
+    "usage: salvage <command> [options]\n"
+    "\n"
+    "salvage replaces the Linux kdump capture kernel with a small bare-metal image that\n"
+    "streams the crashed kernel's memory out over a serial line. These commands turn\n"
+    "that stream into a vmcore that crash, gdb, drgn and makedumpfile open.\n"
+    "\n"
+    "commands:\n"
+    "  recv SOURCE      receive a dump from a serial line, TCP, a file or stdin; write a vmcore\n"
+    "  convert STREAM   turn a saved stream (recv --save-stream, or a serial log) into a vmcore\n"
+    "  inspect FILE     show what a stream or a vmcore holds and whether it is complete\n"
+    "\n"
+    "options:\n"
+    "  -h, --help       show this help (salvage <command> --help for a command's)\n"
+    "  -V, --version    show the version and build\n"
+    "\n"
+    "Not in this version: load/unload/status (put the image in place on the board) and\n"
+    "extract (read a dump from a disk or SD card).\n";
+
+const char kRecvUsage[] =
+    "usage: salvage recv [options] SOURCE\n"
+    "\n"
+    "Receives a dump stream and writes it as a vmcore. Console text around the stream is\n"
+    "shown on stderr; a progress line shows pages, rate and ETA on a terminal.\n"
+    "\n"
+    "SOURCE:\n"
+    "  /dev/ttyUSB0       a serial line (set raw, at --baud)\n"
+    "  tcp:HOST:PORT      a TCP server, e.g. QEMU -serial tcp:127.0.0.1:4444,server=on,wait=on\n"
+    "  FILE               a saved stream or serial log\n"
+    "  -                  standard input\n"
+    "\n"
+    "options:\n"
+    "  -o, --output FILE        the vmcore to write (default: vmcore-YYYYMMDD-HHMMSS)\n"
+    "  -f, --force              replace FILE if it exists (default: refuse)\n"
+    "  -b, --baud N             serial line speed (default 115200)\n"
+    "      --save-stream FILE   also keep every byte received, for convert/inspect later\n"
+    "      --timeout S          once the stream started, give up after S seconds without\n"
+    "                           data (default 30; 0 waits forever). Before the stream\n"
+    "                           starts, recv waits for it indefinitely.\n"
+    "      --connect-timeout S  keep retrying a TCP connection for S seconds (default 10)\n"
+    "  -q, --quiet              no progress line and no console text\n"
+    "\n"
+    "The vmcore is written to a temporary file (mode 0600: a dump holds secrets) and\n"
+    "renamed when done. Exit status: 0 complete and intact; 3 written but incomplete (the\n"
+    "missing ranges are named); 1 nothing usable received or an I/O error; 2 usage.\n";
+
+const char kConvertUsage[] =
+    "usage: salvage convert [-o VMCORE] [-f] STREAM\n"
+    "\n"
+    "Turns a saved dump stream (or a serial log containing one) into a vmcore, with the\n"
+    "same checks and messages as recv. -o, -f and the exit status as for recv.\n";
+
+const char kInspectUsage[] =
+    "usage: salvage inspect FILE\n"
+    "\n"
+    "Shows what a dump stream or a vmcore written by salvage holds: architecture, ELF\n"
+    "class, page size, notes (CPUs with crash notes; VMCOREINFO OSRELEASE and PAGESIZE),\n"
+    "the memory ranges, and whether the dump is complete and intact.\n"
+    "Exit status: 0 complete and intact; 3 incomplete; 1 unreadable.\n";
+
+std::string DefaultOutput() {
+  char buf[64];
+  time_t t = time(nullptr);
+  strftime(buf, sizeof(buf), "vmcore-%Y%m%d-%H%M%S", localtime(&t));
+  return buf;
+}
+
+bool IsHelp(const char* a) { return std::strcmp(a, "-h") == 0 || std::strcmp(a, "--help") == 0; }
+
+int UsageError(const char* cmd, const std::string& what) {
+  std::fprintf(stderr, "salvage %s: %s\ntry 'salvage %s --help'\n", cmd, what.c_str(), cmd);
+  return kExitUsage;
+}
+
+// recv and convert share their options.
+int Receive(const char* cmd, int argc, char** argv) {
+  salvage::loader::ReceiveOptions o;
+  o.tool = cmd;
+  std::string source;
+  unsigned baud = 115200;
+  int connect_timeout = 10;
+  const bool is_recv = std::strcmp(cmd, "recv") == 0;
+  for (int i = 0; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&](const char* name) -> const char* {
+      if (i + 1 >= argc) return nullptr;
+      (void)name;
+      return argv[++i];
+    };
+    if (IsHelp(argv[i])) {
+      std::fputs(is_recv ? kRecvUsage : kConvertUsage, stdout);
+      return 0;
+    } else if (a == "-o" || a == "--output") {
+      const char* v = value("-o");
+      if (!v) return UsageError(cmd, a + " needs a file name");
+      o.output = v;
+    } else if (a == "-f" || a == "--force") {
+      o.force = true;
+    } else if (is_recv && (a == "-b" || a == "--baud")) {
+      const char* v = value("-b");
+      if (!v || std::atoi(v) <= 0) return UsageError(cmd, a + " needs a positive number");
+      baud = static_cast<unsigned>(std::atoi(v));
+    } else if (is_recv && a == "--save-stream") {
+      const char* v = value("--save-stream");
+      if (!v) return UsageError(cmd, a + " needs a file name");
+      o.save_stream = v;
+    } else if (is_recv && (a == "--timeout" || a == "--connect-timeout")) {
+      const char* v = value("--timeout");
+      if (!v || std::atoi(v) < 0) return UsageError(cmd, a + " needs a number of seconds");
+      (a == "--timeout" ? o.idle_timeout_s : connect_timeout) = std::atoi(v);
+    } else if (a == "-q" || a == "--quiet") {
+      o.progress = false;
+      o.echo_text = false;
+    } else if (a.size() > 1 && a[0] == '-' ) {
+      return UsageError(cmd, "unknown option " + a);
+    } else if (source.empty()) {
+      source = a;
+    } else {
+      return UsageError(cmd, "more than one source: " + source + " and " + a);
+    }
+  }
+  if (source.empty()) return UsageError(cmd, is_recv ? "no SOURCE given" : "no STREAM file given");
+  if (!is_recv && source == "-") source = "-";
+  if (o.output.empty()) o.output = DefaultOutput();
+  salvage::loader::Source src;
+  std::string error;
+  if (!src.Open(source, baud, connect_timeout, &error)) {
+    std::fprintf(stderr, "salvage %s: error: %s\n", cmd, error.c_str());
+    return salvage::loader::kExitFailure;
+  }
+  if (!is_recv) o.idle_timeout_s = 0;
+  salvage::loader::Receiver receiver(o);
+  return receiver.Run(src);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
-    PrintUsage(stdout);
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return kExitUsage;
+  }
+  const std::string cmd = argv[1];
+  if (IsHelp(argv[1])) {
+    std::fputs(kUsage, stdout);
     return 0;
   }
-  if (argc == 2 && (std::strcmp(argv[1], "--version") == 0 || std::strcmp(argv[1], "-V") == 0)) {
+  if (cmd == "--version" || cmd == "-V") {
     std::printf("salvage %s (%s)\n", SALVAGE_VERSION, SALVAGE_BUILD);
     return 0;
   }
-  if (argc == 1) {
-    PrintUsage(stderr);
-    return 2;
+  if (cmd == "recv" || cmd == "convert") return Receive(argv[1], argc - 2, argv + 2);
+  if (cmd == "inspect") {
+    if (argc == 3 && IsHelp(argv[2])) {
+      std::fputs(kInspectUsage, stdout);
+      return 0;
+    }
+    if (argc != 3) return UsageError("inspect", "needs exactly one FILE");
+    return salvage::loader::Inspect(argv[2]);
   }
-  std::fprintf(stderr, "salvage: unknown command or option '%s'; this version has none but --help and --version\n",
-               argv[1]);
-  std::fprintf(stderr, "try 'salvage --help'\n");
-  return 2;
+  if (cmd == "load" || cmd == "unload" || cmd == "status" || cmd == "extract") {
+    std::fprintf(stderr, "salvage: '%s' is not available in this version (see salvage --help)\n", cmd.c_str());
+    return kExitUsage;
+  }
+  std::fprintf(stderr, "salvage: unknown command '%s'\ntry 'salvage --help'\n", cmd.c_str());
+  return kExitUsage;
 }

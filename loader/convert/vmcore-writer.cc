@@ -1,0 +1,245 @@
+#include "convert/vmcore-writer.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+namespace salvage::loader {
+namespace {
+
+bool PWriteAll(int fd, const void* data, size_t len, uint64_t offset, std::string* error) {
+  const uint8_t* p = static_cast<const uint8_t*>(data);
+  while (len > 0) {
+    ssize_t n = pwrite(fd, p, len, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      *error = std::string("write: ") + std::strerror(errno);
+      return false;
+    }
+    p += n;
+    len -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+uint64_t AlignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
+}  // namespace
+
+uint64_t VmcoreWriter::NotesOffsetFor(int elf_class) {
+  return elf_class == 64 ? sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr) * kMaxPhdrs
+                         : sizeof(Elf32_Ehdr) + sizeof(Elf32_Phdr) * kMaxPhdrs;
+}
+
+bool VmcoreWriter::Begin(int fd, const VmcoreLayout& layout, std::string* error) {
+  fd_ = fd;
+  layout_ = layout;
+  if (layout_.elf_class != 32 && layout_.elf_class != 64) {
+    *error = "vmcore: ELF class must be 32 or 64";
+    return false;
+  }
+  if (layout_.page_size < 512 || (layout_.page_size & (layout_.page_size - 1)) != 0) {
+    *error = "vmcore: page size " + std::to_string(layout_.page_size) + " is not a power of two >= 512";
+    return false;
+  }
+  if (layout_.ranges.size() + 1 > kMaxPhdrs) {
+    *error = "vmcore: too many ranges";
+    return false;
+  }
+  notes_offset_ = NotesOffsetFor(layout_.elf_class);
+  uint64_t offset = AlignUp(notes_offset_ + layout_.notes.size(), layout_.page_size);
+  for (const VmcoreRange& r : layout_.ranges) {
+    if (r.size % layout_.page_size != 0 || r.phys % layout_.page_size != 0) {
+      *error = "vmcore: range at 0x" + std::to_string(r.phys) + " is not page-aligned";
+      return false;
+    }
+    if (layout_.elf_class == 32 && (r.phys + r.size > (1ull << 32) || offset + r.size > (1ull << 32))) {
+      *error = "vmcore: an ELF32 vmcore cannot hold memory or offsets above 4 GiB";
+      return false;
+    }
+    range_offset_.push_back(offset);
+    received_.emplace_back(r.size / layout_.page_size, false);
+    total_pages_ += r.size / layout_.page_size;
+    offset += r.size;
+  }
+  if (!PWriteAll(fd_, layout_.notes.data(), layout_.notes.size(), notes_offset_, error)) return false;
+  // Size the file now so that pages not received read as zeros.
+  if (ftruncate(fd_, static_cast<off_t>(offset)) != 0) {
+    *error = std::string("vmcore: cannot size the output: ") + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+int VmcoreWriter::Locate(uint64_t phys, uint64_t* page_index) const {
+  for (size_t i = 0; i < layout_.ranges.size(); ++i) {
+    const VmcoreRange& r = layout_.ranges[i];
+    if (phys >= r.phys && phys - r.phys < r.size) {
+      *page_index = (phys - r.phys) / layout_.page_size;
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+bool VmcoreWriter::WritePage(uint64_t phys, const uint8_t* data, std::string* error) {
+  uint64_t page = 0;
+  const int i = Locate(phys, &page);
+  if (i < 0 || phys % layout_.page_size != 0) {
+    char buf[96];
+    std::snprintf(buf, sizeof(buf), "page 0x%llx is not in any range of the stream header",
+                  static_cast<unsigned long long>(phys));
+    *error = buf;
+    return false;
+  }
+  if (!PWriteAll(fd_, data, layout_.page_size, range_offset_[i] + page * layout_.page_size, error)) return false;
+  if (!received_[i][page]) {
+    received_[i][page] = true;
+    ++received_pages_;
+  }
+  return true;
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> VmcoreWriter::Missing() const {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  for (size_t i = 0; i < layout_.ranges.size(); ++i) {
+    const auto& got = received_[i];
+    for (size_t p = 0; p < got.size();) {
+      if (got[p]) {
+        ++p;
+        continue;
+      }
+      size_t q = p;
+      while (q < got.size() && !got[q]) ++q;
+      out.emplace_back(layout_.ranges[i].phys + p * layout_.page_size, (q - p) * layout_.page_size);
+      p = q;
+    }
+  }
+  return out;
+}
+
+bool VmcoreWriter::Finish(std::string* error) {
+  struct Load {
+    uint64_t offset, vaddr, phys, size;
+  };
+  std::vector<Load> loads;
+  // Received runs of [from, to) within range i, each as a PT_LOAD seen at `vaddr_of`.
+  auto add_runs = [&](size_t i, uint64_t from, uint64_t to, uint64_t view_phys, uint64_t view_vaddr) {
+    const VmcoreRange& r = layout_.ranges[i];
+    const uint64_t ps = layout_.page_size;
+    uint64_t p = (from - r.phys) / ps, end = (to - r.phys + ps - 1) / ps;
+    while (p < end) {
+      if (!received_[i][p]) {
+        ++p;
+        continue;
+      }
+      uint64_t q = p;
+      while (q < end && received_[i][q]) ++q;
+      const uint64_t phys = r.phys + p * ps;
+      loads.push_back({range_offset_[i] + p * ps, view_vaddr ? view_vaddr + (phys - view_phys) : 0, phys, (q - p) * ps});
+      p = q;
+    }
+  };
+  std::vector<std::vector<bool>> covered(layout_.ranges.size());
+  for (size_t i = 0; i < layout_.ranges.size(); ++i) covered[i].assign(received_[i].size(), false);
+  for (const VmcoreSegment& s : layout_.segments) {
+    if (s.size == 0) continue;
+    for (size_t i = 0; i < layout_.ranges.size(); ++i) {
+      const VmcoreRange& r = layout_.ranges[i];
+      const uint64_t from = std::max(r.phys, s.phys & ~uint64_t(layout_.page_size - 1));
+      const uint64_t to = std::min(r.phys + r.size, s.phys + s.size);
+      if (from >= to) continue;
+      add_runs(i, from, to, s.phys, s.vaddr);
+      for (uint64_t p = (from - r.phys) / layout_.page_size; p * layout_.page_size < to - r.phys; ++p) covered[i][p] = true;
+    }
+  }
+  // Dumped memory no segment shows (a fallback dump has no segments at all).
+  for (size_t i = 0; i < layout_.ranges.size(); ++i) {
+    const VmcoreRange& r = layout_.ranges[i];
+    for (size_t p = 0; p < covered[i].size();) {
+      if (covered[i][p]) {
+        ++p;
+        continue;
+      }
+      size_t q = p;
+      while (q < covered[i].size() && !covered[i][q]) ++q;
+      add_runs(i, r.phys + p * layout_.page_size, r.phys + q * layout_.page_size, r.phys, r.vaddr);
+      p = q;
+    }
+  }
+  if (loads.size() + 1 > kMaxPhdrs) {
+    *error = "vmcore: the dump has too many holes to describe (" + std::to_string(loads.size()) + " pieces)";
+    return false;
+  }
+  const uint16_t phnum = static_cast<uint16_t>(loads.size() + 1);
+  std::vector<uint8_t> head;
+  if (layout_.elf_class == 64) {
+    Elf64_Ehdr eh{};
+    std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
+    eh.e_ident[EI_CLASS] = ELFCLASS64;
+    eh.e_ident[EI_DATA] = ELFDATA2LSB;
+    eh.e_ident[EI_VERSION] = EV_CURRENT;
+    eh.e_type = ET_CORE;
+    eh.e_machine = layout_.machine;
+    eh.e_version = EV_CURRENT;
+    eh.e_phoff = sizeof(Elf64_Ehdr);
+    eh.e_ehsize = sizeof(Elf64_Ehdr);
+    eh.e_phentsize = sizeof(Elf64_Phdr);
+    eh.e_phnum = phnum;
+    head.resize(sizeof(eh) + phnum * sizeof(Elf64_Phdr));
+    std::memcpy(head.data(), &eh, sizeof(eh));
+    Elf64_Phdr note{};
+    note.p_type = PT_NOTE;
+    note.p_offset = notes_offset_;
+    note.p_filesz = note.p_memsz = layout_.notes.size();
+    std::memcpy(head.data() + sizeof(eh), &note, sizeof(note));
+    for (size_t i = 0; i < loads.size(); ++i) {
+      Elf64_Phdr ph{};
+      ph.p_type = PT_LOAD;
+      ph.p_flags = PF_R | PF_W | PF_X;
+      ph.p_offset = loads[i].offset;
+      ph.p_vaddr = loads[i].vaddr;
+      ph.p_paddr = loads[i].phys;
+      ph.p_filesz = ph.p_memsz = loads[i].size;
+      std::memcpy(head.data() + sizeof(eh) + (i + 1) * sizeof(ph), &ph, sizeof(ph));
+    }
+  } else {
+    Elf32_Ehdr eh{};
+    std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
+    eh.e_ident[EI_CLASS] = ELFCLASS32;
+    eh.e_ident[EI_DATA] = ELFDATA2LSB;
+    eh.e_ident[EI_VERSION] = EV_CURRENT;
+    eh.e_type = ET_CORE;
+    eh.e_machine = layout_.machine;
+    eh.e_version = EV_CURRENT;
+    eh.e_phoff = sizeof(Elf32_Ehdr);
+    eh.e_ehsize = sizeof(Elf32_Ehdr);
+    eh.e_phentsize = sizeof(Elf32_Phdr);
+    eh.e_phnum = phnum;
+    head.resize(sizeof(eh) + phnum * sizeof(Elf32_Phdr));
+    std::memcpy(head.data(), &eh, sizeof(eh));
+    Elf32_Phdr note{};
+    note.p_type = PT_NOTE;
+    note.p_offset = static_cast<uint32_t>(notes_offset_);
+    note.p_filesz = note.p_memsz = static_cast<uint32_t>(layout_.notes.size());
+    std::memcpy(head.data() + sizeof(eh), &note, sizeof(note));
+    for (size_t i = 0; i < loads.size(); ++i) {
+      Elf32_Phdr ph{};
+      ph.p_type = PT_LOAD;
+      ph.p_flags = PF_R | PF_W | PF_X;
+      ph.p_offset = static_cast<uint32_t>(loads[i].offset);
+      ph.p_vaddr = static_cast<uint32_t>(loads[i].vaddr);
+      ph.p_paddr = static_cast<uint32_t>(loads[i].phys);
+      ph.p_filesz = ph.p_memsz = static_cast<uint32_t>(loads[i].size);
+      std::memcpy(head.data() + sizeof(eh) + (i + 1) * sizeof(ph), &ph, sizeof(ph));
+    }
+  }
+  return PWriteAll(fd_, head.data(), head.size(), 0, error);
+}
+
+}  // namespace salvage::loader

@@ -1,0 +1,179 @@
+#include "inspect/inspect.h"
+
+#include <elf.h>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include <salvage/elfcore/elfcore.h>
+#include <salvage/stream/decoder.h>
+
+#include "recv/receiver.h"
+
+namespace salvage::loader {
+namespace {
+
+const char* MachineName(uint16_t m) {
+  switch (m) {
+    case EM_AARCH64: return "aarch64";
+    case EM_ARM: return "arm";
+    case EM_RISCV: return "riscv64";
+    case EM_X86_64: return "x86_64";
+  }
+  return "unknown";
+}
+
+// Prints what the notes say; returns the SALVAGE verdict text ("" when absent).
+std::string PrintNotes(const std::vector<std::span<const uint8_t>>& buffers) {
+  unsigned cpus = 0, notes = 0;
+  std::string osrelease, pagesize, verdict;
+  for (auto b : buffers) {
+    Status s = elfcore::ForEachNote(b, [&](std::string_view name, uint32_t type, std::span<const uint8_t> desc) {
+      ++notes;
+      if (name == "CORE" && type == NT_PRSTATUS) ++cpus;
+      if (name == "VMCOREINFO") {
+        osrelease = std::string(elfcore::VmcoreinfoField(desc, "OSRELEASE"));
+        pagesize = std::string(elfcore::VmcoreinfoField(desc, "PAGESIZE"));
+      }
+      if (name == "SALVAGE" && type == kVerdictNoteType) {
+        verdict.assign(reinterpret_cast<const char*>(desc.data()), strnlen(reinterpret_cast<const char*>(desc.data()), desc.size()));
+      }
+    });
+    if (!s.ok()) std::printf("  notes: %s\n", s.what());
+  }
+  std::printf("notes:     %u (%u CPUs with crash notes)\n", notes, cpus);
+  std::printf("kernel:    OSRELEASE=%s PAGESIZE=%s\n", osrelease.empty() ? "(no VMCOREINFO)" : osrelease.c_str(),
+              pagesize.empty() ? "?" : pagesize.c_str());
+  return verdict;
+}
+
+class Collector : public stream::DecoderEvents {
+ public:
+  void OnHeader(const stream::DecodedHeader& h) override {
+    if (!seen) header = h, seen = true;
+  }
+  void OnLost(const stream::LostPages& l) override { lost.push_back(l); }
+  void OnStreamEnd(const stream::Verdict& v) override {
+    if (!ended) verdict = v, ended = true;
+  }
+  bool seen = false, ended = false;
+  stream::DecodedHeader header;
+  stream::Verdict verdict;
+  std::vector<stream::LostPages> lost;
+};
+
+int InspectStream(const std::string& path, std::span<const uint8_t> data) {
+  Collector c;
+  stream::Decoder d(c);
+  d.Feed(data);
+  if (!c.ended) c.verdict = d.Finish();
+  if (!c.seen) {
+    std::fprintf(stderr, "salvage inspect: %s is neither a vmcore (ELF) nor holds a salvage stream header\n", path.c_str());
+    return 1;
+  }
+  const auto& h = c.header;
+  std::printf("file:      %s (salvage dump stream, format version %u)\n", path.c_str(), h.version);
+  std::printf("stream:    0x%llx, %s, ELF%d core header, page size %u\n", static_cast<unsigned long long>(h.stream_id),
+              MachineName(h.e_machine), h.elf_class == stream::kElfClass32 ? 32 : 64, h.page_size);
+  std::vector<std::span<const uint8_t>> notes;
+  for (const auto& n : h.notes) notes.emplace_back(n);
+  PrintNotes(notes);
+  uint64_t total = 0;
+  for (const PhysRange& r : h.ranges) {
+    std::printf("range:     0x%llx-0x%llx (%llu KiB)\n", static_cast<unsigned long long>(r.base),
+                static_cast<unsigned long long>(r.base + r.size - 1), static_cast<unsigned long long>(r.size >> 10));
+    total += r.size;
+  }
+  std::printf("memory:    %llu KiB in %zu ranges; options \"%s\"\n", static_cast<unsigned long long>(total >> 10),
+              h.ranges.size(), h.options.c_str());
+  const std::string v = VerdictText(c.verdict, c.lost);
+  std::printf("verdict:   %s\n", v.c_str());
+  std::printf("status:    %s\n", c.verdict.complete && c.verdict.intact ? "complete and intact" : "INCOMPLETE");
+  return c.verdict.complete && c.verdict.intact ? 0 : 3;
+}
+
+template <class Ehdr, class Phdr>
+int InspectElf(const std::string& path, std::span<const uint8_t> data, int bits) {
+  Ehdr eh;
+  std::memcpy(&eh, data.data(), sizeof(eh));
+  if (eh.e_type != ET_CORE || eh.e_phentsize != sizeof(Phdr) ||
+      eh.e_phoff + static_cast<uint64_t>(eh.e_phnum) * sizeof(Phdr) > data.size()) {
+    std::fprintf(stderr, "salvage inspect: %s is an ELF file but not a readable core file\n", path.c_str());
+    return 1;
+  }
+  std::printf("file:      %s (vmcore, ELF%d, %s)\n", path.c_str(), bits, MachineName(eh.e_machine));
+  std::vector<std::span<const uint8_t>> notes;
+  uint64_t total = 0;
+  unsigned loads = 0;
+  for (unsigned i = 0; i < eh.e_phnum; ++i) {
+    Phdr ph;
+    std::memcpy(&ph, data.data() + eh.e_phoff + i * sizeof(Phdr), sizeof(ph));
+    if (ph.p_offset + ph.p_filesz > data.size()) {
+      std::printf("program header %u points past the end of the file\n", i);
+      continue;
+    }
+    if (ph.p_type == PT_NOTE) notes.emplace_back(data.data() + ph.p_offset, ph.p_filesz);
+    if (ph.p_type == PT_LOAD) {
+      ++loads;
+      std::printf("load:      phys 0x%llx-0x%llx vaddr 0x%llx (%llu KiB)\n", static_cast<unsigned long long>(ph.p_paddr),
+                  static_cast<unsigned long long>(ph.p_paddr + ph.p_memsz - 1), static_cast<unsigned long long>(ph.p_vaddr),
+                  static_cast<unsigned long long>(ph.p_memsz >> 10));
+      total += ph.p_memsz;
+    }
+  }
+  const std::string verdict = PrintNotes(notes);
+  std::printf("memory:    %u PT_LOAD, %llu KiB (views of the same memory count once each)\n", loads,
+              static_cast<unsigned long long>(total >> 10));
+  if (verdict.empty()) {
+    std::printf("status:    unknown (no SALVAGE note: not written by salvage)\n");
+    return 0;
+  }
+  std::printf("verdict:   %s\n", verdict.c_str());
+  const bool whole = verdict.rfind("complete=yes intact=yes", 0) == 0;
+  std::printf("status:    %s\n", whole ? "complete and intact" : "INCOMPLETE");
+  return whole ? 0 : 3;
+}
+
+}  // namespace
+
+int Inspect(const std::string& path) {
+  // Mapped, not read: a vmcore may be as large as the board's RAM.
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st {};
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    std::fprintf(stderr, "salvage inspect: cannot open %s: %s\n", path.c_str(), std::strerror(errno));
+    if (fd >= 0) close(fd);
+    return 1;
+  }
+  const size_t size = static_cast<size_t>(st.st_size);
+  void* map = size ? mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0) : nullptr;
+  close(fd);
+  if (size != 0 && map == MAP_FAILED) {
+    std::fprintf(stderr, "salvage inspect: cannot map %s: %s\n", path.c_str(), std::strerror(errno));
+    return 1;
+  }
+  struct Unmap {
+    void* p;
+    size_t n;
+    ~Unmap() {
+      if (p) munmap(p, n);
+    }
+  } unmap{map, size};
+  std::span<const uint8_t> data(static_cast<const uint8_t*>(map), size);
+  if (data.size() >= EI_NIDENT && std::memcmp(data.data(), ELFMAG, SELFMAG) == 0) {
+    if (data[EI_CLASS] == ELFCLASS64 && data.size() >= sizeof(Elf64_Ehdr)) return InspectElf<Elf64_Ehdr, Elf64_Phdr>(path, data, 64);
+    if (data[EI_CLASS] == ELFCLASS32 && data.size() >= sizeof(Elf32_Ehdr)) return InspectElf<Elf32_Ehdr, Elf32_Phdr>(path, data, 32);
+    std::fprintf(stderr, "salvage inspect: %s: unknown ELF class\n", path.c_str());
+    return 1;
+  }
+  return InspectStream(path, data);
+}
+
+}  // namespace salvage::loader

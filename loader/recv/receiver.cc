@@ -1,0 +1,314 @@
+#include "recv/receiver.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include <salvage/elfcore/elfcore.h>
+
+namespace salvage::loader {
+namespace {
+
+uint64_t NowNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+std::string Hex(uint64_t v) {
+  char b[24];
+  std::snprintf(b, sizeof(b), "0x%llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+std::string Mib(uint64_t bytes) {
+  char b[32];
+  std::snprintf(b, sizeof(b), "%.1f MiB", bytes / 1048576.0);
+  return b;
+}
+
+void AppendNote(std::vector<uint8_t>* out, std::string_view name, uint32_t type, std::span<const uint8_t> desc) {
+  auto put32 = [&](uint32_t v) {
+    for (int i = 0; i < 4; ++i) out->push_back(static_cast<uint8_t>(v >> (8 * i)));
+  };
+  put32(static_cast<uint32_t>(name.size() + 1));
+  put32(static_cast<uint32_t>(desc.size()));
+  put32(type);
+  out->insert(out->end(), name.begin(), name.end());
+  out->push_back(0);
+  while (out->size() % 4) out->push_back(0);
+  out->insert(out->end(), desc.begin(), desc.end());
+  while (out->size() % 4) out->push_back(0);
+}
+
+bool WriteAll(int fd, const uint8_t* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+}  // namespace
+
+VmcoreLayout LayoutFor(const stream::DecodedHeader& header, uint64_t* verdict_note_offset) {
+  VmcoreLayout layout;
+  layout.elf_class = header.elf_class == stream::kElfClass32 ? 32 : 64;
+  layout.machine = header.e_machine;
+  layout.page_size = header.page_size;
+  for (const auto& buffer : header.notes) {
+    // Only whole notes: a PT_NOTE buffer ends with an empty note or padding.
+    (void)elfcore::ForEachNote(std::span<const uint8_t>(buffer), [&](std::string_view name, uint32_t type,
+                                                                     std::span<const uint8_t> desc) {
+      AppendNote(&layout.notes, name, type, desc);
+    });
+  }
+  *verdict_note_offset = layout.notes.size() + 12 + 8;  // header + "SALVAGE\0"
+  std::vector<uint8_t> blank(kVerdictNoteDesc, 0);
+  AppendNote(&layout.notes, "SALVAGE", kVerdictNoteType, blank);
+  for (const PhysRange& r : header.ranges) layout.ranges.push_back({r.base, 0, r.size});
+  for (const stream::LoadSegment& s : header.segments) {
+    // 32-bit highmem has no kernel mapping (vaddr ~0): keep the bytes, no vaddr.
+    const bool no_vaddr = s.vaddr == ~uint64_t{0} || (layout.elf_class == 32 && s.vaddr == 0xffffffffu);
+    layout.segments.push_back({s.paddr.value, no_vaddr ? 0 : s.vaddr, s.size});
+  }
+  return layout;
+}
+
+std::string VerdictText(const stream::Verdict& v, const std::vector<stream::LostPages>& lost) {
+  std::string t = std::string("complete=") + (v.complete ? "yes" : "no") + " intact=" + (v.intact ? "yes" : "no") +
+                  " pages=" + std::to_string(v.received.pages) + " lost=" + std::to_string(v.lost_pages) +
+                  " skipped=" + std::to_string(v.received.skipped_pages) +
+                  " not-sent=" + std::to_string(v.not_sent_pages) + " stream=" + Hex(v.stream_id);
+  for (uint32_t bit = 1; bit != 0 && bit <= stream::kProblemInconsistent; bit <<= 1) {
+    if (v.problems & bit) t += std::string(" problem=") + stream::ProblemName(static_cast<stream::Problem>(bit));
+  }
+  size_t shown = 0;
+  for (const auto& l : lost) {
+    if (++shown > 8) {
+      t += " ...";
+      break;
+    }
+    t += " lost:" + Hex(l.phys) + "+" + std::to_string(l.pages) + "p(" + stream::LossReasonName(l.reason) + ")";
+  }
+  if (t.size() > kVerdictNoteDesc - 1) t.resize(kVerdictNoteDesc - 1);
+  return t;
+}
+
+Receiver::Receiver(ReceiveOptions options) : options_(std::move(options)) { tty_ = isatty(2) != 0; }
+
+Receiver::~Receiver() {
+  if (fd_ >= 0) close(fd_);
+  if (save_fd_ >= 0) close(save_fd_);
+  if (!temp_path_.empty()) unlink(temp_path_.c_str());
+}
+
+bool Receiver::Fail(const std::string& message) {
+  ClearProgress();
+  std::fprintf(stderr, "salvage %s: error: %s\n", options_.tool, message.c_str());
+  failed_ = true;
+  return false;
+}
+
+void Receiver::ClearProgress() {
+  if (progress_shown_) {
+    std::fprintf(stderr, "\r\033[K");
+    progress_shown_ = false;
+  }
+}
+
+void Receiver::Progress(bool force) {
+  if (!options_.progress || !tty_ || !header_seen_) return;
+  const uint64_t now = NowNs();
+  if (!force && now - last_progress_ns_ < 200000000ull) return;
+  last_progress_ns_ = now;
+  const double secs = (now - started_ns_) / 1e9;
+  const double rate = secs > 0 ? stream_bytes_ / secs : 0;
+  const uint64_t total = header_.total_pages ? header_.total_pages : 1;
+  const double done = static_cast<double>(pages_) / total;
+  char eta[32] = "--:--";
+  if (done > 0.001 && secs > 0.5) {
+    const uint64_t left = static_cast<uint64_t>(secs / done - secs);
+    std::snprintf(eta, sizeof(eta), "%llu:%02llu", static_cast<unsigned long long>(left / 60),
+                  static_cast<unsigned long long>(left % 60));
+  }
+  std::fprintf(stderr, "\r\033[Ksalvage %s: %5.1f%%  %llu/%llu pages  %s received  %.1f KiB/s  ETA %s", options_.tool,
+               100 * done, static_cast<unsigned long long>(pages_), static_cast<unsigned long long>(header_.total_pages),
+               Mib(stream_bytes_).c_str(), rate / 1024, eta);
+  progress_shown_ = true;
+}
+
+void Receiver::OnText(std::span<const uint8_t> text) {
+  if (!options_.echo_text) return;
+  ClearProgress();
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
+}
+
+void Receiver::OnHeader(const stream::DecodedHeader& header) {
+  if (header_seen_ || failed_) return;  // a second stream: only the first is written
+  header_seen_ = true;
+  header_ = header;
+  started_ns_ = NowNs();
+  ClearProgress();
+  std::fprintf(stderr, "salvage %s: stream %s: %zu ranges, %llu pages of %u bytes, %zu note buffers\n", options_.tool,
+               Hex(header.stream_id).c_str(), header.ranges.size(), static_cast<unsigned long long>(header.total_pages),
+               header.page_size, header.notes.size());
+  // Temporary file beside the output, mode 0600 (a dump holds secrets), renamed at the end.
+  const size_t slash = options_.output.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : options_.output.substr(0, slash);
+  const std::string base = slash == std::string::npos ? options_.output : options_.output.substr(slash + 1);
+  std::string tmpl = dir + "/." + base + ".partial-XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back(0);
+  fd_ = mkstemp(buf.data());
+  if (fd_ < 0) {
+    Fail("cannot create a temporary file in " + dir + ": " + std::strerror(errno));
+    return;
+  }
+  fchmod(fd_, 0600);
+  temp_path_ = buf.data();
+  std::string error;
+  if (!writer_.Begin(fd_, LayoutFor(header, &verdict_note_offset_), &error)) Fail(error);
+}
+
+void Receiver::OnPage(uint64_t phys, std::span<const uint8_t> data) {
+  if (failed_ || fd_ < 0) return;
+  std::string error;
+  if (!writer_.WritePage(phys, data.data(), &error)) {
+    Fail(error);
+    return;
+  }
+  ++pages_;
+  Progress(false);
+}
+
+void Receiver::OnLost(const stream::LostPages& lost) {
+  lost_.push_back(lost);
+  ClearProgress();
+  std::fprintf(stderr, "salvage %s: lost %llu pages at %s (%s)\n", options_.tool,
+               static_cast<unsigned long long>(lost.pages), Hex(lost.phys).c_str(), stream::LossReasonName(lost.reason));
+}
+
+void Receiver::OnStreamEnd(const stream::Verdict& verdict) {
+  if (stream_ended_) return;
+  stream_ended_ = true;
+  verdict_ = verdict;
+}
+
+int Receiver::Run(Source& source) {
+  if (!options_.force && access(options_.output.c_str(), F_OK) == 0) {
+    std::fprintf(stderr, "salvage %s: error: %s exists; use --force to replace it or -o to choose another name\n",
+                 options_.tool, options_.output.c_str());
+    return kExitUsage;
+  }
+  if (!options_.save_stream.empty()) {
+    save_fd_ = open(options_.save_stream.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (save_fd_ < 0) {
+      std::fprintf(stderr, "salvage %s: error: cannot create %s: %s\n", options_.tool, options_.save_stream.c_str(),
+                   std::strerror(errno));
+      return kExitFailure;
+    }
+  }
+  std::fprintf(stderr, "salvage %s: reading %s%s\n", options_.tool, source.Describe().c_str(),
+               source.IsSeekableFile() ? "" : "; waiting for a dump stream (console text is shown as it comes)");
+  stream::Decoder decoder(*this);
+  std::vector<uint8_t> buf(1 << 16);
+  uint64_t last_data = NowNs();
+  bool timed_out = false;
+  while (!stream_ended_ && !failed_) {
+    std::string error;
+    const long n = source.Read(buf.data(), buf.size(), 250, &error);
+    if (n == -2) {
+      Fail(error);
+      break;
+    }
+    if (n == 0) break;  // end of input
+    if (n < 0) {
+      if (header_seen_ && options_.idle_timeout_s > 0 && NowNs() - last_data > options_.idle_timeout_s * 1000000000ull) {
+        timed_out = true;
+        break;
+      }
+      Progress(true);
+      continue;
+    }
+    last_data = NowNs();
+    stream_bytes_ += static_cast<uint64_t>(n);
+    if (save_fd_ >= 0 && !WriteAll(save_fd_, buf.data(), static_cast<size_t>(n))) {
+      Fail("writing " + options_.save_stream + ": " + std::strerror(errno));
+      break;
+    }
+    decoder.Feed(std::span<const uint8_t>(buf.data(), static_cast<size_t>(n)));
+  }
+  if (!stream_ended_) verdict_ = decoder.Finish();
+  ClearProgress();
+  if (timed_out) {
+    std::fprintf(stderr, "salvage %s: no data for %d s; ending (the dump is incomplete)\n", options_.tool,
+                 options_.idle_timeout_s);
+  }
+  return Conclude();
+}
+
+int Receiver::Conclude() {
+  if (failed_) return kExitFailure;
+  if (!header_seen_) {
+    std::fprintf(stderr, "salvage %s: error: no dump stream found in the input (%s of console text); nothing written\n",
+                 options_.tool, Mib(stream_bytes_).c_str());
+    return kExitFailure;
+  }
+  std::string error;
+  const std::string verdict = VerdictText(verdict_, lost_);
+  std::vector<uint8_t> text(kVerdictNoteDesc, 0);
+  std::memcpy(text.data(), verdict.data(), verdict.size());
+  if (pwrite(fd_, text.data(), text.size(), static_cast<off_t>(VmcoreWriter::NotesOffsetFor(header_.elf_class == stream::kElfClass32 ? 32 : 64) + verdict_note_offset_)) !=
+          static_cast<ssize_t>(text.size()) ||
+      !writer_.Finish(&error) || fsync(fd_) != 0) {
+    return Fail(error.empty() ? std::string("writing the vmcore: ") + std::strerror(errno) : error), kExitFailure;
+  }
+  close(fd_);
+  fd_ = -1;
+  int rc;
+  if (options_.force) {
+    rc = rename(temp_path_.c_str(), options_.output.c_str());
+  } else {
+    rc = renameat2(AT_FDCWD, temp_path_.c_str(), AT_FDCWD, options_.output.c_str(), RENAME_NOREPLACE);
+  }
+  if (rc != 0) {
+    const int e = errno;
+    Fail("cannot move the vmcore to " + options_.output + ": " + std::strerror(e) +
+         (e == EEXIST ? " (it appeared meanwhile; use --force or -o)" : "") + "; it stays at " + temp_path_);
+    temp_path_.clear();
+    return kExitFailure;
+  }
+  temp_path_.clear();
+
+  const double secs = (NowNs() - started_ns_) / 1e9;
+  const auto& r = verdict_.received;
+  std::fprintf(stderr, "salvage %s: wrote %s: %llu pages (%s) in %.1f s; %llu zero, %llu lz4, %llu raw; %s of stream\n",
+               options_.tool, options_.output.c_str(), static_cast<unsigned long long>(r.pages),
+               Mib(r.pages * header_.page_size).c_str(), secs, static_cast<unsigned long long>(r.zero_pages),
+               static_cast<unsigned long long>(r.lz4_pages), static_cast<unsigned long long>(r.raw_pages),
+               Mib(stream_bytes_).c_str());
+  if (verdict_.complete && verdict_.intact) {
+    std::fprintf(stderr, "salvage %s: the dump is complete and intact (digest verified)\n", options_.tool);
+    return kExitOk;
+  }
+  std::fprintf(stderr, "salvage %s: the dump is INCOMPLETE: %s\n", options_.tool, verdict.c_str());
+  for (const auto& m : writer_.Missing()) {
+    std::fprintf(stderr, "salvage %s:   missing %s-%s (%llu pages)\n", options_.tool, Hex(m.first).c_str(),
+                 Hex(m.first + m.second - 1).c_str(), static_cast<unsigned long long>(m.second / header_.page_size));
+  }
+  return kExitIncomplete;
+}
+
+}  // namespace salvage::loader

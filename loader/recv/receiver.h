@@ -1,0 +1,83 @@
+// The receiving end of a dump stream, shared by `salvage recv` and `salvage convert`:
+// decodes, echoes console text, shows progress, and writes the vmcore atomically.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <salvage/stream/decoder.h>
+
+#include "convert/vmcore-writer.h"
+#include "recv/source.h"
+
+namespace salvage::loader {
+
+struct ReceiveOptions {
+  std::string output;          ///< The vmcore to write.
+  bool force = false;          ///< Replace an existing output.
+  bool progress = true;        ///< Progress line on stderr (only when it is a terminal).
+  bool echo_text = true;       ///< Console text from the line to stderr.
+  int idle_timeout_s = 30;     ///< After the stream started: give up after this long without data (0: never).
+  std::string save_stream;     ///< Also keep the raw bytes received (for convert/inspect later).
+  const char* tool = "recv";   ///< Prefix of messages.
+};
+
+/// Exit codes of recv/convert/extract.
+inline constexpr int kExitOk = 0;         ///< Complete and intact dump written.
+inline constexpr int kExitFailure = 1;    ///< Could not read, write or decode at all.
+inline constexpr int kExitUsage = 2;      ///< Wrong arguments.
+inline constexpr int kExitIncomplete = 3; ///< A vmcore was written but pages are missing or it is not intact.
+
+class Receiver : public stream::DecoderEvents {
+ public:
+  explicit Receiver(ReceiveOptions options);
+  ~Receiver() override;
+  /// Reads `source` until the stream's trailer, the end of input, or the idle timeout;
+  /// writes the vmcore; prints the summary. Returns one of the kExit* codes.
+  int Run(Source& source);
+
+  void OnText(std::span<const uint8_t> text) override;
+  void OnHeader(const stream::DecodedHeader& header) override;
+  void OnPage(uint64_t phys, std::span<const uint8_t> data) override;
+  void OnLost(const stream::LostPages& lost) override;
+  void OnStreamEnd(const stream::Verdict& verdict) override;
+
+ private:
+  void Progress(bool force);
+  void ClearProgress();
+  bool Fail(const std::string& message);
+  int Conclude();
+
+  ReceiveOptions options_;
+  bool header_seen_ = false;
+  bool stream_ended_ = false;
+  bool failed_ = false;
+  bool progress_shown_ = false;
+  bool tty_ = false;
+  stream::DecodedHeader header_;
+  stream::Verdict verdict_;
+  std::vector<stream::LostPages> lost_;
+  VmcoreWriter writer_;
+  int fd_ = -1;
+  int save_fd_ = -1;
+  std::string temp_path_;
+  uint64_t stream_bytes_ = 0;
+  uint64_t pages_ = 0;
+  uint64_t started_ns_ = 0;
+  uint64_t last_progress_ns_ = 0;
+  uint64_t verdict_note_offset_ = 0;
+};
+
+/// The layout of the vmcore for a stream header: ELF class, machine, notes (only real
+/// notes of each PT_NOTE buffer, as /proc/vmcore merges them, plus room for salvage's
+/// own "SALVAGE" verdict note), ranges and segments.
+VmcoreLayout LayoutFor(const stream::DecodedHeader& header, uint64_t* verdict_note_offset);
+
+/// The text of the SALVAGE note: "complete=yes intact=yes pages=N lost=N ...".
+std::string VerdictText(const stream::Verdict& v, const std::vector<stream::LostPages>& lost);
+
+inline constexpr uint32_t kVerdictNoteType = 0x5341;   ///< In a note named "SALVAGE".
+inline constexpr size_t kVerdictNoteDesc = 512;        ///< Bytes reserved for its text.
+
+}  // namespace salvage::loader

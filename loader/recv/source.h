@@ -1,0 +1,40 @@
+// Where `salvage recv` reads a dump stream from: a serial device (baud rate set), a TCP
+// socket (QEMU's -serial tcp:...), a file, or standard input.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace salvage::loader {
+
+class Source {
+ public:
+  /// Opens `spec`:
+  ///   "-"                      standard input
+  ///   "tcp:HOST:PORT"          connect to a TCP server (retries for `connect_timeout_s`)
+  ///   "/dev/tty..." or a char device   a serial line, set raw at `baud`
+  ///   anything else            a regular file
+  /// On failure returns false and sets *error to a message that says what to do.
+  bool Open(const std::string& spec, unsigned baud, int connect_timeout_s, std::string* error);
+  ~Source();
+
+  /// Reads up to `len` bytes, waiting at most `timeout_ms` (-1: forever).
+  /// Returns bytes read, 0 at end of input, -1 on timeout (no data), -2 on error (*error set).
+  long Read(uint8_t* buf, size_t len, int timeout_ms, std::string* error);
+
+  /// A short description for messages: "tcp 127.0.0.1:4444", "serial /dev/ttyUSB0 at 115200".
+  const std::string& Describe() const { return description_; }
+  bool IsSeekableFile() const { return regular_file_; }
+  /// For regular files: the size, for the progress display; 0 when unknown.
+  uint64_t SizeHint() const { return size_hint_; }
+
+ private:
+  int fd_ = -1;
+  bool owns_fd_ = false;
+  bool regular_file_ = false;
+  uint64_t size_hint_ = 0;
+  std::string description_;
+};
+
+}  // namespace salvage::loader
