@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include <libfdt.h>
+
 #include <salvage/arch/cpu.h>
 #include <salvage/arch/mmu.h>
 #include <salvage/arch/timer.h>
@@ -115,6 +117,38 @@ std::span<const uint8_t> FindCoreHeader(const CaptureInput& in, PhysRange* where
   return bytes;
 }
 
+// Calls fn for every reg range of /reserved-memory children that are not `reusable`:
+// memory the firmware or devices keep for themselves. OpenSBI's own region
+// (mmode_resv0@80000000) is guarded by PMP, so reading it faults, and OpenSBI 1.1 marks
+// it no-map only on harts without PMP. A kexec elfcorehdr never covers these; a fallback
+// dump leaves them out too. `reusable` pools (CMA) hold ordinary kernel pages and stay in.
+template <class Fn>
+void ForEachNoMapRegion(const dtb::Dtb& tree, Fn fn) {
+  const void* fdt = tree.blob();
+  const int parent = fdt_path_offset(fdt, "/reserved-memory");
+  if (parent < 0) return;
+  const int ac = fdt_address_cells(fdt, parent), sc = fdt_size_cells(fdt, parent);
+  if (ac < 1 || ac > 2 || sc < 1 || sc > 2) return;
+  int node;
+  fdt_for_each_subnode(node, fdt, parent) {
+    if (fdt_getprop(fdt, node, "reusable", nullptr) != nullptr) continue;
+    int len = 0;
+    const uint8_t* reg = static_cast<const uint8_t*>(fdt_getprop(fdt, node, "reg", &len));
+    if (reg == nullptr) continue;
+    const int entry = 4 * (ac + sc);
+    for (int off = 0; off + entry <= len; off += entry) {
+      auto cell = [&](int i) {
+        const uint8_t* p = reg + off + 4 * i;
+        return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+      };
+      uint64_t base = cell(0), size = cell(ac);
+      if (ac == 2) base = (base << 32) | cell(1);
+      if (sc == 2) size = (size << 32) | cell(ac + 1);
+      fn(PhysRange{base, size});
+    }
+  }
+}
+
 }  // namespace
 
 Status CaptureToConsole(const CaptureInput& in) {
@@ -131,6 +165,11 @@ Status CaptureToConsole(const CaptureInput& in) {
   Status usable = in.tree->ForEachUsableMemoryRange([&](const PhysRange& r) { reserve(r); });
   if (!usable.ok()) console::Printf("salvage: warning: %s\n", usable.what());
   if (in.options->mem_size && in.options->mem_start) reserve(PhysRange{*in.options->mem_start, *in.options->mem_size});
+  ForEachNoMapRegion(*in.tree, [&](const PhysRange& r) {
+    console::Printf("salvage: /reserved-memory 0x%llx size 0x%llx: not dumped\n",
+                    static_cast<unsigned long long>(r.base), static_cast<unsigned long long>(r.size));
+    reserve(r);
+  });
 
   PhysRange header_range{};
   std::span<const uint8_t> header_bytes = FindCoreHeader(in, &header_range);

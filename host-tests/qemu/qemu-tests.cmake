@@ -41,3 +41,17 @@ foreach(arch IN LISTS SALVAGE_ARCHES)
       PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 120)
   endforeach()
 endforeach()
+
+# Capture tests: a synthetic crashed machine (tools/synth-crash.py) dumped over the
+# serial line (QEMU's -serial tcp server) into `salvage recv`; the vmcore must equal the
+# machine's memory byte for byte. Modes: see host-tests/qemu/capture-test.py.
+foreach(arch IN LISTS SALVAGE_ARCHES)
+  foreach(mode serial damaged badhdr truncated nohdr)
+    add_test(NAME capture-${arch}-${mode}
+      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/capture-test.py
+              --arch ${arch} --mode ${mode} --image ${SALVAGE_IMAGE_${arch}}
+              --salvage $<TARGET_FILE:salvage> --synth ${CMAKE_SOURCE_DIR}/tools/synth-crash.py)
+    set_tests_properties(capture-${arch}-${mode} PROPERTIES
+      PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 300)
+  endforeach()
+endforeach()

@@ -1,0 +1,376 @@
+#!/usr/bin/env python3
+"""End-to-end capture test on a synthetic crashed machine (tools/synth-crash.py):
+QEMU loads the machine's memory and elfcorehdr at their physical addresses and boots
+the salvage image, whose serial line is a TCP server; `salvage recv` connects, receives
+the stream and writes the vmcore; the vmcore must equal the synthetic memory byte for
+byte, range by range, with every note intact, and readelf must read it.
+
+Modes:
+  serial     the plain capture.
+  damaged    a proxy between QEMU and recv flips bits, drops and duplicates bytes at a
+             few places: recv must write no wrong byte, report the pages it lost, leave
+             exactly those out of the vmcore's PT_LOADs, and exit 3.
+  badhdr     the elfcorehdr gets overlapping, out-of-memory, absurd (wrapping) and
+             reservation-overlapping PT_LOADs: each is reported, the good ranges still
+             match.
+  truncated  the elfcorehdr's size in the DTB cuts its program headers off: salvage
+             reports it and falls back to /memory minus its reservation.
+  nohdr      the DTB has no elfcorehdr at all: the same fallback.
+
+Prints "SALVAGE: PASS|FAIL <arch> capture-<mode> ..." and exits 0 only on PASS.
+"""
+import argparse
+import importlib.util
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+spec = importlib.util.spec_from_file_location("boottest", os.path.join(HERE, "boot-test.py"))
+bt = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bt)
+Fail = bt.Fail
+TIMEOUT = 120
+# Fallback modes dump all of /memory: keep RAM small there.
+FALLBACK_RAM = {"aarch64": "512M", "arm": "512M", "riscv64": "512M"}
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def machine_args(arch, ram):
+    cmd = list(bt.QEMU[arch])
+    common = [a for a in bt.COMMON]
+    common[common.index("-m") + 1] = ram
+    return cmd, common
+
+
+def dump_dtb(arch, ram, image, path):
+    cmd, common = machine_args(arch, ram)
+    cmd[2] += f",dumpdtb={path}"
+    r = subprocess.run(cmd + common + ["-kernel", image], capture_output=True, text=True, timeout=60)
+    if not os.path.exists(path):
+        raise Fail(f"QEMU did not dump its DTB: {r.stderr}")
+
+
+def cells64(v):
+    return [hex(v >> 32), hex(v & 0xFFFFFFFF)]
+
+
+def set_chosen(dtb, elfcorehdr, usable):
+    if elfcorehdr is not None:
+        bt.run(["fdtput", "-t", "x", dtb, "/chosen", "linux,elfcorehdr"] + cells64(elfcorehdr[0]) + cells64(elfcorehdr[1]))
+    vals = []
+    for b, s in usable:
+        vals += cells64(b) + cells64(s)
+    bt.run(["fdtput", "-t", "x", dtb, "/chosen", "linux,usable-memory-range"] + vals)
+
+
+class Proxy(threading.Thread):
+    """Connects to QEMU's serial server, serves recv, and damages the bytes in between
+    at fixed stream offsets: a bit flip, a dropped run and a duplicated run."""
+
+    def __init__(self, upstream_port, listen_port, damage):
+        super().__init__(daemon=True)
+        self.up, self.listen, self.damage = upstream_port, listen_port, sorted(damage)
+        self.offset = 0
+        self.done = []
+        self.error = None
+        self.srv = socket.socket()
+        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.srv.bind(("127.0.0.1", listen_port))
+        self.srv.listen(1)
+
+    def run(self):
+        try:
+            down, _ = self.srv.accept()
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    up = socket.create_connection(("127.0.0.1", self.up))
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+            while True:
+                data = up.recv(65536)
+                if not data:
+                    break
+                out = bytearray()
+                for i, b in enumerate(data):
+                    pos = self.offset + i
+                    action = next((d for d in self.damage if d[0] == pos), None)
+                    if action is None:
+                        out.append(b)
+                    elif action[1] == "flip":
+                        out.append(b ^ 0x10)
+                        self.done.append(action)
+                    elif action[1] == "drop":
+                        self.done.append(action)  # this byte vanishes
+                    elif action[1] == "dup":
+                        out += bytes([b]) * 2
+                        self.done.append(action)
+                self.offset += len(data)
+                down.sendall(bytes(out))
+            down.close()
+            up.close()
+        except Exception as e:  # reported by the test
+            self.error = e
+
+
+def parse_vmcore(path):
+    with open(path, "rb") as f:
+        d = f.read()
+    if d[:4] != b"\x7fELF":
+        raise Fail(f"{path} is not an ELF file")
+    is64 = d[4] == 2
+    if is64:
+        phoff, = struct.unpack_from("<Q", d, 32)
+        phentsize, phnum = struct.unpack_from("<HH", d, 54)
+    else:
+        phoff, = struct.unpack_from("<I", d, 28)
+        phentsize, phnum = struct.unpack_from("<HH", d, 42)
+    loads, notes = [], b""
+    for i in range(phnum):
+        o = phoff + i * phentsize
+        if is64:
+            t, _, off, va, pa, fs, ms, _ = struct.unpack_from("<IIQQQQQQ", d, o)
+        else:
+            t, off, va, pa, fs, ms, _, _ = struct.unpack_from("<IIIIIIII", d, o)
+        if t == 1:
+            loads.append((pa, va, off, fs))
+        elif t == 4:
+            notes += d[off:off + fs]
+    return d, loads, notes, is64
+
+
+def page_at(d, loads, phys, page=4096):
+    """The vmcore's bytes for the page at phys, or None when no PT_LOAD holds it."""
+    for pa, va, off, size in loads:
+        if pa <= phys and phys + page <= pa + size:
+            return d[off + phys - pa: off + phys - pa + page]
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--arch", required=True, choices=sorted(bt.QEMU))
+    ap.add_argument("--mode", default="serial", choices=["serial", "damaged", "badhdr", "truncated", "nohdr"])
+    ap.add_argument("--image", required=True)
+    ap.add_argument("--salvage", required=True, help="the host salvage command")
+    ap.add_argument("--synth", required=True, help="tools/synth-crash.py")
+    ap.add_argument("--workdir")
+    ap.add_argument("--scale", type=float, default=1.0)
+    a = ap.parse_args()
+    work = a.workdir or tempfile.mkdtemp(prefix=f"salvage-capture-{a.arch}-{a.mode}-")
+    os.makedirs(work, exist_ok=True)
+    try:
+        detail = run(a, work)
+        print(f"SALVAGE: PASS {a.arch} capture-{a.mode}{detail}")
+        return 0
+    except (Fail, subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
+        msg = str(e) if isinstance(e, Fail) else f"{e}"
+        print(f"SALVAGE: FAIL {a.arch} capture-{a.mode}: {msg}")
+        return 1
+    finally:
+        if not a.workdir:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def run(a, work):
+    arch, mode = a.arch, a.mode
+    synth = os.path.join(work, "machine")
+    subprocess.run([sys.executable, a.synth, "--arch", arch, "--out", synth, "--scale", str(a.scale)],
+                   check=True, capture_output=True)
+    with open(os.path.join(synth, "manifest.json")) as f:
+        m = json.load(f)
+    fallback = mode in ("truncated", "nohdr")
+    ram = FALLBACK_RAM[arch] if fallback else f"{m['ram_mib']}M"
+    if fallback:
+        # Keep the machine inside the smaller RAM: only the first range.
+        m["ranges"] = m["ranges"][:1]
+        m["loader_args"] = [l for l in m["loader_args"] if "range-1" not in l and "range-2" not in l]
+
+    hdr_path = os.path.join(synth, "elfcorehdr.bin")
+    elfcorehdr = list(m["elfcorehdr"])
+    expect_msgs = []
+    if mode == "badhdr":
+        elfcorehdr[1] = rewrite_header(hdr_path, m, expect_msgs)
+    elif mode == "truncated":
+        elfcorehdr[1] = 80  # the ELF header and a bit: the program headers are cut off
+        expect_msgs = [r"salvage: elfcorehdr unusable: .+", r"salvage: FALLBACK: dumping all of /memory"]
+    elif mode == "nohdr":
+        elfcorehdr = None
+        expect_msgs = [r"salvage: no elfcorehdr: neither /chosen/linux,elfcorehdr nor elfcorehdr= in bootargs",
+                       r"salvage: FALLBACK: dumping all of /memory"]
+
+    dtb = os.path.join(work, "crash.dtb")
+    dump_dtb(arch, ram, a.image, dtb)
+    set_chosen(dtb, elfcorehdr, m["usable_memory_range"])
+
+    qemu_port = free_port()
+    recv_port = qemu_port
+    proxy = None
+    if mode == "damaged":
+        recv_port = free_port()
+        # Damage well inside the stream (its first ~100 KiB are header and early frames).
+        rnd = random.Random(7)
+        damage = [(60000 + rnd.randrange(1000), "flip"), (400000 + rnd.randrange(1000), "drop"),
+                  (900000 + rnd.randrange(1000), "dup"), (1500000 + rnd.randrange(1000), "flip")]
+        proxy = Proxy(qemu_port, recv_port, damage)
+        proxy.start()
+
+    cmd, common = machine_args(arch, ram)
+    serial = f"tcp:127.0.0.1:{qemu_port},server=on,wait=on"
+    qemu = subprocess.Popen(cmd + common + ["-serial", serial, "-kernel", a.image, "-dtb", dtb] +
+                            sum((["-device", l] for l in m["loader_args"]), []),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    vmcore = os.path.join(work, "vmcore")
+    if os.path.exists(vmcore):
+        os.remove(vmcore)  # a kept --workdir from an earlier run
+    start = time.monotonic()
+    try:
+        recv = subprocess.run([a.salvage, "recv", f"tcp:127.0.0.1:{recv_port}", "-o", vmcore,
+                               "--timeout", "20", "--connect-timeout", "20"],
+                              capture_output=True, text=True, errors="replace", timeout=TIMEOUT)
+        try:
+            qemu.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            raise Fail("QEMU did not power off after the dump")
+    finally:
+        if qemu.poll() is None:
+            qemu.kill()
+            qemu.wait()
+    secs = time.monotonic() - start
+    log = recv.stderr
+    with open(os.path.join(work, "recv.log"), "w") as f:
+        f.write(log)
+    if proxy and proxy.error:
+        raise Fail(f"proxy: {proxy.error}")
+
+    for pat in expect_msgs:
+        if not re.search("^" + pat, log, re.M):
+            raise Fail(f"the console output lacks {pat!r}; recv said:\n{log}")
+
+    if not os.path.exists(vmcore):
+        raise Fail(f"no vmcore written (recv exit {recv.returncode}):\n{log}")
+    if os.stat(vmcore).st_mode & 0o777 != 0o600:
+        raise Fail(f"vmcore mode is {oct(os.stat(vmcore).st_mode & 0o777)}, not 0600")
+    d, loads, notes, is64 = parse_vmcore(vmcore)
+    if is64 != (m["elf_class"] == 64):
+        raise Fail(f"vmcore is ELF{64 if is64 else 32}, the crashed kernel's header was ELF{m['elf_class']}")
+    # readelf -a exits 1 without a word on any sectionless ARM core (its unwind-table
+    # dump finds no .ARM.exidx), /proc/vmcore's included, so judge it by what it prints.
+    r = subprocess.run(["readelf", "-a", "-W", vmcore], capture_output=True, text=True, errors="replace")
+    if r.stderr.strip() or (r.returncode != 0 and m["elf_class"] == 64):
+        raise Fail(f"readelf -a complains (exit {r.returncode}): {r.stderr.strip()[:400]}")
+
+    # Every note intact: the synthetic note bytes, in order, then salvage's own note.
+    want_notes = b""
+    for range0 in [open(m["ranges"][0]["file"], "rb").read()]:
+        for n in m["notes"]:
+            off = n["phys"] - m["ranges"][0]["base"]
+            want_notes += range0[off:off + n["size"]]
+    if fallback:
+        # Without a usable header there are no notes to carry; the memory must still be there.
+        if b"CORE\0" in notes:
+            raise Fail("a fallback dump claims crash notes it cannot have")
+    elif not notes.startswith(want_notes):
+        raise Fail("the vmcore's PT_NOTE does not start with the crashed machine's notes, byte for byte")
+    elif notes.count(b"CORE\0") < m["cpus"]:
+        raise Fail("crash notes missing")
+
+    # Memory: page by page.
+    missing, wrong = [], []
+    for rg in m["ranges"]:
+        data = open(rg["file"], "rb").read()
+        for off in range(0, rg["size"], 4096):
+            got = page_at(d, loads, rg["base"] + off)
+            if got is None:
+                missing.append(rg["base"] + off)
+            elif got != data[off:off + 4096]:
+                wrong.append(rg["base"] + off)
+    if wrong:
+        raise Fail(f"{len(wrong)} pages differ from the crashed machine's memory, first at 0x{wrong[0]:x}")
+
+    if mode == "damaged":
+        if recv.returncode != 3:
+            raise Fail(f"recv exited {recv.returncode} on a damaged line, expected 3:\n{log[-2000:]}")
+        if len(proxy.done) != len(proxy.damage):
+            raise Fail(f"the proxy applied {len(proxy.done)} of {len(proxy.damage)} damages (stream too short?)")
+        reported = 0
+        for mm in re.finditer(r"^salvage recv:   missing 0x([0-9a-f]+)-0x([0-9a-f]+) \((\d+) pages\)$", log, re.M):
+            reported += int(mm.group(3))
+        if reported != len(missing):
+            raise Fail(f"recv reported {reported} missing pages, the vmcore lacks {len(missing)}:\n{log[-2000:]}")
+        if not 0 < len(missing) <= 64 * len(proxy.damage):
+            raise Fail(f"{len(missing)} pages lost for {len(proxy.damage)} damaged bytes: recovery is not at the next frame")
+        return f" ({len(missing)} pages lost and reported for {len(proxy.damage)} damages, no wrong byte, {secs:.1f} s)"
+
+    if recv.returncode != 0:
+        raise Fail(f"recv exited {recv.returncode}:\n{log[-3000:]}")
+    if missing:
+        raise Fail(f"{len(missing)} pages missing from the vmcore, first at 0x{missing[0]:x}")
+    if "complete and intact" not in log:
+        raise Fail("recv did not say the dump is complete and intact")
+    insp = subprocess.run([a.salvage, "inspect", vmcore], capture_output=True, text=True)
+    want_insp = ["status:    complete and intact"]
+    if not fallback:
+        want_insp += [f"({m['cpus']} CPUs with crash notes)", "OSRELEASE=6.1.0-salvage-synthetic PAGESIZE=4096"]
+    if insp.returncode != 0 or any(w not in insp.stdout for w in want_insp):
+        raise Fail(f"salvage inspect disagrees:\n{insp.stdout}{insp.stderr}")
+    mib = sum(rg["size"] for rg in m["ranges"]) >> 20
+    if fallback:
+        dumped = sum(size for pa, va, off, size in loads) >> 20
+        return f" (fallback dumped {dumped} MiB of /memory; the {mib} MiB range inside equal byte for byte, {secs:.1f} s)"
+    return f" ({mib} MiB of ranges equal byte for byte, {secs:.1f} s)"
+
+
+def rewrite_header(path, m, expect):
+    """Adds bad PT_LOADs to the synthetic elfcorehdr; returns its new size."""
+    with open(path, "rb") as f:
+        hdr = bytearray(f.read())
+    is64 = m["elf_class"] == 64
+    ram_end = m["ram_base"] + m["ram_mib"] * 1024 * 1024
+    base0, size0 = m["ranges"][0]["base"], m["ranges"][0]["size"]
+    res = m["usable_memory_range"][0]
+    bad = [
+        (base0 + size0 // 2, size0, "PT_LOAD overlaps an earlier PT_LOAD"),           # overlaps range 0
+        (ram_end + 0x100000, 0x100000, "PT_LOAD outside /memory"),                      # beyond RAM
+        (0xFFFFFFFFFFFFF000 if is64 else 0xFFFFF000, 0x2000, "PT_LOAD wraps around"),   # absurd
+        (res[0], 0x10000, "PT_LOAD overlaps salvage's reservation"),                    # in the reservation
+    ]
+    if is64:
+        phnum, = struct.unpack_from("<H", hdr, 56)
+        for b, s, _ in bad:
+            hdr += struct.pack("<IIQQQQQQ", 1, 7, b, 0, b, s, s, 0)
+        struct.pack_into("<H", hdr, 56, phnum + len(bad))
+    else:
+        phnum, = struct.unpack_from("<H", hdr, 44)
+        for b, s, _ in bad:
+            hdr += struct.pack("<IIIIIIII", 1, b, 0, b, s, s, 7, 0)
+        struct.pack_into("<H", hdr, 44, phnum + len(bad))
+    with open(path, "wb") as f:
+        f.write(hdr)
+    for _, _, what in bad:
+        expect.append(r"salvage: elfcorehdr: " + re.escape(what))
+    return len(hdr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
