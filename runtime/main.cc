@@ -234,6 +234,11 @@ extern "C" [[noreturn]] void SalvageMain(uintptr_t dtb, uintptr_t load_address, 
     arch::DeliberateFault();
   }
 
+  if (options.debug_report_only) {
+    console::Write("salvage: debug: stopping after the boot report (salvage.debug=report)\n");
+    Stop();
+  }
+
   CaptureInput capture;
   capture.tree = &tree;
   capture.memory = std::span<const PhysRange>(memory, memory_count);

@@ -98,6 +98,8 @@ Options ParseOptions(std::string_view bootargs) {
     if (!word.starts_with("salvage.")) continue;
     if (word == "salvage.debug=fault") {
       o.debug_fault = true;
+    } else if (word == "salvage.debug=report") {
+      o.debug_report_only = true;
     } else if (o.unknown_count < Options::kMaxUnknown) {
       o.unknown[o.unknown_count++] = word;
     }

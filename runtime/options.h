@@ -2,6 +2,7 @@
 // capture kernel its command line). Pure; host-tested.
 //
 //   salvage.debug=fault          fault on purpose after the boot report
+//   salvage.debug=report         stop after the boot report, dump nothing
 //   elfcorehdr=[size@]addr       where the loader left the ELF core header (32-bit Arm
 //                                kexec-tools passes it here as well as, or instead of,
 //                                /chosen/linux,elfcorehdr); K/M/G suffixes as Linux's memparse
@@ -18,6 +19,7 @@ namespace salvage {
 
 struct Options {
   bool debug_fault = false;
+  bool debug_report_only = false;
   std::optional<uint64_t> elfcorehdr_addr;  ///< From elfcorehdr=.
   std::optional<uint64_t> elfcorehdr_size;  ///< From elfcorehdr=size@addr.
   std::optional<uint64_t> mem_size;         ///< From mem=.

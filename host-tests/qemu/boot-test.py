@@ -343,7 +343,7 @@ def run_mode(a, work):
     base = RAM_BASE[arch]
 
     if mode in ("report", "relocated", "el2", "fault"):
-        bootargs = "console=ttyS0 salvage.debug=fault" if mode == "fault" else "console=ttyS0 quiet"
+        bootargs = "console=ttyS0 salvage.debug=fault" if mode == "fault" else "console=ttyS0 salvage.debug=report"
         # 1. QEMU's own DTB for this machine; 2. inject /chosen properties;
         # 3. the DTB QEMU really hands over when given that one (it edits /memory,
         #    /chosen/bootargs): that is what the report is checked against.
@@ -380,7 +380,7 @@ def run_mode(a, work):
         if mode == "fault":
             check_fault(arch, out, load, image_size)
         else:
-            find(r"^salvage: capture is not implemented in this version; stopping$", out, "the stop message")
+            find(r"^salvage: debug: stopping after the boot report \(salvage.debug=report\)$", out, "the stop message")
         return f" ({secs:.1f} s)"
 
     if mode == "badprops":
@@ -390,7 +390,7 @@ def run_mode(a, work):
         shutil.copy(plain, bad)
         run(["fdtput", "-t", "x", bad, "/chosen", "linux,elfcorehdr", "0x1", "0x2", "0x3"])
         run(["fdtput", "-t", "x", bad, "/chosen", "linux,usable-memory-range", "0x1", "0x2", "0x3", "0x4", "0x5"])
-        out, secs = qemu_boot(arch, "", ["-dtb", bad, "-kernel", a.image], out_path)
+        out, secs = qemu_boot(arch, "", ["-dtb", bad, "-kernel", a.image, "-append", "salvage.debug=report"], out_path)
         for prop in ("linux,elfcorehdr", "linux,usable-memory-range"):
             find(rf"^salvage: warning: dtb: .+ \(at /chosen, {re.escape(prop)}\)$", out, f"a warning naming /chosen {prop}")
         find(r"^salvage: boot report end$", out, "end of the boot report")

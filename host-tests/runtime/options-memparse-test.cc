@@ -67,5 +67,13 @@ TEST(ParseOptions, CarriageReturnAndNulSeparateWords) {
   EXPECT_EQ(o.unknown_count, 0u);
 }
 
+TEST(ParseOptions, DebugReportStopsAfterTheReport) {
+  Options o = ParseOptions("console=ttyS0 salvage.debug=report");
+  EXPECT_TRUE(o.debug_report_only);
+  EXPECT_FALSE(o.debug_fault);
+  EXPECT_EQ(o.unknown_count, 0u);
+  EXPECT_FALSE(ParseOptions("salvage.debug=reports").debug_report_only);
+}
+
 }  // namespace
 }  // namespace salvage

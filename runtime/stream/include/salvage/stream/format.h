@@ -11,13 +11,14 @@
 // (the digest of the whole dump), written from the public XXH64 specification
 // (github.com/Cyan4973/xxHash, doc/xxhash_spec.md, "XXH64 Algorithm Description").
 //
-// Freestanding: only <cstdint> <cstddef> <span> <array> <concepts> <type_traits>.
+// Freestanding: only <array> <cstddef> <cstdint> <span> <type_traits>.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <type_traits>
 
 #include "salvage/base/phys.h"
 
@@ -47,6 +48,34 @@ constexpr uint32_t LoadLe32(const uint8_t* p) {
 constexpr uint64_t LoadLe64(const uint8_t* p) {
   return static_cast<uint64_t>(LoadLe32(p)) | (static_cast<uint64_t>(LoadLe32(p + 4)) << 32);
 }
+
+namespace internal {
+// Loads from an address known to be aligned to the load's size. On strict-alignment
+// targets (arm64 with -mstrict-align, armv7 with -mno-unaligned-access) the byte-shift
+// loads above stay byte loads, since the compiler cannot prove alignment; pages are
+// page-aligned, so the hot loops check once and then use these. __builtin_memcpy, not
+// std::memcpy: -ffreestanding implies -fno-builtin, which would make every load a call.
+// Not constexpr: callers use them only when !std::is_constant_evaluated().
+inline bool IsAligned(const uint8_t* p, size_t align) {
+  return (reinterpret_cast<uintptr_t>(p) & (align - 1)) == 0;
+}
+inline uint32_t LoadLe32Aligned(const uint8_t* p) {
+  uint32_t v;
+  __builtin_memcpy(&v, __builtin_assume_aligned(p, 4), sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  v = __builtin_bswap32(v);
+#endif
+  return v;
+}
+inline uint64_t LoadLe64Aligned(const uint8_t* p) {
+  uint64_t v;
+  __builtin_memcpy(&v, __builtin_assume_aligned(p, 8), sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  v = __builtin_bswap64(v);
+#endif
+  return v;
+}
+}  // namespace internal
 
 // ---------------------------------------------------------------------------------------
 // CRC-32, reflected (LSB-first) variants, slicing-by-8 with tables built at compile time.
@@ -80,18 +109,27 @@ struct Crc32Reflected {
     uint32_t c = ~crc;
     const uint8_t* p = data.data();
     size_t n = data.size();
-    while (n >= 8) {
-      const uint32_t lo = c ^ LoadLe32(p);
-      const uint32_t hi = LoadLe32(p + 4);
-      c = t[7][lo & 0xff] ^ t[6][(lo >> 8) & 0xff] ^ t[5][(lo >> 16) & 0xff] ^ t[4][lo >> 24] ^
-          t[3][hi & 0xff] ^ t[2][(hi >> 8) & 0xff] ^ t[1][(hi >> 16) & 0xff] ^ t[0][hi >> 24];
-      p += 8;
-      n -= 8;
+    if (std::is_constant_evaluated()) {
+      for (; n >= 8; p += 8, n -= 8) c = Eight(c, LoadLe32(p), LoadLe32(p + 4));
+    } else {
+      for (; n > 0 && !internal::IsAligned(p, 8); ++p, --n) c = (c >> 8) ^ t[0][(c ^ *p) & 0xff];
+      for (; n >= 8; p += 8, n -= 8) {
+        c = Eight(c, internal::LoadLe32Aligned(p), internal::LoadLe32Aligned(p + 4));
+      }
     }
-    while (n-- > 0) c = (c >> 8) ^ t[0][(c ^ *p++) & 0xff];
+    for (; n > 0; ++p, --n) c = (c >> 8) ^ t[0][(c ^ *p) & 0xff];
     return ~c;
   }
   static constexpr uint32_t Compute(std::span<const uint8_t> data) { return Update(0, data); }
+
+ private:
+  // Slicing-by-8: the register after 8 more bytes (lo: bytes 0..3, hi: bytes 4..7, LE).
+  static constexpr uint32_t Eight(uint32_t c, uint32_t lo, uint32_t hi) {
+    const auto& t = kTables;
+    lo ^= c;
+    return t[7][lo & 0xff] ^ t[6][(lo >> 8) & 0xff] ^ t[5][(lo >> 16) & 0xff] ^ t[4][lo >> 24] ^
+           t[3][hi & 0xff] ^ t[2][(hi >> 8) & 0xff] ^ t[1][(hi >> 16) & 0xff] ^ t[0][hi >> 24];
+  }
 };
 
 /// CRC-32C (Castagnoli): poly 0x1EDC6F41 (reflected 0x82F63B78), init and xorout
@@ -131,11 +169,18 @@ class Xxh64 {
       Stripe(buf_.data());
       buffered_ = 0;
     }
-    while (n >= 32) {
-      Stripe(p);
-      p += 32;
-      n -= 32;
+    if (!std::is_constant_evaluated() && internal::IsAligned(p, 8)) {
+      // Accumulators in locals, so they stay in registers across the loop.
+      uint64_t a0 = acc_[0], a1 = acc_[1], a2 = acc_[2], a3 = acc_[3];
+      for (; n >= 32; p += 32, n -= 32) {
+        a0 = Round(a0, internal::LoadLe64Aligned(p));
+        a1 = Round(a1, internal::LoadLe64Aligned(p + 8));
+        a2 = Round(a2, internal::LoadLe64Aligned(p + 16));
+        a3 = Round(a3, internal::LoadLe64Aligned(p + 24));
+      }
+      acc_ = {a0, a1, a2, a3};
     }
+    for (; n >= 32; p += 32, n -= 32) Stripe(p);
     while (n > 0) {
       buf_[buffered_++] = *p++;
       --n;
