@@ -24,6 +24,7 @@ host_packages=(
   picolibc-aarch64-linux-gnu picolibc-arm-none-eabi picolibc-riscv64-unknown-elf  # libc for the image
   gcc-aarch64-linux-gnu gcc-arm-none-eabi gcc-riscv64-unknown-elf                 # libgcc.a builtins
   libgtest-dev googletest          # host unit tests
+  libclang-rt-16-dev               # libFuzzer and sanitizer runtimes for the fuzz targets
   libfdt-dev liblz4-dev            # host-side DTB and stream code
   device-tree-compiler             # dtc: fixtures and checking QEMU's DTB
   qemu-system-arm qemu-system-misc # QEMU smoke tests (aarch64, arm, riscv64 with OpenSBI)
