@@ -120,8 +120,14 @@ def main():
     ranges = []
     for i, (base, mib) in enumerate(m["ranges"]):
         size = max(PAGE, int(mib * a.scale * 1024 * 1024) // PAGE * PAGE)
+        if ranges and base < (1 << 32) and ranges[-1][0] + ranges[-1][1] + 0x1000000 > base:
+            # Scaled up: start 16 MiB after the previous range instead.
+            base = (ranges[-1][0] + ranges[-1][1] + 0x1000000 + 0xFFFFF) & ~0xFFFFF
         ranges.append([base, size])
-    # Keep ranges from running into each other when scaled.
+    if a.scale > 1 and ranges[0][0] < m["dtb"] + 0x200000 and ranges[0][0] + ranges[0][1] > m["dtb"]:
+        # Keep clear of where QEMU puts the DTB: move everything below 4 GiB past it.
+        shift = m["dtb"] + 0x1000000 - ranges[0][0]
+        ranges = [[b + shift, s] if b < (1 << 32) else [b, s] for b, s in ranges]
     for i in range(len(ranges) - 1):
         if ranges[i][0] + ranges[i][1] > ranges[i + 1][0]:
             raise SystemExit(f"synth: range {i} overlaps range {i + 1} at scale {a.scale}")

@@ -55,7 +55,10 @@ bool VmcoreWriter::Begin(int fd, const VmcoreLayout& layout, std::string* error)
   uint64_t offset = AlignUp(notes_offset_ + layout_.notes.size(), layout_.page_size);
   for (const VmcoreRange& r : layout_.ranges) {
     if (r.size % layout_.page_size != 0 || r.phys % layout_.page_size != 0) {
-      *error = "vmcore: range at 0x" + std::to_string(r.phys) + " is not page-aligned";
+      char buf[96];
+      std::snprintf(buf, sizeof(buf), "vmcore: range at 0x%llx size 0x%llx is not page-aligned",
+                    static_cast<unsigned long long>(r.phys), static_cast<unsigned long long>(r.size));
+      *error = buf;
       return false;
     }
     if (layout_.elf_class == 32 && (r.phys + r.size > (1ull << 32) || offset + r.size > (1ull << 32))) {

@@ -183,7 +183,9 @@ void Receiver::OnHeader(const stream::DecodedHeader& header) {
 }
 
 void Receiver::OnPage(uint64_t phys, std::span<const uint8_t> data) {
-  if (failed_ || fd_ < 0) return;
+  // After the first stream's end, the rest of the chunk may hold another stream:
+  // only the first one is written.
+  if (failed_ || fd_ < 0 || stream_ended_) return;
   std::string error;
   if (!writer_.WritePage(phys, data.data(), &error)) {
     Fail(error);
@@ -194,6 +196,7 @@ void Receiver::OnPage(uint64_t phys, std::span<const uint8_t> data) {
 }
 
 void Receiver::OnLost(const stream::LostPages& lost) {
+  if (stream_ended_) return;
   lost_.push_back(lost);
   ClearProgress();
   std::fprintf(stderr, "salvage %s: lost %llu pages at %s (%s)\n", options_.tool,
@@ -252,6 +255,18 @@ int Receiver::Run(Source& source) {
   }
   if (!stream_ended_) verdict_ = decoder.Finish();
   ClearProgress();
+  if (stream_ended_ && !failed_ && !source.IsSeekableFile()) {
+    // salvage prints a summary after the trailer: show it (console text only; the
+    // stream is closed), until the line goes quiet for a moment.
+    const uint64_t until = NowNs() + 3000000000ull;
+    while (NowNs() < until) {
+      std::string error;
+      const long n = source.Read(buf.data(), buf.size(), 500, &error);
+      if (n <= 0) break;
+      if (save_fd_ >= 0) (void)WriteAll(save_fd_, buf.data(), static_cast<size_t>(n));
+      decoder.Feed(std::span<const uint8_t>(buf.data(), static_cast<size_t>(n)));
+    }
+  }
   if (timed_out) {
     std::fprintf(stderr, "salvage %s: no data for %d s; ending (the dump is incomplete)\n", options_.tool,
                  options_.idle_timeout_s);

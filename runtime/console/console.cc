@@ -58,11 +58,7 @@ void Printf(const char* format, ...) {
 
 void WriteRaw(std::span<const uint8_t> bytes) {
   // One dispatch per call, not per byte: this is the serial dump's hot loop.
-  std::visit(
-      [bytes](auto& u) {
-        for (uint8_t b : bytes) u.PutChar(static_cast<char>(b));
-      },
-      g_uart);
+  std::visit([bytes](auto& u) { u.PutBytes(bytes); }, g_uart);
 }
 
 void Flush() {

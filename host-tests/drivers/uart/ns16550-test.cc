@@ -52,6 +52,7 @@ TEST(Ns16550Test, InitWithUnknownClockLeavesTheDivisorAlone) {
   script.ExpectWrite8(0x00, kIer);  // Init: no interrupts.
   script.ExpectWrite8(0x07, kFcr);  // Init: FIFOs on, both reset.
   script.ExpectWrite8(0x03, kMcr);  // Init: DTR | RTS, loopback off.
+  script.ExpectRead8(0xc1, 0x02);   // Init: IIR 7:6 = 11, FIFOs on: 16-byte bursts.
   // No DLAB write and no DLL/DLM access: the script would reject them.
 
   Ns16550 uart(FakeMmio(script), MakeConfig(0));
@@ -67,6 +68,7 @@ TEST(Ns16550Test, InitWaitsForTheKernelsLastBytesBeforeResettingTheFifo) {
   script.ExpectWrite8(0x00, kIer);  // Init: no interrupts.
   script.ExpectWrite8(0x07, kFcr);  // Init: FIFOs on and reset.
   script.ExpectWrite8(0x03, kMcr);  // Init: DTR | RTS.
+  script.ExpectRead8(0xc1, 0x02);   // Init: IIR 7:6 = 11, FIFOs on: 16-byte bursts.
 
   Ns16550 uart(FakeMmio(script), MakeConfig(0));
   EXPECT_TRUE(uart.Init().ok());
@@ -83,6 +85,7 @@ TEST(Ns16550Test, InitWithKnownClockProgramsTheDivisor) {
   script.ExpectWrite8(0x03, kLcr);  // Init: DLAB off, 8N1.
   script.ExpectWrite8(0x07, kFcr);  // Init: FIFOs on and reset.
   script.ExpectWrite8(0x03, kMcr);  // Init: DTR | RTS.
+  script.ExpectRead8(0xc1, 0x02);   // Init: IIR 7:6 = 11, FIFOs on: 16-byte bursts.
 
   Ns16550 uart(FakeMmio(script), MakeConfig(1'843'200));
   EXPECT_TRUE(uart.Init().ok());
@@ -99,6 +102,7 @@ TEST(Ns16550Test, InitWritesBothDivisorBytes) {
   script.ExpectWrite8(0x03, kLcr);  // Init: DLAB off.
   script.ExpectWrite8(0x07, kFcr);  // Init: FIFOs.
   script.ExpectWrite8(0x03, kMcr);  // Init: DTR | RTS.
+  script.ExpectRead8(0xc1, 0x02);   // Init: IIR 7:6 = 11, FIFOs on: 16-byte bursts.
 
   Ns16550 uart(FakeMmio(script), MakeConfig(1'000'000'000));
   EXPECT_TRUE(uart.Init().ok());
@@ -116,6 +120,7 @@ TEST(Ns16550Test, InitWithRegShift2AndWidth4) {
   script.ExpectWrite32(0x03, 0x0c);  // Init: LCR DLAB off.
   script.ExpectWrite32(0x07, 0x08);  // Init: FCR (2 << 2).
   script.ExpectWrite32(0x03, 0x10);  // Init: MCR (4 << 2).
+  script.ExpectRead32(0xc1, 0x08);   // Init: IIR (2 << 2), FIFOs on.
 
   Ns16550 uart(FakeMmio(script), MakeConfig(24'000'000, 2, 4));
   EXPECT_TRUE(uart.Init().ok());

@@ -52,6 +52,7 @@ TEST(Pl011Test, InitWithUnknownClockKeepsLineSettingsAndEnables) {
   script.ExpectWrite32(0x7ff, kIcr);    // Init: clear every interrupt.
   script.ExpectRead32(0x0000, kCr);     // Init: UARTCR as the kernel left it (disabled).
   script.ExpectWrite32(0x0301, kCr);    // Init: UARTEN | TXE | RXE.
+  script.ExpectRead32(0x0060, kLcrH);   // Init: FIFOs as the kernel left them (off).
   // No access to UARTIBRD, UARTFBRD or UARTLCR_H: the script would reject it.
 
   Pl011 uart(FakeMmio(script), ConfigWithClock(0));
@@ -65,6 +66,7 @@ TEST(Pl011Test, InitWithUnknownClockKeepsOtherControlBits) {
   script.ExpectWrite32(0x7ff, kIcr);    // Init: clear interrupts.
   script.ExpectRead32(0x0c01, kCr);     // Init: UARTCR = RTS | DTR | UARTEN, TX/RX off.
   script.ExpectWrite32(0x0f01, kCr);    // Init: adds TXE | RXE, keeps RTS | DTR.
+  script.ExpectRead32(0x0070, kLcrH);   // Init: FIFOs as the kernel left them (on).
 
   Pl011 uart(FakeMmio(script), ConfigWithClock(0));
   EXPECT_TRUE(uart.Init().ok());
@@ -79,6 +81,7 @@ TEST(Pl011Test, InitWaitsForBusyToClear) {
   script.ExpectWrite32(0x7ff, kIcr);    // Init: clear interrupts.
   script.ExpectRead32(0x0301, kCr);     // Init: UARTCR already enabled.
   script.ExpectWrite32(0x0301, kCr);    // Init: unchanged.
+  script.ExpectRead32(0x0070, kLcrH);   // Init: FIFO state.
 
   Pl011 uart(FakeMmio(script), ConfigWithClock(0));
   EXPECT_TRUE(uart.Init().ok());

@@ -14,7 +14,9 @@
 #pragma once
 
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include <salvage/base/status.h>
 #include <salvage/drivers/io.h>
@@ -145,7 +147,24 @@ class Ns16550 {
     Write(ns16550::Fcr::kIndex,
           ns16550::Fcr::kFifoEnable | ns16550::Fcr::kRxReset | ns16550::Fcr::kTxReset);
     Write(ns16550::Mcr::kIndex, ns16550::Mcr::kDtr | ns16550::Mcr::kRts);
+    // IIR bits 7:6 read 11 when the FIFOs are on: a 16550A (or later) with a
+    // 16-byte transmit FIFO. An 8250/16450 has none: one byte at a time.
+    burst_ = (Read(kIirIndex) & kIirFifosEnabled) == kIirFifosEnabled ? kFifoBurst : 1;
     return Status::Ok();
+  }
+
+  /// Sends `bytes`: each time the transmitter is empty (THRE), up to a FIFO's worth
+  /// without reading LSR in between. Bytes that find no room within kPollLimit polls
+  /// are dropped.
+  void PutBytes(std::span<const uint8_t> bytes) {
+    if (!usable_) return;
+    size_t i = 0;
+    while (i < bytes.size()) {
+      if (!WaitForLsr(ns16550::Lsr::kThre)) return;
+      const size_t n = bytes.size() - i < burst_ ? bytes.size() - i : burst_;
+      for (size_t k = 0; k < n; ++k) Write(ns16550::Thr::kIndex, bytes[i + k]);
+      i += n;
+    }
   }
 
   /// Waits for room in the transmitter and sends `c`. If there is still no room
@@ -186,8 +205,13 @@ class Ns16550 {
     return false;
   }
 
+  static constexpr uint8_t kIirIndex = 2;            ///< IIR (read) shares offset 2 with FCR (write).
+  static constexpr uint8_t kIirFifosEnabled = 0xc0;  ///< 7:6 FIFOs enabled.
+  static constexpr size_t kFifoBurst = 16;
+
   Io io_;
   uint32_t clock_hz_;
+  size_t burst_ = 1;  ///< kFifoBurst when IIR shows the FIFOs on, else 1.
   uint8_t reg_shift_;
   bool wide_;    ///< 32-bit accesses (reg-io-width 4), else 8-bit.
   bool usable_;  ///< The Config describes an access pattern this driver can do.

@@ -12,7 +12,9 @@
 #pragma once
 
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include <salvage/base/status.h>
 #include <salvage/drivers/io.h>
@@ -37,6 +39,7 @@ struct Fr {
   static constexpr uint32_t kOffset = 0x18;
   static constexpr uint32_t kBusy = 1u << 3;  ///< 3 BUSY: transmitting, or TX FIFO not empty.
   static constexpr uint32_t kTxff = 1u << 5;  ///< 5 TXFF: TX FIFO (or holding register) full.
+  static constexpr uint32_t kTxfe = 1u << 7;  ///< 7 TXFE: TX FIFO (or holding register) empty.
   // 0 CTS, 1 DSR, 2 DCD, 4 RXFE, 6 RXFF, 7 TXFE, 8 RI; 31:9 Reserved.
 };
 
@@ -137,6 +140,8 @@ class Pl011 {
     constexpr uint32_t kEnable = pl011::Cr::kUarten | pl011::Cr::kTxe | pl011::Cr::kRxe;
     if (clock_hz_ == 0) {
       io_.Write32(pl011::Cr::kOffset, io_.Read32(pl011::Cr::kOffset) | kEnable);
+      // FIFOs as the kernel left them: without FEN the transmitter holds one byte.
+      burst_ = (io_.Read32(pl011::LcrH::kOffset) & pl011::LcrH::kFen) ? kFifoBurst : 1;
       return Status::Ok();
     }
     // Disable before reprogramming (§3.3.8); UARTLCR_H last, as it latches the
@@ -146,6 +151,7 @@ class Pl011 {
     io_.Write32(pl011::Fbrd::kOffset, static_cast<uint32_t>(divisor) & pl011::Fbrd::kDivFrac);
     io_.Write32(pl011::LcrH::kOffset, pl011::LcrH::kWlen8 | pl011::LcrH::kFen);
     io_.Write32(pl011::Cr::kOffset, kEnable);
+    burst_ = kFifoBurst;
     return Status::Ok();
   }
 
@@ -154,6 +160,19 @@ class Pl011 {
   void PutChar(char c) {
     if (!WaitForFlagsClear(pl011::Fr::kTxff)) return;
     io_.Write32(pl011::Dr::kOffset, static_cast<uint8_t>(c));
+  }
+
+  /// Sends `bytes`: each time the transmit FIFO is empty (TXFE), up to kFifoBurst bytes
+  /// without reading UARTFR in between, one flag read per burst instead of per byte.
+  /// Bytes that find no room within kPollLimit polls are dropped.
+  void PutBytes(std::span<const uint8_t> bytes) {
+    size_t i = 0;
+    while (i < bytes.size()) {
+      if (!WaitForFlagsSet(pl011::Fr::kTxfe)) return;
+      const size_t n = bytes.size() - i < burst_ ? bytes.size() - i : burst_;
+      for (size_t k = 0; k < n; ++k) io_.Write32(pl011::Dr::kOffset, bytes[i + k]);
+      i += n;
+    }
   }
 
   /// Waits (at most kPollLimit polls) until the last byte has left the shift register.
@@ -170,8 +189,20 @@ class Pl011 {
     return false;
   }
 
+  /// True once every bit of `mask` reads 1 in UARTFR; false after kPollLimit reads.
+  bool WaitForFlagsSet(uint32_t mask) {
+    for (uint32_t i = 0; i < kPollLimit; ++i) {
+      if ((io_.Read32(pl011::Fr::kOffset) & mask) == mask) return true;
+    }
+    return false;
+  }
+
+  /// Bytes an empty FIFO takes: 16 on every PL011 revision (r1p5 has 32).
+  static constexpr size_t kFifoBurst = 16;
+
   Io io_;
   uint32_t clock_hz_;
+  size_t burst_ = 1;  ///< kFifoBurst with FIFOs on (UARTLCR_H.FEN), else 1.
 };
 
 }  // namespace salvage::uart

@@ -3,6 +3,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <span>
 
 #include <salvage/base/status.h>
 
@@ -21,13 +22,16 @@ struct Config {
 ///   Init()        brings the device to a state where PutChar works, without losing
 ///                 the line settings the crashed kernel left when the clock is unknown;
 ///   PutChar(c)    waits for room in the transmitter and sends one byte;
+///   PutBytes(b)   sends every byte of `b`, as fast as the transmitter takes them
+///                 (a FIFO's worth per status read where the device has a FIFO);
 ///   Flush()       waits until every byte has left the transmitter.
 ///   Name()        the driver's short name ("pl011").
 /// (Not `putc`: picolibc defines that name as a function-like macro.)
 template <class T>
-concept Uart = requires(T u, char c) {
+concept Uart = requires(T u, char c, std::span<const uint8_t> bytes) {
   { u.Init() } -> std::same_as<Status>;
   u.PutChar(c);
+  u.PutBytes(bytes);
   u.Flush();
   { T::Name() } -> std::convertible_to<const char*>;
 };
@@ -37,6 +41,7 @@ class Null {
  public:
   Status Init() { return Status::Ok(); }
   void PutChar(char) {}
+  void PutBytes(std::span<const uint8_t>) {}
   void Flush() {}
   static constexpr const char* Name() { return "none"; }
 };
