@@ -176,11 +176,18 @@ def main():
     ap.add_argument("--synth", required=True, help="tools/synth-crash.py")
     ap.add_argument("--workdir")
     ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--show", action="store_true",
+                    help="print what salvage recv printed and `salvage inspect` of the vmcore")
     a = ap.parse_args()
     work = a.workdir or tempfile.mkdtemp(prefix=f"salvage-capture-{a.arch}-{a.mode}-")
     os.makedirs(work, exist_ok=True)
     try:
         detail = run(a, work)
+        if a.show:
+            print(open(os.path.join(work, "recv.log"), errors="replace").read())
+            print(f"$ salvage inspect {os.path.join(work, 'vmcore')}", flush=True)
+            subprocess.run([a.salvage, "inspect", os.path.join(work, "vmcore")])
+            print()
         print(f"SALVAGE: PASS {a.arch} capture-{a.mode}{detail}")
         return 0
     except (Fail, subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:

@@ -129,7 +129,7 @@ int InspectElf(const std::string& path, std::span<const uint8_t> data, int bits)
     }
   }
   const std::string verdict = PrintNotes(notes);
-  std::printf("memory:    %u PT_LOAD, %llu KiB (views of the same memory count once each)\n", loads,
+  std::printf("memory:    %u PT_LOAD, %llu KiB (a page shown by two views counts twice)\n", loads,
               static_cast<unsigned long long>(total >> 10));
   if (verdict.empty()) {
     std::printf("status:    unknown (no SALVAGE note: not written by salvage)\n");
