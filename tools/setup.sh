@@ -29,6 +29,7 @@ host_packages=(
   device-tree-compiler             # dtc: fixtures and checking QEMU's DTB
   qemu-system-arm qemu-system-misc # QEMU smoke tests (aarch64, arm, riscv64 with OpenSBI)
   python3                          # test scripts
+  gdb-multiarch                    # tests: gdb must open the vmcores of every architecture
   ca-certificates debian-archive-keyring  # the private apt download of target libraries
 )
 # Strip comments from the list above (they are only documentation).

@@ -3,7 +3,8 @@
 QEMU loads the machine's memory and elfcorehdr at their physical addresses and boots
 the salvage image, whose serial line is a TCP server; `salvage recv` connects, receives
 the stream and writes the vmcore; the vmcore must equal the synthetic memory byte for
-byte, range by range, with every note intact, and readelf must read it.
+byte, range by range, with every note intact; readelf must read it, and gdb must read
+each range at its kernel virtual address.
 
 Modes:
   serial     the plain capture.
@@ -331,6 +332,8 @@ def run(a, work):
 
     if recv.returncode != 0:
         raise Fail(f"recv exited {recv.returncode}:\n{log[-3000:]}")
+    if not fallback:
+        check_gdb(arch, vmcore, loads, m)
     if missing:
         raise Fail(f"{len(missing)} pages missing from the vmcore, first at 0x{missing[0]:x}")
     if "complete and intact" not in log:
@@ -346,6 +349,25 @@ def run(a, work):
         dumped = sum(size for pa, va, off, size in loads) >> 20
         return f" (fallback dumped {dumped} MiB of /memory; the {mib} MiB range inside equal byte for byte, {secs:.1f} s)"
     return f" ({mib} MiB of ranges equal byte for byte, {secs:.1f} s)"
+
+
+def check_gdb(arch, vmcore, loads, m):
+    """gdb opens the vmcore and reads each range's first bytes at its kernel virtual
+    address (the linear map): they must be the machine's."""
+    gdb_arch = {"aarch64": "aarch64", "arm": "arm", "riscv64": "riscv:rv64"}[arch]
+    cmds = ["-nx", "-batch", "-ex", f"set architecture {gdb_arch}", "-ex", f"core-file {vmcore}"]
+    want = []
+    for rg in m["ranges"]:
+        vaddr = next((va for pa, va, off, size in loads if pa == rg["base"] and va), None)
+        if vaddr is None:
+            raise Fail(f"no PT_LOAD with a virtual address for 0x{rg['base']:x}")
+        cmds += ["-ex", f"x/4xw 0x{vaddr:x}"]
+        want.append(struct.unpack("<4I", open(rg["file"], "rb").read(16)))
+    r = subprocess.run(["gdb-multiarch"] + cmds, capture_output=True, text=True, errors="replace", timeout=120)
+    rows = re.findall(r"^0x[0-9a-f]+:\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s*$", r.stdout, re.M)
+    got = [tuple(int(x, 16) for x in row) for row in rows]
+    if got != want:
+        raise Fail(f"gdb read {got} at the ranges' virtual addresses, the machine has {want}:\n{r.stdout}{r.stderr}")
 
 
 def rewrite_header(path, m, expect):
