@@ -29,6 +29,45 @@ bool PWriteAll(int fd, const void* data, size_t len, uint64_t offset, std::strin
 
 uint64_t AlignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
+// The ELF header and program headers of a core file: one PT_NOTE, then `loads`.
+// Begin() has checked that every value fits an ELF32 file where Ehdr is Elf32_Ehdr.
+template <class Ehdr, class Phdr, int kClass>
+std::vector<uint8_t> ElfHead(uint16_t machine, uint64_t notes_offset, uint64_t notes_size,
+                             const std::vector<VmcoreWriter::Load>& loads) {
+  using Addr = decltype(Phdr{}.p_offset);
+  const uint16_t phnum = static_cast<uint16_t>(loads.size() + 1);
+  Ehdr eh{};
+  std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
+  eh.e_ident[EI_CLASS] = kClass;
+  eh.e_ident[EI_DATA] = ELFDATA2LSB;
+  eh.e_ident[EI_VERSION] = EV_CURRENT;
+  eh.e_type = ET_CORE;
+  eh.e_machine = machine;
+  eh.e_version = EV_CURRENT;
+  eh.e_phoff = sizeof(Ehdr);
+  eh.e_ehsize = sizeof(Ehdr);
+  eh.e_phentsize = sizeof(Phdr);
+  eh.e_phnum = phnum;
+  std::vector<uint8_t> head(sizeof(eh) + phnum * sizeof(Phdr));
+  std::memcpy(head.data(), &eh, sizeof(eh));
+  Phdr note{};
+  note.p_type = PT_NOTE;
+  note.p_offset = static_cast<Addr>(notes_offset);
+  note.p_filesz = note.p_memsz = static_cast<decltype(note.p_filesz)>(notes_size);
+  std::memcpy(head.data() + sizeof(eh), &note, sizeof(note));
+  for (size_t i = 0; i < loads.size(); ++i) {
+    Phdr ph{};
+    ph.p_type = PT_LOAD;
+    ph.p_flags = PF_R | PF_W | PF_X;
+    ph.p_offset = static_cast<Addr>(loads[i].offset);
+    ph.p_vaddr = static_cast<decltype(ph.p_vaddr)>(loads[i].vaddr);
+    ph.p_paddr = static_cast<decltype(ph.p_paddr)>(loads[i].phys);
+    ph.p_filesz = ph.p_memsz = static_cast<decltype(ph.p_filesz)>(loads[i].size);
+    std::memcpy(head.data() + sizeof(eh) + (i + 1) * sizeof(ph), &ph, sizeof(ph));
+  }
+  return head;
+}
+
 }  // namespace
 
 uint64_t VmcoreWriter::NotesOffsetFor(int elf_class) {
@@ -127,9 +166,6 @@ std::vector<std::pair<uint64_t, uint64_t>> VmcoreWriter::Missing() const {
 }
 
 bool VmcoreWriter::Finish(std::string* error) {
-  struct Load {
-    uint64_t offset, vaddr, phys, size;
-  };
   std::vector<Load> loads;
   // Received runs of [from, to) within range i, each as a PT_LOAD seen at `vaddr_of`.
   auto add_runs = [&](size_t i, uint64_t from, uint64_t to, uint64_t view_phys, uint64_t view_vaddr) {
@@ -179,68 +215,11 @@ bool VmcoreWriter::Finish(std::string* error) {
     *error = "vmcore: the dump has too many holes to describe (" + std::to_string(loads.size()) + " pieces)";
     return false;
   }
-  const uint16_t phnum = static_cast<uint16_t>(loads.size() + 1);
   std::vector<uint8_t> head;
   if (layout_.elf_class == 64) {
-    Elf64_Ehdr eh{};
-    std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
-    eh.e_ident[EI_CLASS] = ELFCLASS64;
-    eh.e_ident[EI_DATA] = ELFDATA2LSB;
-    eh.e_ident[EI_VERSION] = EV_CURRENT;
-    eh.e_type = ET_CORE;
-    eh.e_machine = layout_.machine;
-    eh.e_version = EV_CURRENT;
-    eh.e_phoff = sizeof(Elf64_Ehdr);
-    eh.e_ehsize = sizeof(Elf64_Ehdr);
-    eh.e_phentsize = sizeof(Elf64_Phdr);
-    eh.e_phnum = phnum;
-    head.resize(sizeof(eh) + phnum * sizeof(Elf64_Phdr));
-    std::memcpy(head.data(), &eh, sizeof(eh));
-    Elf64_Phdr note{};
-    note.p_type = PT_NOTE;
-    note.p_offset = notes_offset_;
-    note.p_filesz = note.p_memsz = layout_.notes.size();
-    std::memcpy(head.data() + sizeof(eh), &note, sizeof(note));
-    for (size_t i = 0; i < loads.size(); ++i) {
-      Elf64_Phdr ph{};
-      ph.p_type = PT_LOAD;
-      ph.p_flags = PF_R | PF_W | PF_X;
-      ph.p_offset = loads[i].offset;
-      ph.p_vaddr = loads[i].vaddr;
-      ph.p_paddr = loads[i].phys;
-      ph.p_filesz = ph.p_memsz = loads[i].size;
-      std::memcpy(head.data() + sizeof(eh) + (i + 1) * sizeof(ph), &ph, sizeof(ph));
-    }
+    head = ElfHead<Elf64_Ehdr, Elf64_Phdr, ELFCLASS64>(layout_.machine, notes_offset_, layout_.notes.size(), loads);
   } else {
-    Elf32_Ehdr eh{};
-    std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
-    eh.e_ident[EI_CLASS] = ELFCLASS32;
-    eh.e_ident[EI_DATA] = ELFDATA2LSB;
-    eh.e_ident[EI_VERSION] = EV_CURRENT;
-    eh.e_type = ET_CORE;
-    eh.e_machine = layout_.machine;
-    eh.e_version = EV_CURRENT;
-    eh.e_phoff = sizeof(Elf32_Ehdr);
-    eh.e_ehsize = sizeof(Elf32_Ehdr);
-    eh.e_phentsize = sizeof(Elf32_Phdr);
-    eh.e_phnum = phnum;
-    head.resize(sizeof(eh) + phnum * sizeof(Elf32_Phdr));
-    std::memcpy(head.data(), &eh, sizeof(eh));
-    Elf32_Phdr note{};
-    note.p_type = PT_NOTE;
-    note.p_offset = static_cast<uint32_t>(notes_offset_);
-    note.p_filesz = note.p_memsz = static_cast<uint32_t>(layout_.notes.size());
-    std::memcpy(head.data() + sizeof(eh), &note, sizeof(note));
-    for (size_t i = 0; i < loads.size(); ++i) {
-      Elf32_Phdr ph{};
-      ph.p_type = PT_LOAD;
-      ph.p_flags = PF_R | PF_W | PF_X;
-      ph.p_offset = static_cast<uint32_t>(loads[i].offset);
-      ph.p_vaddr = static_cast<uint32_t>(loads[i].vaddr);
-      ph.p_paddr = static_cast<uint32_t>(loads[i].phys);
-      ph.p_filesz = ph.p_memsz = static_cast<uint32_t>(loads[i].size);
-      std::memcpy(head.data() + sizeof(eh) + (i + 1) * sizeof(ph), &ph, sizeof(ph));
-    }
+    head = ElfHead<Elf32_Ehdr, Elf32_Phdr, ELFCLASS32>(layout_.machine, notes_offset_, layout_.notes.size(), loads);
   }
   return PWriteAll(fd_, head.data(), head.size(), 0, error);
 }

@@ -41,6 +41,10 @@ struct VmcoreLayout {
 class VmcoreWriter {
  public:
   static constexpr size_t kMaxPhdrs = 8192;
+  /// One PT_LOAD: file offset, kernel virtual address (0: none), physical address, size.
+  struct Load {
+    uint64_t offset, vaddr, phys, size;
+  };
 
   /// Prepares `fd` (an empty file opened for writing). Returns false with *error set when
   /// the layout cannot be written (ELF32 with addresses above 4 GiB, too many ranges).
