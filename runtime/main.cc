@@ -36,10 +36,13 @@ constexpr uint32_t kMaxDtbSize = 8u << 20;
 constexpr size_t kMaxMemoryRanges = 32;
 
 constinit bool g_reset_on_stop = false;
+constinit AfterAction g_after = AfterAction::kPowerOff;
 
+// What salvage.after= (or, before the options are read, the boot parameter block) asks.
 [[noreturn]] void Stop() {
   console::Flush();
-  if (g_reset_on_stop) arch::Reset();
+  if (g_after == AfterAction::kHalt) arch::Halt();
+  if (g_reset_on_stop || g_after == AfterAction::kReboot) arch::Reset();
   arch::PowerOff();
 }
 
@@ -219,7 +222,15 @@ extern "C" [[noreturn]] void SalvageMain(uintptr_t dtb, uintptr_t load_address, 
   console::Printf("salvage: bootargs \"%.*s\"\n", static_cast<int>(bootargs.size()), bootargs.data());
   console::Write("salvage: boot report end\n");
 
-  const Options options = ParseOptions(bootargs);
+  std::string_view salvage_options;
+  if (int chosen = fdt_path_offset(tree.blob(), "/chosen"); chosen >= 0) {
+    if (Result<std::string_view> v = tree.GetString(chosen, "salvage,options"); v.ok()) {
+      salvage_options = *v;
+      console::Printf("salvage: options \"%.*s\"\n", static_cast<int>(v->size()), v->data());
+    }
+  }
+  const Options options = ParseOptions(bootargs, salvage_options);
+  g_after = options.after;
   for (size_t i = 0; i < options.malformed_count; ++i) {
     console::Printf("salvage: warning: cannot read \"%.*s\"; ignored\n", static_cast<int>(options.malformed[i].size()),
                     options.malformed[i].data());

@@ -66,8 +66,24 @@ std::optional<uint64_t> ParseMemSize(std::string_view text) {
   return v;
 }
 
-Options ParseOptions(std::string_view bootargs) {
+Options ParseOptions(std::string_view bootargs) { return ParseOptions(bootargs, {}); }
+
+namespace {
+void ParseInto(std::string_view bootargs, Options& o);
+}
+
+Options ParseOptions(std::string_view bootargs, std::string_view salvage_options) {
   Options o;
+  ParseInto(bootargs, o);
+  ParseInto(salvage_options, o);
+  return o;
+}
+
+namespace {
+void ParseInto(std::string_view bootargs, Options& o) {
+  auto malformed = [&](std::string_view word) {
+    if (o.malformed_count < Options::kMaxUnknown) o.malformed[o.malformed_count++] = word;
+  };
   size_t i = 0;
   while (i < bootargs.size()) {
     while (i < bootargs.size() && IsSeparator(bootargs[i])) ++i;
@@ -80,8 +96,8 @@ Options ParseOptions(std::string_view bootargs) {
         // elfcorehdr=addr, or elfcorehdr=size@addr
         o.elfcorehdr_addr = b ? b : a;
         o.elfcorehdr_size = b ? a : std::nullopt;
-      } else if (o.malformed_count < Options::kMaxUnknown) {
-        o.malformed[o.malformed_count++] = word;
+      } else {
+        malformed(word);
       }
       continue;
     }
@@ -90,13 +106,44 @@ Options ParseOptions(std::string_view bootargs) {
       if (ParseSizeAt(word.substr(4), &a, &b)) {
         o.mem_size = a;
         o.mem_start = b;
-      } else if (o.malformed_count < Options::kMaxUnknown) {
-        o.malformed[o.malformed_count++] = word;
+      } else {
+        malformed(word);
       }
       continue;
     }
     if (!word.starts_with("salvage.")) continue;
-    if (word == "salvage.debug=fault") {
+    if (word.starts_with("salvage.sink=")) {
+      const std::string_view v = word.substr(13);
+      if (v == "uart") {
+        o.sink = SinkKind::kUart;
+        o.sink_address.reset();
+      } else if (v == "virtio-blk") {
+        o.sink = SinkKind::kVirtioBlk;
+        o.sink_address.reset();
+      } else if (v.starts_with("virtio-blk@") && ParseMemSize(v.substr(11))) {
+        o.sink = SinkKind::kVirtioBlk;
+        o.sink_address = ParseMemSize(v.substr(11));
+      } else {
+        malformed(word);
+      }
+    } else if (word.starts_with("salvage.target=")) {
+      if (word.size() > 15) {
+        o.target = word.substr(15);
+      } else {
+        malformed(word);
+      }
+    } else if (word.starts_with("salvage.after=")) {
+      const std::string_view v = word.substr(14);
+      if (v == "poweroff") {
+        o.after = AfterAction::kPowerOff;
+      } else if (v == "reboot") {
+        o.after = AfterAction::kReboot;
+      } else if (v == "halt") {
+        o.after = AfterAction::kHalt;
+      } else {
+        malformed(word);
+      }
+    } else if (word == "salvage.debug=fault") {
       o.debug_fault = true;
     } else if (word == "salvage.debug=report") {
       o.debug_report_only = true;
@@ -104,7 +151,7 @@ Options ParseOptions(std::string_view bootargs) {
       o.unknown[o.unknown_count++] = word;
     }
   }
-  return o;
 }
+}  // namespace
 
 }  // namespace salvage

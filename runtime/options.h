@@ -8,6 +8,7 @@
 //                                /chosen/linux,elfcorehdr); K/M/G suffixes as Linux's memparse
 //   mem=size[@start]             the capture kernel's memory: with @start it is part of
 //                                salvage's reservation and never dumped
+//   salvage.sink=, salvage.target=, salvage.after=   see docs/options.md
 #pragma once
 
 #include <cstddef>
@@ -17,7 +18,14 @@
 
 namespace salvage {
 
+enum class SinkKind : uint8_t { kUart, kVirtioBlk };
+enum class AfterAction : uint8_t { kPowerOff, kReboot, kHalt };
+
 struct Options {
+  SinkKind sink = SinkKind::kUart;            ///< salvage.sink=uart|virtio-blk[@ADDR]
+  std::optional<uint64_t> sink_address;       ///< salvage.sink=virtio-blk@ADDR
+  std::string_view target = "disk";           ///< salvage.target=... (docs/options.md), parsed by blockdump
+  AfterAction after = AfterAction::kPowerOff; ///< salvage.after=poweroff|reboot|halt
   bool debug_fault = false;
   bool debug_report_only = false;
   std::optional<uint64_t> elfcorehdr_addr;  ///< From elfcorehdr=.
@@ -34,6 +42,10 @@ struct Options {
 /// Reads the words of `bootargs` (separated by spaces, tabs, CR, LF or NUL). Words that
 /// are neither salvage.* nor elfcorehdr=/mem= belong to Linux and are skipped.
 Options ParseOptions(std::string_view bootargs);
+
+/// Reads `bootargs`, then `salvage_options` (/chosen/salvage,options, docs/options.md):
+/// where both give a word, salvage_options wins.
+Options ParseOptions(std::string_view bootargs, std::string_view salvage_options);
 
 /// Linux's memparse: a number (decimal, 0x hex, or 0 octal) with an optional K, M, G,
 /// T suffix (either case). Returns nullopt for anything else or on overflow.

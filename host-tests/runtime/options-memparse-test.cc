@@ -77,3 +77,50 @@ TEST(ParseOptions, DebugReportStopsAfterTheReport) {
 
 }  // namespace
 }  // namespace salvage
+
+namespace salvage {
+namespace {
+
+TEST(ParseOptions, SinkTargetAndAfter) {
+  Options o = ParseOptions("salvage.sink=virtio-blk salvage.target=gpt-name:dump salvage.after=reboot");
+  EXPECT_EQ(o.sink, SinkKind::kVirtioBlk);
+  EXPECT_FALSE(o.sink_address);
+  EXPECT_EQ(o.target, "gpt-name:dump");
+  EXPECT_EQ(o.after, AfterAction::kReboot);
+  EXPECT_EQ(o.malformed_count, 0u);
+}
+
+TEST(ParseOptions, SinkWithAddress) {
+  Options o = ParseOptions("salvage.sink=virtio-blk@0xa003e00");
+  EXPECT_EQ(o.sink, SinkKind::kVirtioBlk);
+  EXPECT_EQ(o.sink_address, 0xa003e00u);
+}
+
+TEST(ParseOptions, DefaultsAreUartWholeDiskPowerOff) {
+  Options o = ParseOptions("console=ttyAMA0");
+  EXPECT_EQ(o.sink, SinkKind::kUart);
+  EXPECT_EQ(o.target, "disk");
+  EXPECT_EQ(o.after, AfterAction::kPowerOff);
+}
+
+TEST(ParseOptions, BadSinkTargetAfterAreMalformed) {
+  Options o = ParseOptions("salvage.sink=floppy salvage.target= salvage.after=explode salvage.sink=virtio-blk@zz");
+  EXPECT_EQ(o.sink, SinkKind::kUart);
+  EXPECT_EQ(o.target, "disk");
+  EXPECT_EQ(o.after, AfterAction::kPowerOff);
+  ASSERT_EQ(o.malformed_count, 4u);
+  EXPECT_EQ(o.malformed[0], "salvage.sink=floppy");
+  EXPECT_EQ(o.malformed[3], "salvage.sink=virtio-blk@zz");
+}
+
+TEST(ParseOptions, SalvageOptionsPropertyWinsOverBootargs) {
+  Options o = ParseOptions("salvage.sink=uart salvage.after=halt elfcorehdr=0x1000",
+                           "salvage.sink=virtio-blk salvage.target=mbr:2");
+  EXPECT_EQ(o.sink, SinkKind::kVirtioBlk);
+  EXPECT_EQ(o.target, "mbr:2");
+  EXPECT_EQ(o.after, AfterAction::kHalt);  // only bootargs gave it
+  EXPECT_EQ(o.elfcorehdr_addr, 0x1000u);
+}
+
+}  // namespace
+}  // namespace salvage
