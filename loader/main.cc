@@ -1,6 +1,6 @@
-// salvage: the command-line tool. On the workstation: recv, convert, inspect.
-// (salvage load/unload/status, which put the capture image in place on the board, and
-// extract, which reads a dump from a disk, come with later versions.)
+// salvage: the command-line tool. On the workstation: recv, convert, extract, inspect.
+// (salvage load/unload/status, which put the capture image in place on the board, come
+// with a later version.)
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "extract/extract.h"
 #include "inspect/inspect.h"
 #include "recv/receiver.h"
 #include "recv/source.h"
@@ -20,20 +21,20 @@ const char kUsage[] =
     "usage: salvage <command> [options]\n"
     "\n"
     "salvage replaces the Linux kdump capture kernel with a small bare-metal image that\n"
-    "streams the crashed kernel's memory out over a serial line. These commands turn\n"
+    "writes the crashed kernel's memory to a serial line or a disk. These commands turn\n"
     "that stream into a vmcore that crash, gdb, drgn and makedumpfile open.\n"
     "\n"
     "commands:\n"
     "  recv SOURCE      receive a dump from a serial line, TCP, a file or stdin; write a vmcore\n"
     "  convert STREAM   turn a saved stream (recv --save-stream, or a serial log) into a vmcore\n"
+    "  extract SOURCE   read a dump salvage wrote to a disk, partition or SD card; write a vmcore\n"
     "  inspect FILE     show what a stream or a vmcore holds and whether it is complete\n"
     "\n"
     "options:\n"
     "  -h, --help       show this help (salvage <command> --help for a command's)\n"
     "  -V, --version    show the version and build\n"
     "\n"
-    "Not in this version: load/unload/status (put the image in place on the board) and\n"
-    "extract (read a dump from a disk or SD card).\n";
+    "Not in this version: load/unload/status (put the image in place on the board).\n";
 
 const char kRecvUsage[] =
     "usage: salvage recv [options] SOURCE\n"
@@ -176,7 +177,8 @@ int main(int argc, char** argv) {
     if (argc != 3) return UsageError("inspect", "needs exactly one FILE");
     return salvage::loader::Inspect(argv[2]);
   }
-  if (cmd == "load" || cmd == "unload" || cmd == "status" || cmd == "extract") {
+  if (cmd == "extract") return salvage::loader::ExtractCommand(argc - 2, argv + 2);
+  if (cmd == "load" || cmd == "unload" || cmd == "status") {
     std::fprintf(stderr, "salvage: '%s' is not available in this version (see salvage --help)\n", cmd.c_str());
     return kExitUsage;
   }

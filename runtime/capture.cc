@@ -5,6 +5,13 @@
 #include <libfdt.h>
 
 #include <salvage/arch/cpu.h>
+#include <salvage/arch/mmio.h>
+#include <salvage/blockdump/sink.h>
+#include <salvage/blockdump/target.h>
+#include <salvage/devices/mmio.h>
+#include <salvage/devices/virtio-binding.h>
+#include <salvage/virtio/blk.h>
+#include <salvage/virtio/mmio.h>
 #include <salvage/arch/mmu.h>
 #include <salvage/arch/timer.h>
 #include <salvage/console/console.h>
@@ -27,6 +34,20 @@ constinit stream::LoadSegment g_segments[elfcore::kMaxLoads];
 constinit std::span<const uint8_t> g_notes[elfcore::kMaxNotes];
 alignas(8) constinit uint8_t g_lz4_state[stream::kLz4StateSize];
 alignas(8) constinit uint8_t g_scratch[kPageSize];
+
+// The block path: virtqueue memory, and the block sink's header block plus staging
+// buffers (4 x 64 KiB: several requests in flight without a large reservation).
+constexpr size_t kVirtioDmaBytes = 16 * 1024;
+constexpr uint32_t kSinkBufferSize = 64 * 1024;
+constexpr size_t kSinkBuffers = 4;
+alignas(4096) constinit uint8_t g_virtio_dma[kVirtioDmaBytes];
+alignas(4096) constinit uint8_t g_sink_memory[blockdump::BlockSinkMemoryBytes(kSinkBuffers, kSinkBufferSize)];
+
+struct ArchDmaBarrier {
+  static void Write() { arch::DmaWriteBarrier(); }
+  static void Read() { arch::DmaReadBarrier(); }
+};
+using Blk = virtio::VirtioBlk<virtio::VirtioMmio<devices::Mmio>, ArchDmaBarrier>;
 
 // Prints every problem the parser and the planner report.
 struct ConsoleDiagnostics {
@@ -149,9 +170,149 @@ void ForEachNoMapRegion(const dtb::Dtb& tree, Fn fn) {
   }
 }
 
+// What the planning found: the stream header and the ranges to send.
+struct Plan {
+  stream::HeaderInfo info;
+  std::span<const PhysRange> ranges;
+  uint64_t total;
+  uint64_t entry_ticks;
+};
+
+// Sends every page of the plan through `encoder`. `room()` says whether one more page
+// still fits the sink; when it says no, the stream ends early (its trailer says so).
+// Returns whether every page was sent.
+template <class Room>
+Result<bool> SendPages(stream::Encoder& encoder, const CaptureInput& in, const Plan& plan, Room room) {
+  SALVAGE_TRY(encoder.WriteHeader(plan.info));
+  for (const PhysRange& r : plan.ranges) {
+    std::span<const uint8_t> bytes;
+    if (!MapOld(in.memory, r, &bytes)) {
+      // Beyond what the identity map reaches: sent as skipped, reported by the receiver.
+      if (!room()) return false;
+      SALVAGE_TRY(encoder.SkipPages(PhysAddr{r.base}, r.size / kPageSize));
+      continue;
+    }
+    for (uint64_t off = 0; off < r.size; off += kPageSize) {
+      if (!room()) return false;
+      SALVAGE_TRY(encoder.WritePage(PhysAddr{r.base + off}, bytes.subspan(off, kPageSize)));
+    }
+  }
+  return true;
+}
+
+void ReportTotals(const stream::Encoder& encoder, uint64_t stream_bytes, const Plan& plan, uint64_t start,
+                  uint64_t end) {
+  const stream::StreamTotals t = encoder.totals();
+  const uint64_t us = arch::MicrosBetween(start, end);
+  const uint64_t us_entry = arch::MicrosBetween(plan.entry_ticks, end);
+  console::Printf("\nsalvage: dump complete: %llu pages (%llu zero, %llu lz4, %llu raw), %llu stream bytes for %llu MiB\n",
+                  static_cast<unsigned long long>(t.pages), static_cast<unsigned long long>(t.zero_pages),
+                  static_cast<unsigned long long>(t.lz4_pages), static_cast<unsigned long long>(t.raw_pages),
+                  static_cast<unsigned long long>(stream_bytes), static_cast<unsigned long long>(plan.total >> 20));
+  if (us != 0) {
+    console::Printf("salvage: stream took %llu.%03llu s; entry to trailer %llu.%03llu s\n",
+                    static_cast<unsigned long long>(us / 1000000), static_cast<unsigned long long>(us / 1000 % 1000),
+                    static_cast<unsigned long long>(us_entry / 1000000),
+                    static_cast<unsigned long long>(us_entry / 1000 % 1000));
+  }
+}
+
+Status DumpToConsole(const CaptureInput& in, const Plan& plan) {
+  console::Printf("salvage: sending %llu MiB in %u ranges with %u notes over the console; stream follows\n",
+                  static_cast<unsigned long long>(plan.total >> 20), static_cast<unsigned>(plan.ranges.size()),
+                  static_cast<unsigned>(plan.info.notes.size()));
+  console::Flush();
+  ConsoleSink sink;
+  stream::Lz4Compressor lz4(std::span<uint8_t>(g_lz4_state, sizeof(g_lz4_state)));
+  stream::Encoder encoder(sink, lz4, std::span<uint8_t>(g_scratch, sizeof(g_scratch)));
+  const uint64_t start = arch::Ticks();
+  SALVAGE_ASSIGN_OR_RETURN(bool all, SendPages(encoder, in, plan, [] { return true; }));
+  (void)all;
+  SALVAGE_TRY(encoder.WriteTrailer());
+  const uint64_t end = arch::Ticks();
+  console::Flush();
+  ReportTotals(encoder, sink.bytes, plan, start, end);
+  return Status::Ok();
+}
+
+// Reads the device ID of a virtio-mmio transport (0 when it is not one).
+uint32_t ProbeVirtio(uint64_t base) {
+  devices::Mmio io(base);
+  if (io.Read32(0x000) != 0x74726976) return 0;  // MagicValue "virt"
+  const uint32_t version = io.Read32(0x004);
+  if (version != 1 && version != 2) return 0;
+  return io.Read32(0x008);  // DeviceID
+}
+
+Status DumpToVirtioBlk(const CaptureInput& in, const Plan& plan) {
+  SALVAGE_ASSIGN_OR_RETURN(devices::VirtioBlkChoice where, devices::FindVirtioBlk(*in.tree, in.options->sink_address, ProbeVirtio));
+  const virtio::DmaMemory dma{std::span<uint8_t>(g_virtio_dma, sizeof(g_virtio_dma)), 0};
+
+  if (in.options->debug_virtio_busy) {
+    // A first driver that queues writes and does not wait, as a crashed kernel leaves
+    // them: the real driver below must reset the device and still dump correctly.
+    Blk first(virtio::VirtioMmio<devices::Mmio>(devices::Mmio(where.base)), dma);
+    if (first.Init().ok()) {
+      std::span<uint8_t> junk(g_sink_memory, sizeof(g_sink_memory));
+      for (uint8_t& b : junk) b = 0xbb;
+      unsigned queued = 0;
+      for (uint64_t lba = 0; lba < 8 * 128; lba += 128) {
+        if (first.StartWrite(lba, junk.first(64 * 1024)).ok()) ++queued;
+      }
+      console::Printf("salvage: debug: left %u writes queued on the virtqueue (salvage.debug=virtio-busy)\n", queued);
+    }
+  }
+
+  Blk blk(virtio::VirtioMmio<devices::Mmio>(devices::Mmio(where.base)), dma);
+  SALVAGE_TRY(blk.Init());
+  console::Printf("salvage: virtio-blk at 0x%llx (virtio-mmio version %u), %llu sectors of %u bytes, %u requests in flight%s\n",
+                  static_cast<unsigned long long>(where.base), static_cast<unsigned>(blk.transport().Version()),
+                  static_cast<unsigned long long>(blk.SectorCount()), static_cast<unsigned>(blk.SectorSize()),
+                  static_cast<unsigned>(blk.MaxInFlight()),
+                  (blk.NegotiatedFeatures() & virtio::blk::Feature::kFlush) ? ", flush" : "");
+
+  Result<blockdump::TargetSpec> spec = blockdump::ParseTarget(in.options->target);
+  if (!spec.ok()) {
+    console::Printf("salvage: salvage.target=%.*s: %s\n", static_cast<int>(in.options->target.size()),
+                    in.options->target.data(), spec.status().what());
+    return spec.status();
+  }
+  Result<blockdump::Extents> extents = blockdump::ResolveTarget(blk, *spec, std::span<uint8_t>(g_scratch, sizeof(g_scratch)));
+  if (!extents.ok()) {
+    char msg[160];
+    blockdump::FormatTargetError(extents.status(), *spec, std::span<char>(msg, sizeof(msg)));
+    console::Printf("salvage: target %.*s: %s\n", static_cast<int>(in.options->target.size()), in.options->target.data(), msg);
+    return extents.status();
+  }
+  blockdump::BlockSink sink(blk, *extents, std::span<uint8_t>(g_sink_memory, sizeof(g_sink_memory)), kSinkBufferSize);
+  SALVAGE_TRY(sink.Begin());
+  console::Printf("salvage: writing %llu MiB in %u ranges to %.*s: %u extents, room for %llu MiB of stream\n",
+                  static_cast<unsigned long long>(plan.total >> 20), static_cast<unsigned>(plan.ranges.size()),
+                  static_cast<int>(in.options->target.size()), in.options->target.data(),
+                  static_cast<unsigned>(extents->size), static_cast<unsigned long long>(sink.capacity() >> 20));
+
+  stream::Lz4Compressor lz4(std::span<uint8_t>(g_lz4_state, sizeof(g_lz4_state)));
+  stream::Encoder encoder(sink, lz4, std::span<uint8_t>(g_scratch, sizeof(g_scratch)));
+  const uint64_t start = arch::Ticks();
+  SALVAGE_ASSIGN_OR_RETURN(bool all, SendPages(encoder, in, plan, [&] { return sink.RoomForPage(kPageSize); }));
+  SALVAGE_TRY(encoder.WriteTrailer());
+  SALVAGE_TRY(sink.Finish(!all));
+  const uint64_t end = arch::Ticks();
+  if (!all) {
+    console::Printf("salvage: TRUNCATED: the target holds %llu MiB of stream; the dump kept %llu of %llu pages in address order\n",
+                    static_cast<unsigned long long>(sink.capacity() >> 20),
+                    static_cast<unsigned long long>(encoder.totals().pages + encoder.totals().skipped_pages),
+                    static_cast<unsigned long long>(plan.total / kPageSize));
+  }
+  ReportTotals(encoder, sink.stream_bytes(), plan, start, end);
+  console::Printf("salvage: %llu MiB written to virtio-blk, up to %u writes in flight\n",
+                  static_cast<unsigned long long>(sink.stream_bytes() >> 20), static_cast<unsigned>(sink.max_in_flight()));
+  return Status::Ok();
+}
+
 }  // namespace
 
-Status CaptureToConsole(const CaptureInput& in) {
+Status Capture(const CaptureInput& in) {
   ConsoleDiagnostics diag;
 
   // What salvage occupies: never dumped.
@@ -232,46 +393,9 @@ Status CaptureToConsole(const CaptureInput& in) {
   info.notes = std::span<const std::span<const uint8_t>>(g_notes, nnotes);
   info.options = "salvage.sink=uart";
 
-  console::Printf("salvage: sending %llu MiB in %u ranges with %u notes over the console; stream follows\n",
-                  static_cast<unsigned long long>(total >> 20), static_cast<unsigned>(nranges),
-                  static_cast<unsigned>(nnotes));
-  console::Flush();
-
-  ConsoleSink sink;
-  stream::Lz4Compressor lz4(std::span<uint8_t>(g_lz4_state, sizeof(g_lz4_state)));
-  stream::Encoder encoder(sink, lz4, std::span<uint8_t>(g_scratch, sizeof(g_scratch)));
-  const uint64_t start = arch::Ticks();
-  SALVAGE_TRY(encoder.WriteHeader(info));
-  for (size_t i = 0; i < nranges; ++i) {
-    const PhysRange& r = ranges[i];
-    std::span<const uint8_t> bytes;
-    if (!MapOld(in.memory, r, &bytes)) {
-      // Beyond what the identity map reaches: sent as skipped, reported by the receiver.
-      SALVAGE_TRY(encoder.SkipPages(PhysAddr{r.base}, r.size / kPageSize));
-      continue;
-    }
-    for (uint64_t off = 0; off < r.size; off += kPageSize) {
-      SALVAGE_TRY(encoder.WritePage(PhysAddr{r.base + off}, bytes.subspan(off, kPageSize)));
-    }
-  }
-  SALVAGE_TRY(encoder.WriteTrailer());
-  const uint64_t end = arch::Ticks();
-  console::Flush();
-
-  const stream::StreamTotals t = encoder.totals();
-  const uint64_t us = arch::MicrosBetween(start, end);
-  const uint64_t us_entry = arch::MicrosBetween(in.entry_ticks, end);
-  console::Printf("\nsalvage: dump complete: %llu pages (%llu zero, %llu lz4, %llu raw), %llu stream bytes for %llu MiB\n",
-                  static_cast<unsigned long long>(t.pages), static_cast<unsigned long long>(t.zero_pages),
-                  static_cast<unsigned long long>(t.lz4_pages), static_cast<unsigned long long>(t.raw_pages),
-                  static_cast<unsigned long long>(sink.bytes), static_cast<unsigned long long>(total >> 20));
-  if (us != 0) {
-    console::Printf("salvage: stream took %llu.%03llu s; entry to trailer %llu.%03llu s\n",
-                    static_cast<unsigned long long>(us / 1000000), static_cast<unsigned long long>(us / 1000 % 1000),
-                    static_cast<unsigned long long>(us_entry / 1000000),
-                    static_cast<unsigned long long>(us_entry / 1000 % 1000));
-  }
-  return Status::Ok();
+  const Plan plan{info, std::span<const PhysRange>(ranges, nranges), total, in.entry_ticks};
+  if (in.options->sink == SinkKind::kVirtioBlk) return DumpToVirtioBlk(in, plan);
+  return DumpToConsole(in, plan);
 }
 
 }  // namespace salvage

@@ -1,4 +1,5 @@
-// The capture: elfcorehdr in, stream out (docs/stream-format.md), on the console UART.
+// The capture: elfcorehdr in, stream out (docs/stream-format.md), to the sink the
+// options name: the console UART, or a virtio-blk target (docs/disk-format.md).
 #pragma once
 
 #include <cstdint>
@@ -23,8 +24,10 @@ struct CaptureInput {
 
 /// Finds and checks the elfcorehdr (/chosen/linux,elfcorehdr, else elfcorehdr= in
 /// bootargs), plans the ranges (falling back to /memory minus the reservation when the
-/// header is unusable), and streams every page to the console. Every problem is reported
-/// on the console before the stream starts; nothing is printed while it runs.
-Status CaptureToConsole(const CaptureInput& in);
+/// header is unusable), and streams every page to the sink: the console UART, or the
+/// salvage.target on a virtio-blk device (ending early and marking the dump truncated
+/// when the target is too small). Every problem is reported on the console before the
+/// stream starts; nothing is printed on the console while a console stream runs.
+Status Capture(const CaptureInput& in);
 
 }  // namespace salvage

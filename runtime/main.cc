@@ -257,7 +257,7 @@ extern "C" [[noreturn]] void SalvageMain(uintptr_t dtb, uintptr_t load_address, 
   capture.dtb = dtb_range;
   capture.options = &options;
   capture.entry_ticks = entry_ticks;
-  if (Status s = CaptureToConsole(capture); !s.ok()) {
+  if (Status s = Capture(capture); !s.ok()) {
     console::Printf("\nsalvage: error: the dump failed: %s\n", s.what());
     console::Write("salvage: stopping; the dump is incomplete\n");
     Stop();

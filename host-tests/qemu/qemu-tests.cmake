@@ -55,3 +55,20 @@ foreach(arch IN LISTS SALVAGE_ARCHES)
       PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 300)
   endforeach()
 endforeach()
+
+# Dumps to virtio-blk (host-tests/qemu/disk-test.py), read back with `salvage extract`:
+# whole disk, GPT partition and scattered extents on both virtio-mmio transports; a
+# target too small (modern) and a device left busy by a first driver (legacy).
+foreach(arch IN LISTS SALVAGE_ARCHES)
+  foreach(case disk:legacy disk:modern gpt:legacy gpt:modern extents:legacy extents:modern small:modern busy:legacy)
+    string(REPLACE ":" ";" parts ${case})
+    list(GET parts 0 target)
+    list(GET parts 1 transport)
+    add_test(NAME disk-${arch}-${target}-${transport}
+      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/disk-test.py
+              --arch ${arch} --target ${target} --transport ${transport} --image ${SALVAGE_IMAGE_${arch}}
+              --salvage $<TARGET_FILE:salvage> --synth ${CMAKE_SOURCE_DIR}/tools/synth-crash.py)
+    set_tests_properties(disk-${arch}-${target}-${transport} PROPERTIES
+      PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 300)
+  endforeach()
+endforeach()

@@ -105,18 +105,25 @@ struct Crc32Reflected {
   static constexpr internal::CrcTables kTables = internal::MakeCrcTables(kReflectedPoly);
 
   static constexpr uint32_t Update(uint32_t crc, std::span<const uint8_t> data) {
+    if (!std::is_constant_evaluated()) return UpdateAtRunTime(crc, data);
     const auto& t = kTables;
     uint32_t c = ~crc;
     const uint8_t* p = data.data();
     size_t n = data.size();
-    if (std::is_constant_evaluated()) {
-      for (; n >= 8; p += 8, n -= 8) c = Eight(c, LoadLe32(p), LoadLe32(p + 4));
-    } else {
-      for (; n > 0 && !internal::IsAligned(p, 8); ++p, --n) c = (c >> 8) ^ t[0][(c ^ *p) & 0xff];
-      for (; n >= 8; p += 8, n -= 8) {
-        c = Eight(c, internal::LoadLe32Aligned(p), internal::LoadLe32Aligned(p + 4));
-      }
-    }
+    for (; n >= 8; p += 8, n -= 8) c = Eight(c, LoadLe32(p), LoadLe32(p + 4));
+    for (; n > 0; ++p, --n) c = (c >> 8) ^ t[0][(c ^ *p) & 0xff];
+    return ~c;
+  }
+
+  /// Out of line on purpose: inlined at every call site with a known length, the
+  /// unrolled slicing loop cost kilobytes of image per caller.
+  [[gnu::noinline]] static uint32_t UpdateAtRunTime(uint32_t crc, std::span<const uint8_t> data) {
+    const auto& t = kTables;
+    uint32_t c = ~crc;
+    const uint8_t* p = data.data();
+    size_t n = data.size();
+    for (; n > 0 && !internal::IsAligned(p, 8); ++p, --n) c = (c >> 8) ^ t[0][(c ^ *p) & 0xff];
+    for (; n >= 8; p += 8, n -= 8) c = Eight(c, internal::LoadLe32Aligned(p), internal::LoadLe32Aligned(p + 4));
     for (; n > 0; ++p, --n) c = (c >> 8) ^ t[0][(c ^ *p) & 0xff];
     return ~c;
   }
