@@ -147,6 +147,8 @@ void ParseInto(std::string_view bootargs, Options& o) {
       o.debug_fault = true;
     } else if (word == "salvage.debug=report") {
       o.debug_report_only = true;
+    } else if (word == "salvage.debug=copy-bench") {
+      o.debug_copy_bench = true;
     } else if (word == "salvage.debug=virtio-busy") {
       o.debug_virtio_busy = true;
     } else if (o.unknown_count < Options::kMaxUnknown) {

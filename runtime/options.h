@@ -28,6 +28,7 @@ struct Options {
   AfterAction after = AfterAction::kPowerOff; ///< salvage.after=poweroff|reboot|halt
   bool debug_fault = false;
   bool debug_report_only = false;
+  bool debug_copy_bench = false;   ///< salvage.debug=copy-bench: time a plain copy of the dump first (bench/).
   bool debug_virtio_busy = false;  ///< salvage.debug=virtio-busy: leave writes queued before the real driver starts (test).
   std::optional<uint64_t> elfcorehdr_addr;  ///< From elfcorehdr=.
   std::optional<uint64_t> elfcorehdr_size;  ///< From elfcorehdr=size@addr.

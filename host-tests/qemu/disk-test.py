@@ -93,6 +93,7 @@ def main():
     ap.add_argument("--synth", required=True)
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--disk-mib", type=int, default=DISK_MIB)
+    ap.add_argument("--extra-options", default="", help="more words for /chosen/salvage,options (bench/)")
     ap.add_argument("--workdir")
     a = ap.parse_args()
     name = f"disk-{a.target}-{a.transport}"
@@ -153,6 +154,8 @@ def run(a, work):
     options = f"salvage.sink=virtio-blk salvage.target={target}"
     if a.target == "busy":
         options += " salvage.debug=virtio-busy"
+    if a.extra_options:
+        options += " " + a.extra_options
     bt.run(["fdtput", "-t", "s", dtb, "/chosen", "salvage,options", options])
 
     cmd, common = ct.machine_args(arch, ram)
@@ -164,7 +167,7 @@ def run(a, work):
         args += ["-global", "virtio-mmio.force-legacy=false"]
     args += sum((["-device", l] for l in m["loader_args"]), [])
     start = time.monotonic()
-    r = subprocess.run(args, capture_output=True, text=True, timeout=180)
+    r = subprocess.run(args, capture_output=True, text=True, timeout=900)
     secs = time.monotonic() - start
     out = open(serial, errors="replace").read()
     if r.returncode != 0:
