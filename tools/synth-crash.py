@@ -34,7 +34,7 @@ MACHINES = {
                     image=0x80200000, dtb=0xBFE00000,
                     ranges=[(0x81000000, 6), (0x90000000, 4), (0x110000000, 2)],
                     kernel_vaddr=0xFFFFFFFF80000000),
-    "arm": dict(ram_base=0x40000000, ram_mib=1024, e_machine=40, elf_class=32, prstatus=148,
+    "arm": dict(ram_base=0x40000000, ram_mib=2048, e_machine=40, elf_class=32, prstatus=148,
                 image=0x40010000, dtb=0x48000000,
                 ranges=[(0x41000000, 6), (0x50000000, 4), (0x60000000, 2)],
                 kernel_vaddr=0xC0008000),
