@@ -144,7 +144,7 @@ std::span<const uint8_t> FindCoreHeader(const CaptureInput& in, PhysRange* where
 // it no-map only on harts without PMP. A kexec elfcorehdr never covers these; a fallback
 // dump leaves them out too. `reusable` pools (CMA) hold ordinary kernel pages and stay in.
 template <class Fn>
-void ForEachNoMapRegion(const dtb::Dtb& tree, Fn fn) {
+void ForEachFirmwareReservedRegion(const dtb::Dtb& tree, Fn fn) {
   const void* fdt = tree.blob();
   const int parent = fdt_path_offset(fdt, "/reserved-memory");
   if (parent < 0) return;
@@ -350,7 +350,7 @@ Status Capture(const CaptureInput& in) {
   Status usable = in.tree->ForEachUsableMemoryRange([&](const PhysRange& r) { reserve(r); });
   if (!usable.ok()) console::Printf("salvage: warning: %s\n", usable.what());
   if (in.options->mem_size && in.options->mem_start) reserve(PhysRange{*in.options->mem_start, *in.options->mem_size});
-  ForEachNoMapRegion(*in.tree, [&](const PhysRange& r) {
+  ForEachFirmwareReservedRegion(*in.tree, [&](const PhysRange& r) {
     console::Printf("salvage: /reserved-memory 0x%llx size 0x%llx: not dumped\n",
                     static_cast<unsigned long long>(r.base), static_cast<unsigned long long>(r.size));
     reserve(r);
