@@ -28,6 +28,8 @@ def main():
     ap.add_argument("--arch", required=True, choices=sorted(RELATIVE))
     ap.add_argument("--elf", required=True)
     ap.add_argument("--image", required=True)
+    ap.add_argument("--purgatory", action="store_true",
+                    help="check a purgatory.bin: relocations and its parameter block, no Linux header")
     a = ap.parse_args()
     problems = []
     relocs = subprocess.run(["llvm-readelf-16", "-r", a.elf], check=True, capture_output=True, text=True).stdout
@@ -45,7 +47,10 @@ def main():
         img = f.read()
     if len(img) != file_size:
         problems.append(f"raw image is {len(img)} bytes, the ELF's contents end at {file_size}")
-    if a.arch == "aarch64":
+    if a.purgatory:
+        if img[0x40:0x48] != b"SLVGPURG":
+            problems.append("no purgatory parameter block at 0x40")
+    elif a.arch == "aarch64":
         if img[0x38:0x3C] != b"ARM\x64":
             problems.append("no arm64 Image magic at 0x38")
         size, flags = struct.unpack_from("<QQ", img, 0x10)
@@ -65,12 +70,12 @@ def main():
             problems.append("no zImage magic at 0x24 / endianness marker at 0x30")
         if end - start != len(img):
             problems.append(f"zImage end-start 0x{end - start:x} != file size 0x{len(img):x}")
-    if img[0x40:0x48] != b"SLVGBOOT":
+    if not a.purgatory and img[0x40:0x48] != b"SLVGBOOT":
         problems.append("no boot parameter block at 0x40")
     if problems:
-        print(f"SALVAGE: FAIL image {a.arch}: " + "; ".join(problems))
+        print(f"SALVAGE: FAIL {'purgatory' if a.purgatory else 'image'} {a.arch}: " + "; ".join(problems))
         return 1
-    print(f"SALVAGE: PASS image {a.arch}: file {len(img)} bytes, memory {mem_size} bytes, "
+    print(f"SALVAGE: PASS {'purgatory' if a.purgatory else 'image'} {a.arch}: file {len(img)} bytes, memory {mem_size} bytes, "
           f"{len(types)} {RELATIVE[a.arch]} relocations")
     return 0
 

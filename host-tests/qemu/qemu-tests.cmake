@@ -81,3 +81,19 @@ add_test(NAME recv-pty-aarch64
 set_tests_properties(recv-pty-aarch64 PROPERTIES
   PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 300)
 endif()
+
+# The purgatory: only RELATIVE relocations (which it applies itself), and in QEMU it
+# jumps to an intact image with the DTB, and refuses a damaged one naming the segment.
+foreach(arch IN LISTS SALVAGE_ARCHES)
+  add_test(NAME purgatory-${arch}-check
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/check-image.py --purgatory
+            --arch ${arch} --elf ${SALVAGE_PURGATORY_ELF_${arch}} --image ${SALVAGE_PURGATORY_${arch}})
+  set_tests_properties(purgatory-${arch}-check PROPERTIES PASS_REGULAR_EXPRESSION "SALVAGE: PASS" TIMEOUT 60)
+  foreach(mode intact damaged)
+    add_test(NAME purgatory-${arch}-${mode}
+      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/purgatory-test.py --arch ${arch} --mode ${mode}
+              --image ${SALVAGE_IMAGE_${arch}} --purgatory ${SALVAGE_PURGATORY_${arch}})
+    set_tests_properties(purgatory-${arch}-${mode} PROPERTIES
+      PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 120)
+  endforeach()
+endforeach()
