@@ -5,10 +5,11 @@ find_program(SALVAGE_CLANGXX clang++-16 REQUIRED)
 set(_fuzz_flags -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
     -I${CMAKE_SOURCE_DIR}/runtime/base/include -I${CMAKE_SOURCE_DIR}/runtime/elfcore/include
     -I${CMAKE_SOURCE_DIR}/runtime/stream/include -I${CMAKE_SOURCE_DIR}/runtime/blockdump/include
-    -I${CMAKE_SOURCE_DIR}/drivers/include)
+    -I${CMAKE_SOURCE_DIR}/drivers/include -I${CMAKE_SOURCE_DIR}/loader)
 set(SALVAGE_FUZZERS
   "elfcore|${CMAKE_SOURCE_DIR}/runtime/elfcore/fuzz/elfcore-fuzz.cc|${CMAKE_SOURCE_DIR}/runtime/elfcore/elfcore.cc|"
   "blockdump|${CMAKE_SOURCE_DIR}/runtime/blockdump/fuzz/blockdump-fuzz.cc|${CMAKE_SOURCE_DIR}/runtime/blockdump/target.cc|"
+  "iomem|${CMAKE_SOURCE_DIR}/loader/proc/fuzz/iomem-fuzz.cc|${CMAKE_SOURCE_DIR}/loader/proc/iomem.cc|"
   "stream-decoder|${CMAKE_SOURCE_DIR}/runtime/stream/fuzz/decoder-fuzz.cc|${CMAKE_SOURCE_DIR}/runtime/stream/decoder.cc|${CMAKE_SOURCE_DIR}/runtime/stream/encoder.cc|-llz4")
 set(_fuzz_bins)
 foreach(entry IN LISTS SALVAGE_FUZZERS)
