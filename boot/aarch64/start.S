@@ -23,6 +23,7 @@ _start:
 	.long	0			/* 0x3c res5: no PE/COFF header */
 
 #include "../boot-params.inc"
+#include "bss-relocate.inc"
 
 	.section .text.boot, "ax"
 /* Register roles until SalvageMain:
@@ -59,25 +60,9 @@ entry:
 	add	x0, x0, :lo12:__fault_stack_top
 	msr	sp_el0, x0
 
-	/* Clear .bss (and .tbss). Both ends are 16-byte aligned. The stack is in .bss but
-	 * nothing is on it yet. */
-	adrp	x0, __bss_start
-	add	x0, x0, :lo12:__bss_start
-	adrp	x1, __bss_end
-	add	x1, x1, :lo12:__bss_end
-3:	cmp	x0, x1
-	b.hs	4f
-	stp	xzr, xzr, [x0], #16
-	b	3b
-4:
-	/* Apply our own R_AARCH64_RELATIVE relocations for the load address. */
-	mov	x0, x20
-	adrp	x1, __reloc_start
-	add	x1, x1, :lo12:__reloc_start
-	adrp	x2, __reloc_end
-	add	x2, x2, :lo12:__reloc_end
-	bl	SalvageRelocate
-	cbnz	x0, halt		/* an unexpected relocation type: do not run */
+	/* Clear .bss (the stack is in it, but nothing is on it yet) and apply our own
+	 * relocations for the load address; an unexpected relocation type: do not run. */
+	salvage_bss_relocate halt
 
 	mov	x0, x19			/* DTB */
 	mov	x1, x20			/* load address */

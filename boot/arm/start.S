@@ -24,6 +24,7 @@ _start:
 	.word	0			/* 0x34 no extension table */
 
 #include "../boot-params.inc"
+#include "bss-relocate.inc"
 
 	.section .text.boot, "ax"
 /* Register roles until SalvageMain:
@@ -78,31 +79,8 @@ entry:
 	mov	sp, r0
 	cps	#0x13			/* back to SVC */
 
-	/* Clear .bss (and .tbss). */
-	ldr	r0, .Lbss_start_off
-.Lbss_start_pc:
-	add	r0, pc, r0
-	ldr	r1, .Lbss_end_off
-.Lbss_end_pc:
-	add	r1, pc, r1
-	mov	r2, #0
-	mov	r3, #0
-1:	cmp	r0, r1
-	bhs	2f
-	stmia	r0!, {r2, r3}
-	b	1b
-2:
-	/* Apply our own R_ARM_RELATIVE relocations for the load address. */
-	mov	r0, r9
-	ldr	r1, .Lreloc_start_off
-.Lreloc_start_pc:
-	add	r1, pc, r1
-	ldr	r2, .Lreloc_end_off
-.Lreloc_end_pc:
-	add	r2, pc, r2
-	bl	SalvageRelocate
-	cmp	r0, #0
-	bne	halt
+	/* Clear .bss and apply our own relocations for the load address. */
+	salvage_bss_relocate halt
 
 	mov	r0, r8			/* DTB */
 	mov	r1, r9			/* load address */
@@ -117,7 +95,3 @@ halt:	wfe
 .Lvectors_off:		.word	salvage_vectors - (.Lvectors_pc + 8)
 .Lstack_off:		.word	__stack_top - (.Lstack_pc + 8)
 .Lfault_stack_off:	.word	__fault_stack_top - (.Lfault_stack_pc + 8)
-.Lbss_start_off:	.word	__bss_start - (.Lbss_start_pc + 8)
-.Lbss_end_off:		.word	__bss_end - (.Lbss_end_pc + 8)
-.Lreloc_start_off:	.word	__reloc_start - (.Lreloc_start_pc + 8)
-.Lreloc_end_off:	.word	__reloc_end - (.Lreloc_end_pc + 8)

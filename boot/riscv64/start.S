@@ -26,6 +26,7 @@ _start:
 	.option	pop
 
 #include "../boot-params.inc"
+#include "bss-relocate.inc"
 
 	.section .text.boot, "ax"
 /* Register roles until SalvageMain:
@@ -49,20 +50,8 @@ entry:
 	lla	t0, salvage_trap_entry
 	csrw	stvec, t0		/* direct mode: the address is 4-byte aligned */
 
-	/* Clear .bss (and .tbss). */
-	lla	t0, __bss_start
-	lla	t1, __bss_end
-1:	bgeu	t0, t1, 2f
-	sd	zero, 0(t0)
-	addi	t0, t0, 8
-	j	1b
-2:
-	/* Apply our own R_RISCV_RELATIVE relocations for the load address. */
-	mv	a0, s2
-	lla	a1, __reloc_start
-	lla	a2, __reloc_end
-	call	SalvageRelocate
-	bnez	a0, halt
+	/* Clear .bss and apply our own relocations for the load address. */
+	salvage_bss_relocate halt
 
 	mv	a0, s0			/* DTB */
 	mv	a1, s2			/* load address */

@@ -34,6 +34,8 @@
 #include <salvage/stream/format.h>
 
 #include "recv/receiver.h"
+
+#include "format.h"
 #include "recv/source.h"
 
 namespace salvage::loader {
@@ -83,17 +85,6 @@ int Fail(const std::string& s) {
   return kExitFailure;
 }
 
-std::string Hex(uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof(b), "0x%llx", static_cast<unsigned long long>(v));
-  return b;
-}
-
-std::string Mib(uint64_t bytes) {
-  char b[32];
-  std::snprintf(b, sizeof(b), "%.1f MiB", bytes / 1048576.0);
-  return b;
-}
 
 bool PreadAll(int fd, uint8_t* p, size_t n, uint64_t off, std::string* error) {
   while (n > 0) {

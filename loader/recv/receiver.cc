@@ -11,6 +11,8 @@
 
 #include <salvage/elfcore/elfcore.h>
 
+#include "format.h"
+
 namespace salvage::loader {
 namespace {
 
@@ -20,17 +22,6 @@ uint64_t NowNs() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-std::string Hex(uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof(b), "0x%llx", static_cast<unsigned long long>(v));
-  return b;
-}
-
-std::string Mib(uint64_t bytes) {
-  char b[32];
-  std::snprintf(b, sizeof(b), "%.1f MiB", bytes / 1048576.0);
-  return b;
-}
 
 void AppendNote(std::vector<uint8_t>* out, std::string_view name, uint32_t type, std::span<const uint8_t> desc) {
   auto put32 = [&](uint32_t v) {

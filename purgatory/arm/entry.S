@@ -3,6 +3,8 @@
  * no machine type), r2 = DTB. MMU off throughout. */
 	.syntax	unified
 	.arm
+#include "../../boot/arm/bss-relocate.inc"
+
 	.section .text.header, "ax"
 	.globl	_start
 _start:
@@ -29,28 +31,7 @@ entry:
 	ldr	r0, .Lstack_off
 .Lstack_pc:
 	add	sp, pc, r0
-	ldr	r0, .Lbss_start_off
-.Lbss_start_pc:
-	add	r0, pc, r0
-	ldr	r1, .Lbss_end_off
-.Lbss_end_pc:
-	add	r1, pc, r1
-	mov	r2, #0
-	mov	r3, #0
-1:	cmp	r0, r1
-	bhs	2f
-	stmia	r0!, {r2, r3}
-	b	1b
-2:	mov	r0, r9
-	ldr	r1, .Lreloc_start_off
-.Lreloc_start_pc:
-	add	r1, pc, r1
-	ldr	r2, .Lreloc_end_off
-.Lreloc_end_pc:
-	add	r2, pc, r2
-	bl	SalvageRelocate
-	cmp	r0, #0
-	bne	halt
+	salvage_bss_relocate halt
 	bl	PurgatoryMain		/* returns only when every segment is intact */
 	ldr	r9, .Lparams_off
 .Lparams_pc:
@@ -65,8 +46,4 @@ halt:	wfe
 
 .Lstart_off:		.word	_start - (.Lstart_pc + 8)
 .Lstack_off:		.word	__stack_top - (.Lstack_pc + 8)
-.Lbss_start_off:	.word	__bss_start - (.Lbss_start_pc + 8)
-.Lbss_end_off:		.word	__bss_end - (.Lbss_end_pc + 8)
-.Lreloc_start_off:	.word	__reloc_start - (.Lreloc_start_pc + 8)
-.Lreloc_end_off:	.word	__reloc_end - (.Lreloc_end_pc + 8)
 .Lparams_off:		.word	purgatory_params - (.Lparams_pc + 8)

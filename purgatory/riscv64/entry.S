@@ -1,5 +1,7 @@
 /* salvage purgatory entry for RISC-V 64 (see purgatory/purgatory.cc).
  * In: a0 = hart id (kept for the image). Out: a0 = hart id, a1 = DTB. */
+#include "../../boot/riscv64/bss-relocate.inc"
+
 	.section .text.header, "ax"
 	.option	push
 	.option	norvc
@@ -21,17 +23,7 @@ entry:
 	mv	s1, a0			/* s1: hart id */
 	lla	s2, _start		/* s2: load address */
 	lla	sp, __stack_top
-	lla	t0, __bss_start
-	lla	t1, __bss_end
-1:	bgeu	t0, t1, 2f
-	sd	zero, 0(t0)
-	addi	t0, t0, 8
-	j	1b
-2:	mv	a0, s2
-	lla	a1, __reloc_start
-	lla	a2, __reloc_end
-	call	SalvageRelocate
-	bnez	a0, halt
+	salvage_bss_relocate halt
 	call	PurgatoryMain		/* returns only when every segment is intact */
 	lla	t0, purgatory_params
 	ld	a1, 0x18(t0)		/* DTB */
