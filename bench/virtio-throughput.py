@@ -20,17 +20,7 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.path.join(ROOT, "build")
-BASE_MIB = 12  # tools/synth-crash.py's ranges at --scale 1
-
-
-def image_sizes(arch):
-    img = os.path.join(BUILD, f"image-{arch}", "boot", "salvage.img")
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "check-image.py"), "--arch", arch,
-                          "--elf", img.replace(".img", ".elf"), "--image", img], capture_output=True, text=True).stdout
-    m = re.search(r"file (\d+) bytes, memory (\d+) bytes", out)
-    return int(m.group(1)), int(m.group(2))
+from common import BASE_MIB, BUILD, ROOT, image_sizes
 
 
 def seconds(text, pattern):

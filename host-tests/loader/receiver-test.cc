@@ -56,20 +56,6 @@ std::vector<uint8_t> MemoryPage(uint64_t phys, uint32_t page_size, uint32_t vers
   return p;
 }
 
-void AppendNote(std::vector<uint8_t>* out, const std::string& name, uint32_t type, const std::vector<uint8_t>& desc) {
-  auto put32 = [&](uint32_t x) {
-    for (int i = 0; i < 4; ++i) out->push_back(static_cast<uint8_t>(x >> (8 * i)));
-  };
-  put32(static_cast<uint32_t>(name.size() + 1));
-  put32(static_cast<uint32_t>(desc.size()));
-  put32(type);
-  out->insert(out->end(), name.begin(), name.end());
-  out->push_back(0);
-  while (out->size() % 4) out->push_back(0);
-  out->insert(out->end(), desc.begin(), desc.end());
-  while (out->size() % 4) out->push_back(0);
-}
-
 const std::vector<uint8_t>& PrstatusDesc() {
   static const std::vector<uint8_t> d = [] {
     std::vector<uint8_t> v(48);
@@ -114,9 +100,9 @@ std::vector<uint8_t> Encode(const StreamSpec& s) {
   // Two PT_NOTE buffers: a CORE note followed by the terminating empty note, and a
   // VMCOREINFO note.
   std::vector<uint8_t> note1, note2;
-  AppendNote(&note1, "CORE", NT_PRSTATUS, PrstatusDesc());
+  AppendElfNote(&note1, "CORE", NT_PRSTATUS, PrstatusDesc());
   note1.resize(note1.size() + 12, 0);
-  AppendNote(&note2, "VMCOREINFO", 0, std::vector<uint8_t>(kVmcoreinfo.begin(), kVmcoreinfo.end()));
+  AppendElfNote(&note2, "VMCOREINFO", 0, std::vector<uint8_t>(kVmcoreinfo.begin(), kVmcoreinfo.end()));
   const std::span<const uint8_t> notes[] = {note1, note2};
   stream::HeaderInfo info;
   info.e_machine = s.machine;
@@ -600,7 +586,7 @@ TEST(LayoutForTest, NotesRangesAndSegments) {
   h.e_machine = stream::kEmArm;
   h.page_size = 4096;
   std::vector<uint8_t> buf;
-  AppendNote(&buf, "CORE", NT_PRSTATUS, PrstatusDesc());
+  AppendElfNote(&buf, "CORE", NT_PRSTATUS, PrstatusDesc());
   const std::vector<uint8_t> core_note = buf;
   buf.resize(buf.size() + 24, 0);  // the terminator and padding of a PT_NOTE buffer
   h.notes = {buf};

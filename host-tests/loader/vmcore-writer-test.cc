@@ -41,27 +41,13 @@ std::vector<uint8_t> PageAt(uint64_t phys, uint32_t page_size, uint8_t v = 0) {
   return p;
 }
 
-void AppendNote(std::vector<uint8_t>* out, const std::string& name, uint32_t type, const std::vector<uint8_t>& desc) {
-  auto put32 = [&](uint32_t x) {
-    for (int i = 0; i < 4; ++i) out->push_back(static_cast<uint8_t>(x >> (8 * i)));
-  };
-  put32(static_cast<uint32_t>(name.size() + 1));
-  put32(static_cast<uint32_t>(desc.size()));
-  put32(type);
-  out->insert(out->end(), name.begin(), name.end());
-  out->push_back(0);
-  while (out->size() % 4) out->push_back(0);
-  out->insert(out->end(), desc.begin(), desc.end());
-  while (out->size() % 4) out->push_back(0);
-}
-
 std::vector<uint8_t> SampleNotes() {
   std::vector<uint8_t> n;
   std::vector<uint8_t> prstatus(40);
   for (size_t i = 0; i < prstatus.size(); ++i) prstatus[i] = static_cast<uint8_t>(0xA0 + i);
-  AppendNote(&n, "CORE", NT_PRSTATUS, prstatus);
+  AppendElfNote(&n, "CORE", NT_PRSTATUS, prstatus);
   const std::string info = "OSRELEASE=6.1.0-test\nPAGESIZE=4096\n";
-  AppendNote(&n, "VMCOREINFO", 0, std::vector<uint8_t>(info.begin(), info.end()));
+  AppendElfNote(&n, "VMCOREINFO", 0, std::vector<uint8_t>(info.begin(), info.end()));
   return n;
 }
 
@@ -587,6 +573,20 @@ TEST_F(VmcoreWriterTest, AsManyHolesAsProgramHeadersFitAndNoMore) {
     EXPECT_NE(error.find("too many holes"), std::string::npos) << error;
     EXPECT_NE(error.find("8192"), std::string::npos) << error;
   }
+}
+
+TEST(AppendElfNoteTest, LaysOutHeaderNameAndDescWithFourBytePadding) {
+  std::vector<uint8_t> out;
+  const uint8_t desc[5] = {1, 2, 3, 4, 5};
+  AppendElfNote(&out, "CORE", 1, desc);
+  const std::vector<uint8_t> want = {
+      5, 0, 0, 0,              // namesz: "CORE" and its NUL
+      5, 0, 0, 0,              // descsz
+      1, 0, 0, 0,              // type NT_PRSTATUS
+      'C', 'O', 'R', 'E', 0, 0, 0, 0,  // name, padded to 8
+      1, 2, 3, 4, 5, 0, 0, 0,          // desc, padded to 8
+  };
+  EXPECT_EQ(out, want);
 }
 
 }  // namespace

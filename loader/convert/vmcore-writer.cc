@@ -70,6 +70,20 @@ std::vector<uint8_t> ElfHead(uint16_t machine, uint64_t notes_offset, uint64_t n
 
 }  // namespace
 
+void AppendElfNote(std::vector<uint8_t>* out, std::string_view name, uint32_t type, std::span<const uint8_t> desc) {
+  auto put32 = [&](uint32_t v) {
+    for (int i = 0; i < 4; ++i) out->push_back(static_cast<uint8_t>(v >> (8 * i)));
+  };
+  put32(static_cast<uint32_t>(name.size() + 1));
+  put32(static_cast<uint32_t>(desc.size()));
+  put32(type);
+  out->insert(out->end(), name.begin(), name.end());
+  out->push_back(0);
+  while (out->size() % 4) out->push_back(0);
+  out->insert(out->end(), desc.begin(), desc.end());
+  while (out->size() % 4) out->push_back(0);
+}
+
 uint64_t VmcoreWriter::NotesOffsetFor(int elf_class) {
   return elf_class == 64 ? sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr) * kMaxPhdrs
                          : sizeof(Elf32_Ehdr) + sizeof(Elf32_Phdr) * kMaxPhdrs;

@@ -9,7 +9,9 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace salvage::loader {
@@ -37,6 +39,10 @@ struct VmcoreLayout {
   std::vector<VmcoreRange> ranges;      ///< What was dumped (the file's data, in order).
   std::vector<VmcoreSegment> segments;  ///< Views for the program headers; may be empty.
 };
+
+/// Appends one ELF note (Elf_Nhdr, name with its NUL, desc; each padded to 4 bytes, as
+/// /proc/vmcore lays them out for both classes) to `out`.
+void AppendElfNote(std::vector<uint8_t>* out, std::string_view name, uint32_t type, std::span<const uint8_t> desc);
 
 class VmcoreWriter {
  public:

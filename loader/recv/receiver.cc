@@ -22,21 +22,6 @@ uint64_t NowNs() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-
-void AppendNote(std::vector<uint8_t>* out, std::string_view name, uint32_t type, std::span<const uint8_t> desc) {
-  auto put32 = [&](uint32_t v) {
-    for (int i = 0; i < 4; ++i) out->push_back(static_cast<uint8_t>(v >> (8 * i)));
-  };
-  put32(static_cast<uint32_t>(name.size() + 1));
-  put32(static_cast<uint32_t>(desc.size()));
-  put32(type);
-  out->insert(out->end(), name.begin(), name.end());
-  out->push_back(0);
-  while (out->size() % 4) out->push_back(0);
-  out->insert(out->end(), desc.begin(), desc.end());
-  while (out->size() % 4) out->push_back(0);
-}
-
 bool WriteAll(int fd, const uint8_t* p, size_t n) {
   while (n > 0) {
     ssize_t w = write(fd, p, n);
@@ -61,12 +46,12 @@ VmcoreLayout LayoutFor(const stream::DecodedHeader& header, uint64_t* verdict_no
     // Only whole notes: a PT_NOTE buffer ends with an empty note or padding.
     (void)elfcore::ForEachNote(std::span<const uint8_t>(buffer), [&](std::string_view name, uint32_t type,
                                                                      std::span<const uint8_t> desc) {
-      AppendNote(&layout.notes, name, type, desc);
+      AppendElfNote(&layout.notes, name, type, desc);
     });
   }
   *verdict_note_offset = layout.notes.size() + 12 + 8;  // header + "SALVAGE\0"
   std::vector<uint8_t> blank(kVerdictNoteDesc, 0);
-  AppendNote(&layout.notes, "SALVAGE", kVerdictNoteType, blank);
+  AppendElfNote(&layout.notes, "SALVAGE", kVerdictNoteType, blank);
   for (const PhysRange& r : header.ranges) layout.ranges.push_back({r.base, 0, r.size});
   for (const stream::LoadSegment& s : header.segments) {
     // 32-bit highmem has no kernel mapping (vaddr ~0): keep the bytes, no vaddr.
@@ -279,7 +264,8 @@ int Receiver::Conclude() {
   if (pwrite(fd_, text.data(), text.size(), static_cast<off_t>(VmcoreWriter::NotesOffsetFor(header_.elf_class == stream::kElfClass32 ? 32 : 64) + verdict_note_offset_)) !=
           static_cast<ssize_t>(text.size()) ||
       !writer_.Finish(&error) || fsync(fd_) != 0) {
-    return Fail(error.empty() ? std::string("writing the vmcore: ") + std::strerror(errno) : error), kExitFailure;
+    Fail(error.empty() ? std::string("writing the vmcore: ") + std::strerror(errno) : error);
+    return kExitFailure;
   }
   close(fd_);
   fd_ = -1;
