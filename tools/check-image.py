@@ -72,6 +72,10 @@ def main():
             problems.append(f"zImage end-start 0x{end - start:x} != file size 0x{len(img):x}")
     if not a.purgatory and img[0x40:0x48] != b"SLVGBOOT":
         problems.append("no boot parameter block at 0x40")
+    elif not a.purgatory:
+        footprint = struct.unpack_from("<I", img, 0x64)[0]
+        if footprint != mem_size:
+            problems.append(f"boot parameter footprint 0x{footprint:x} != memory footprint 0x{mem_size:x}")
     if problems:
         print(f"SALVAGE: FAIL {'purgatory' if a.purgatory else 'image'} {a.arch}: " + "; ".join(problems))
         return 1

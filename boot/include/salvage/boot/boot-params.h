@@ -13,7 +13,10 @@
 //   0x16 u16     reserved, 0
 //   0x18 u64     early console base (physical)
 //   0x20 u32     flags: bit 0 = reset instead of power off when salvage stops
-//   0x24 ..0x3f  reserved, 0
+//   0x24 u32     memory footprint: bytes from the image's first byte to the end of its
+//                .bss and stack (what a loader must give it; the arm zImage header has
+//                no such field, arm64's and RISC-V's carry it as image_size too)
+//   0x28 ..0x3f  reserved, 0
 #pragma once
 
 #include <cstdint>
@@ -38,7 +41,8 @@ struct BootParams {
   uint16_t reserved0;
   uint64_t earlycon_base;
   uint32_t flags;
-  uint32_t reserved1[7];
+  uint32_t footprint;
+  uint32_t reserved1[6];
 };
 static_assert(sizeof(BootParams) == 64);
 
