@@ -23,6 +23,8 @@ host_packages=(
   cmake ninja-build                # the build
   picolibc-aarch64-linux-gnu picolibc-arm-none-eabi picolibc-riscv64-unknown-elf  # libc for the image
   gcc-aarch64-linux-gnu gcc-arm-none-eabi gcc-riscv64-unknown-elf                 # libgcc.a builtins
+  g++-aarch64-linux-gnu g++-arm-linux-gnueabihf g++-riscv64-linux-gnu             # static `salvage` for the boards
+  qemu-user-static                 # tests: run the boards' `salvage` and arm64 makedumpfile on this machine
   libgtest-dev googletest          # host unit tests
   libclang-rt-16-dev               # libFuzzer and sanitizer runtimes for the fuzz targets
   libfdt-dev liblz4-dev            # host-side DTB and stream code
@@ -92,6 +94,59 @@ fetch_target_libs arm64 bookworm
 fetch_target_libs armhf bookworm
 fetch_target_libs armel bookworm
 fetch_target_libs riscv64 trixie
+
+# fetch_crash_kit: what the real-crash tests and benchmarks boot and read, for arm64,
+# from Debian bookworm, into $build_dir/crash-kit/arm64, once:
+#   Image, System.map, config   the Debian kernel (linux-image-<abi>-arm64-unsigned: an
+#                               uncompressed arm64 Image); its ABI number is resolved
+#                               through the linux-image-arm64 metapackage, never written here
+#   modules/                    virtio_mmio.ko and virtio_blk.ko (=m in Debian's config), for
+#                               the Linux kdump baseline's capture kernel
+#   root/                       busybox-static, kexec-tools and makedumpfile with their
+#                               shared libraries (dpkg -x; the binaries run in the guest, and
+#                               makedumpfile on this machine under qemu-aarch64-static)
+fetch_crash_kit() {
+  local arch=arm64 d="$build_dir/crash-kit/arm64"
+  local stamp="$d/.done-v1"
+  [ -f "$stamp" ] && return 0
+  say "fetching Debian bookworm's arm64 kernel, busybox, kexec-tools and makedumpfile (about 65 MB, once)"
+  rm -rf "$d"; mkdir -p "$d/apt/lists/partial" "$d/apt/cache/archives/partial" "$d/debs" "$d/root" "$d/modules"
+  cat > "$d/apt/arch.sources" <<SRC
+Types: deb
+URIs: $(archive_uri)
+Suites: bookworm
+Components: main
+Architectures: $arch
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  local o=(-o "Dir::Etc::SourceList=$d/apt/arch.sources" -o Dir::Etc::SourceParts=/dev/null
+           -o "Dir::State::Lists=$d/apt/lists" -o "Dir::Cache=$d/apt/cache"
+           -o "Dir::State::status=/dev/null"
+           -o APT::Sandbox::User=root -o "APT::Architecture=$arch" -o "APT::Architectures=$arch")
+  apt-get "${o[@]}" update -qq >/dev/null || die "apt-get update for $arch (bookworm) failed"
+  local flavour
+  flavour=$(apt-cache "${o[@]}" depends linux-image-arm64 | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-arm64\)$/\1/p' | head -n1)
+  [ -n "$flavour" ] || die "cannot resolve the kernel behind linux-image-arm64 in bookworm"
+  local pkgs=("$flavour-unsigned" busybox-static kexec-tools makedumpfile
+              libc6 libgcc-s1 zlib1g liblzma5 libbz2-1.0 libdw1 libelf1 liblzo2-2 libzstd1
+              libxencall1 libxendevicemodel1 libxenevtchn1 libxenforeignmemory1 libxengnttab1
+              libxenhypfs1 libxenmisc4.17 libxenstore4 libxentoolcore1 libxentoollog1 libyajl2 libuuid1)
+  (cd "$d/debs" && apt-get "${o[@]}" download "${pkgs[@]}" >/dev/null) \
+    || die "apt-get download of the arm64 crash kit failed: ${pkgs[*]}"
+  local k; k=$(ls "$d"/debs/linux-image-*.deb)
+  for deb in "$d"/debs/*.deb; do [ "$deb" = "$k" ] || dpkg-deb -x "$deb" "$d/root"; done
+  local kroot="$d/kernel-root"; mkdir -p "$kroot"
+  dpkg-deb --fsys-tarfile "$k" | tar -x -C "$kroot" --wildcards './boot/*' '*/virtio_mmio.ko' '*/virtio_blk.ko'
+  cp "$kroot"/boot/vmlinuz-* "$d/Image"; cp "$kroot"/boot/System.map-* "$d/System.map"; cp "$kroot"/boot/config-* "$d/config"
+  find "$kroot" -name '*.ko' -exec cp {} "$d/modules/" \;
+  basename "$kroot"/boot/vmlinuz-* | sed 's/^vmlinuz-//' > "$d/release"
+  rm -rf "$kroot" "$d/debs" "$d/apt"
+  for f in Image modules/virtio_mmio.ko modules/virtio_blk.ko root/bin/busybox root/sbin/kexec root/usr/bin/makedumpfile; do
+    [ -f "$d/$f" ] || die "expected $d/$f after extraction; remove $d and run again"
+  done
+  touch "$stamp"
+}
+fetch_crash_kit
 
 # Every library the target builds link must be there.
 for f in arm64/root/usr/lib/aarch64-linux-gnu/libfdt.a armhf/root/usr/lib/arm-linux-gnueabihf/libfdt.a \

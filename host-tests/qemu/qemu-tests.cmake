@@ -97,3 +97,29 @@ foreach(arch IN LISTS SALVAGE_ARCHES)
       PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 120)
   endforeach()
 endforeach()
+
+# The `salvage` command built for the boards (static Linux executables) runs there:
+# here under qemu-user.
+set(_qemu_user_aarch64 qemu-aarch64-static)
+set(_qemu_user_arm qemu-arm-static)
+set(_qemu_user_riscv64 qemu-riscv64-static)
+foreach(arch IN LISTS SALVAGE_ARCHES)
+  add_test(NAME salvage-linux-${arch}-runs
+    COMMAND ${_qemu_user_${arch}} ${SALVAGE_LINUX_TOOL_${arch}} --version)
+  set_tests_properties(salvage-linux-${arch}-runs PROPERTIES PASS_REGULAR_EXPRESSION "^salvage [0-9]" TIMEOUT 60)
+endforeach()
+
+# The real crash (host-tests/qemu/crash-test.py): Debian's arm64 kernel panics in QEMU
+# and salvage captures it; makedumpfile and readelf judge the vmcore. The crash kit
+# (kernel, busybox, kexec-tools, makedumpfile) is fetched by tools/setup.sh into the
+# build tree.
+if("aarch64" IN_LIST SALVAGE_ARCHES)
+  set(_crash_common --kit ${CMAKE_BINARY_DIR}/crash-kit/arm64 --image ${SALVAGE_IMAGE_aarch64}
+      --salvage $<TARGET_FILE:salvage>)
+  foreach(sink serial virtio)
+    add_test(NAME crash-kexec-${sink}
+      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/crash-test.py --loader kexec --sink ${sink} ${_crash_common})
+    set_tests_properties(crash-kexec-${sink} PROPERTIES
+      PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 400)
+  endforeach()
+endif()

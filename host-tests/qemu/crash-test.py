@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""The real crash, end to end: Debian bookworm's arm64 kernel (the crash kit that
+tools/setup.sh fetched) boots in qemu-system-aarch64 -M virt with crashkernel=, a
+busybox initramfs loads salvage as the crash kernel and runs `echo c >
+/proc/sysrq-trigger`; salvage dumps the crashed kernel, and the vmcore must satisfy the
+real consumers.
+
+Loaders:
+  load   `salvage load` (the static arm64 build) with its purgatory
+  kexec  stock kexec-tools: `kexec -p salvage.img --append="salvage.sink=..."`
+Sinks:
+  serial   the PL011 is a TCP server on 127.0.0.1; `salvage recv` receives the stream
+  virtio   a virtio-blk disk; `salvage extract` reads it after QEMU powers off
+Checks on every vmcore: `makedumpfile --dump-dmesg` (Debian's arm64 build, under
+qemu-aarch64-static) extracts the crashed kernel's log and it holds "sysrq: Trigger a
+crash"; `readelf -n` shows one NT_PRSTATUS crash note per CPU.
+
+Mode `damaged` (load only): after `salvage load`, one byte of the loaded image inside the
+reservation is overwritten through QEMU's gdbstub (physical memory mode); after the
+panic the purgatory must name the damaged segment and not jump.
+
+Prints "SALVAGE: PASS|FAIL crash-<loader>-<sink>" and exits 0 only on PASS."""
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import linux_guest as lg  # noqa: E402
+
+CPUS = 2
+RAM_MIB = 512
+TIMEOUT = 240  # seconds for one guest run, boot to power-off
+
+
+class Fail(Exception):
+    pass
+
+
+def build_initramfs(a, kit, work, loader, sink):
+    """The guest: loads salvage, says where, and crashes."""
+    words = "salvage.sink=uart" if sink == "serial" else "salvage.sink=virtio-blk"
+    opts = "--sink uart" if sink == "serial" else "--sink virtio-blk"
+    if loader == "load":
+        load = f"salvage load {opts} --after poweroff"
+    else:
+        load = f'kexec -p /usr/lib/salvage/salvage.img --append="{words} salvage.after=poweroff"'
+    pause = "sleep 4\n" if a.mode == "damaged" else ""
+    init = lg.INIT_PRELUDE + f"""
+echo "E2E: reservation $(grep 'Crash kernel' /proc/iomem | sed 's/^ *//')"
+if {load}; then
+  echo "E2E: loaded, kexec_crash_loaded=$(cat /sys/kernel/kexec_crash_loaded)"
+else
+  echo "E2E: load failed"
+  poweroff -f
+fi
+{"salvage status" if loader == "load" else "true"}
+{pause}echo "E2E: crashing"
+echo c > /proc/sysrq-trigger
+"""
+    c = lg.base_initramfs(kit, init)
+    c.host_file("usr/lib/salvage/salvage.img", a.image, 0o644)
+    if loader == "load":
+        c.host_file("usr/lib/salvage/purgatory.bin", a.purgatory, 0o644)
+        c.host_file("sbin/salvage", a.salvage_arm64, 0o755)
+    else:
+        lg.add_with_libs(c, kit, "sbin/kexec")
+    path = os.path.join(work, "initrd.gz")
+    with open(path, "wb") as f:
+        f.write(c.finish())
+    return path
+
+
+def run_guest(a, kit, work, initrd, sink):
+    """Boots, crashes, captures. Returns (console text, vmcore path, seconds)."""
+    append = f"console=ttyAMA0 crashkernel={a.crashkernel} panic=1"
+    extra = []
+    disk = None
+    if sink == "virtio":
+        disk = os.path.join(work, "disk.img")
+        with open(disk, "wb") as f:
+            f.truncate((RAM_MIB + 16) << 20)
+        extra += ["-drive", f"if=none,id=d0,file={disk},format=raw", "-device", "virtio-blk-device,drive=d0"]
+    gdb_port = None
+    if a.mode == "damaged":
+        gdb_port = lg.free_port()
+        extra += ["-gdb", f"tcp:127.0.0.1:{gdb_port}"]
+    vmcore = os.path.join(work, "vmcore")
+    start = time.monotonic()
+    if sink == "serial" and a.mode != "damaged":
+        port = lg.free_port()
+        cmd = lg.qemu_cmd(kit, initrd, append, RAM_MIB, CPUS,
+                          extra + ["-serial", f"tcp:127.0.0.1:{port},server=on,wait=on"])
+        qemu = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            recv = subprocess.run([a.salvage, "recv", f"tcp:127.0.0.1:{port}", "-o", vmcore,
+                                   "--timeout", "30", "--connect-timeout", "20"],
+                                  capture_output=True, text=True, errors="replace", timeout=TIMEOUT)
+            try:
+                qemu.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                raise Fail("QEMU did not power off after the dump")
+        finally:
+            if qemu.poll() is None:
+                qemu.kill()
+                qemu.wait()
+        console = recv.stderr
+        save(work, "recv.log", console)
+        if recv.returncode != 0:
+            raise Fail(f"salvage recv exited {recv.returncode}:\n{tail(console, 3000)}")
+        return console, vmcore, time.monotonic() - start
+
+    cmd = lg.qemu_cmd(kit, initrd, append, RAM_MIB, CPUS, extra + ["-serial", "stdio"])
+    out_path = os.path.join(work, "console.txt")
+    with open(out_path, "wb") as out:
+        qemu = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            if a.mode == "damaged":
+                damage_after_load(out_path, gdb_port, work, qemu)
+                wait_for(out_path, r"purgatory: something wrote into the crash reservation", qemu, 120)
+                time.sleep(0.5)
+                qemu.kill()
+            else:
+                try:
+                    qemu.wait(timeout=TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    raise Fail(f"QEMU did not power off within {TIMEOUT} s:\n{tail(read(out_path), 3000)}")
+        finally:
+            if qemu.poll() is None:
+                qemu.kill()
+            qemu.wait()
+    console = read(out_path)
+    if a.mode == "damaged":
+        return console, None, time.monotonic() - start
+    r = subprocess.run([a.salvage, "extract", disk, "-o", vmcore], capture_output=True, text=True, errors="replace")
+    save(work, "extract.log", r.stdout + r.stderr)
+    if r.returncode != 0:
+        raise Fail(f"salvage extract exited {r.returncode}: {r.stderr.strip()[-2000:]}\nconsole:\n{tail(console, 2000)}")
+    return console, vmcore, time.monotonic() - start
+
+
+def wait_for(path, pattern, proc, secs):
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        m = re.search(pattern, read(path), re.M)
+        if m:
+            return m
+        if proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise Fail(f"no {pattern!r} on the console:\n{tail(read(path), 3000)}")
+
+
+def damage_after_load(out_path, gdb_port, work, qemu):
+    """Waits until `salvage load` has loaded, then flips one byte of the image inside the
+    reservation through the gdbstub, in physical memory mode."""
+    m = wait_for(out_path, r"^E2E: loaded", qemu, 120)
+    text = read(out_path)
+    img = re.search(r"^\s*image\s+0x([0-9a-f]+)", text, re.M)
+    if not img:
+        raise Fail(f"`salvage load` did not say where the image is:\n{tail(text, 2000)}")
+    addr = int(img.group(1), 16) + 0x2000
+    script = os.path.join(work, "damage.gdb")
+    with open(script, "w") as f:
+        f.write(f"""set architecture aarch64
+target remote 127.0.0.1:{gdb_port}
+maintenance packet Qqemu.PhyMemMode:1
+set $b = *(unsigned char *){addr:#x}
+set *(unsigned char *){addr:#x} = $b ^ 0x5a
+printf "E2E-GDB: byte at {addr:#x} was %#x, now %#x\\n", $b, *(unsigned char *){addr:#x}
+maintenance packet Qqemu.PhyMemMode:0
+detach
+""")
+    r = subprocess.run(["gdb-multiarch", "-q", "-nx", "-batch", "-x", script], capture_output=True, text=True,
+                       errors="replace", timeout=60)
+    save(work, "gdb.log", r.stdout + r.stderr)
+    g = re.search(r"E2E-GDB: byte at (0x[0-9a-f]+) was (0x[0-9a-f]+|0), now (0x[0-9a-f]+|0)", r.stdout)
+    if not g or g.group(2) == g.group(3):
+        raise Fail(f"gdb could not overwrite the byte at {addr:#x}:\n{r.stdout}\n{r.stderr}")
+    return addr
+
+
+def check_vmcore(a, kit, work, vmcore, console):
+    if not os.path.exists(vmcore):
+        raise Fail("no vmcore")
+    r = subprocess.run(["readelf", "-n", "-W", vmcore], capture_output=True, text=True, errors="replace")
+    prstatus = len(re.findall(r"^\s+CORE\s+0x[0-9a-f]+\s+NT_PRSTATUS", r.stdout, re.M))
+    if prstatus != CPUS:
+        raise Fail(f"readelf -n shows {prstatus} NT_PRSTATUS notes, want one per CPU ({CPUS}):\n{r.stdout[:2000]}")
+    if "VMCOREINFO" not in r.stdout:
+        raise Fail("readelf -n shows no VMCOREINFO note")
+    dmesg = os.path.join(work, "dmesg.txt")
+    mk = makedumpfile_cmd(kit) + ["--dump-dmesg", vmcore, dmesg]
+    r = subprocess.run(mk, capture_output=True, text=True, errors="replace", timeout=300)
+    save(work, "makedumpfile.log", r.stdout + r.stderr)
+    if r.returncode != 0 or not os.path.exists(dmesg):
+        raise Fail(f"makedumpfile --dump-dmesg exited {r.returncode}:\n{(r.stdout + r.stderr)[-2000:]}")
+    log = read(dmesg)
+    if "sysrq: Trigger a crash" not in log:
+        raise Fail(f"the log makedumpfile extracted lacks 'sysrq: Trigger a crash':\n{tail(log, 2000)}")
+    return log, prstatus
+
+
+def makedumpfile_cmd(kit):
+    """Debian's amd64 makedumpfile reads only x86_64 dumps (TOOLCHAIN.md section 8); its
+    arm64 build runs here under qemu-aarch64-static with the kit's libraries."""
+    return ["qemu-aarch64-static", "-L", kit.root, os.path.join(kit.root, "usr", "bin", "makedumpfile")]
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read().decode("utf-8", "replace")
+
+
+def save(work, name, text):
+    with open(os.path.join(work, name), "w") as f:
+        f.write(text)
+
+
+def tail(text, n):
+    return text[-n:]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--loader", required=True, choices=["load", "kexec"])
+    ap.add_argument("--sink", default="serial", choices=["serial", "virtio"])
+    ap.add_argument("--mode", default="capture", choices=["capture", "damaged"])
+    ap.add_argument("--kit", default=lg.KIT_DEFAULT, help="the crash kit (tools/setup.sh)")
+    ap.add_argument("--image", required=True, help="salvage.img (aarch64)")
+    ap.add_argument("--purgatory", help="purgatory.bin (aarch64), for --loader load")
+    ap.add_argument("--salvage", required=True, help="the host `salvage` (recv, extract)")
+    ap.add_argument("--salvage-arm64", help="the static arm64 `salvage`, for --loader load")
+    ap.add_argument("--crashkernel", default="2M")
+    ap.add_argument("--workdir", help="keep the files here")
+    ap.add_argument("-v", "--verbose", action="store_true", help="show the extracted log's tail")
+    a = ap.parse_args()
+    name = f"crash-{a.loader}-{a.sink}" + ("-damaged" if a.mode == "damaged" else "")
+    if a.loader == "load" and not (a.purgatory and a.salvage_arm64):
+        ap.error("--loader load needs --purgatory and --salvage-arm64")
+    work = a.workdir or tempfile.mkdtemp(prefix=f"salvage-{name}-")
+    os.makedirs(work, exist_ok=True)
+    try:
+        kit = lg.Kit(a.kit)
+        initrd = build_initramfs(a, kit, work, a.loader, a.sink)
+        console, vmcore, secs = run_guest(a, kit, work, initrd, a.sink)
+        if "E2E: load failed" in console or not re.search(r"^E2E: loaded", console, re.M):
+            raise Fail(f"loading salvage failed in the guest:\n{tail(console, 3000)}")
+        if a.mode == "damaged":
+            m = re.search(r"^purgatory: segment (0x[0-9a-f]+) at (0x[0-9a-f]+) \((0x[0-9a-f]+) bytes\) is damaged", console, re.M)
+            if not m:
+                raise Fail(f"the purgatory did not name the damaged segment:\n{tail(console, 2000)}")
+            if re.search(r"^salvage \d+\.\d+", console[console.index("E2E: crashing"):], re.M):
+                raise Fail("salvage ran although its image was damaged")
+            print(f"SALVAGE: PASS {name}: purgatory: segment {m.group(1)} at {m.group(2)} is damaged; not jumped ({secs:.1f} s)")
+            return 0
+        log, notes = check_vmcore(a, kit, work, vmcore, console)
+        if a.verbose:
+            print("\n".join(log.rstrip().splitlines()[-15:]))
+        size = os.path.getsize(vmcore)
+        print(f"SALVAGE: PASS {name}: crashkernel={a.crashkernel}, vmcore {size >> 20} MiB, {notes} CPU notes, "
+              f"makedumpfile found the panic in the log ({secs:.1f} s)")
+        return 0
+    except (Fail, FileNotFoundError, subprocess.TimeoutExpired) as e:
+        print(f"SALVAGE: FAIL {name}: {e}")
+        print(f"(files kept in {work})")
+        a.workdir = work
+        return 1
+    finally:
+        if not a.workdir:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""A real Debian arm64 kernel in qemu-system-aarch64, for the real-crash tests and the
+Linux kdump baseline bench: builds a busybox initramfs from the crash kit that
+tools/setup.sh fetched (build/crash-kit/arm64) and boots it.
+
+The initramfs is a gzip'd newc cpio written here (no cpio tool needed). Its /init is a
+busybox shell script given by the caller; busybox's applets are installed at boot."""
+import gzip
+import os
+import socket
+import stat
+
+KIT_DEFAULT = os.path.join("build", "crash-kit", "arm64")
+
+
+class Kit:
+    """The fetched crash kit: the kernel Image, its modules and an arm64 userland."""
+
+    def __init__(self, path):
+        self.path = os.path.abspath(path)
+        self.image = os.path.join(self.path, "Image")
+        self.root = os.path.join(self.path, "root")
+        self.modules = os.path.join(self.path, "modules")
+        for f in (self.image, os.path.join(self.root, "bin", "busybox")):
+            if not os.path.exists(f):
+                raise FileNotFoundError(f"{f} is missing: run tools/setup.sh build (it fetches the crash kit)")
+        with open(os.path.join(self.path, "release")) as f:
+            self.release = f.read().strip()
+
+    def lib_closure(self, binary):
+        """The shared libraries `binary` (a path inside root/) needs, transitively, as
+        paths inside root/, with the dynamic loader."""
+        need, seen = [binary], []
+        libdirs = ["lib/aarch64-linux-gnu", "usr/lib/aarch64-linux-gnu", "lib"]
+        while need:
+            cur = need.pop()
+            for lib in needed_libs(os.path.join(self.root, cur)):
+                for d in libdirs:
+                    rel = os.path.join(d, lib)
+                    if os.path.exists(os.path.join(self.root, rel)) and rel not in seen:
+                        seen.append(rel)
+                        need.append(rel)
+                        break
+                    if os.path.exists(os.path.join(self.root, rel)):
+                        break
+                else:
+                    raise FileNotFoundError(f"{lib} (needed by {cur}) is not in {self.root}")
+        return seen
+
+
+def needed_libs(path):
+    """DT_NEEDED entries of a 64-bit little-endian ELF (the arm64 binaries of the kit)."""
+    import struct
+    data = open(os.path.realpath(path), "rb").read()
+    if data[:4] != b"\x7fELF" or data[4] != 2:
+        return []
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    loads, dyn = [], None
+    for i in range(phnum):
+        p_type, _, off, vaddr, _, filesz, _, _ = struct.unpack_from("<IIQQQQQQ", data, phoff + i * phentsize)
+        if p_type == 1:
+            loads.append((vaddr, off, filesz))
+        elif p_type == 2:
+            dyn = (off, filesz)
+    if not dyn:
+        return []
+
+    def v2o(v):
+        for vaddr, off, filesz in loads:
+            if vaddr <= v < vaddr + filesz:
+                return v - vaddr + off
+        raise ValueError("address outside the file")
+    strtab, needed = None, []
+    for i in range(dyn[1] // 16):
+        tag, val = struct.unpack_from("<qQ", data, dyn[0] + i * 16)
+        if tag == 0:
+            break
+        if tag == 5:
+            strtab = v2o(val)
+        elif tag == 1:
+            needed.append(val)
+    out = []
+    for n in needed:
+        end = data.index(b"\0", strtab + n)
+        out.append(data[strtab + n:end].decode())
+    return out
+
+
+class Cpio:
+    """newc cpio archive, built in memory."""
+
+    def __init__(self):
+        self.out = bytearray()
+        self.ino = 1
+        self.dirs = set()
+        self.names = set()
+
+    def _entry(self, name, mode, data=b"", nlink=1, rdev=(0, 0)):
+        name_b = name.encode() + b"\0"
+        hdr = "070701" + "".join(f"{v:08x}" for v in (
+            self.ino, mode, 0, 0, nlink, 0, len(data), 0, 0, rdev[0], rdev[1], len(name_b), 0))
+        self.ino += 1
+        self.names.add(name)
+        self.out += hdr.encode() + name_b
+        self.out += b"\0" * (-len(self.out) % 4)
+        self.out += data
+        self.out += b"\0" * (-len(self.out) % 4)
+
+    def dir(self, name):
+        name = name.strip("/")
+        parts = name.split("/")
+        for i in range(1, len(parts) + 1):
+            d = "/".join(parts[:i])
+            if d and d not in self.dirs:
+                self.dirs.add(d)
+                self._entry(d, stat.S_IFDIR | 0o755, nlink=2)
+
+    def file(self, name, data, mode=0o644):
+        name = name.strip("/")
+        if "/" in name:
+            self.dir(os.path.dirname(name))
+        self._entry(name, stat.S_IFREG | mode, data)
+
+    def host_file(self, name, path, mode=None):
+        with open(os.path.realpath(path), "rb") as f:
+            data = f.read()
+        if mode is None:
+            mode = 0o755 if os.access(path, os.X_OK) else 0o644
+        self.file(name, data, mode)
+
+    def symlink(self, name, target):
+        name = name.strip("/")
+        if "/" in name:
+            self.dir(os.path.dirname(name))
+        self._entry(name, stat.S_IFLNK | 0o777, target.encode())
+
+    def finish(self):
+        self._entry("TRAILER!!!", 0)
+        self.out += b"\0" * (-len(self.out) % 512)
+        return gzip.compress(bytes(self.out), compresslevel=1)
+
+
+def base_initramfs(kit, init_script):
+    """An initramfs with busybox, /dev/console and the given /init text."""
+    c = Cpio()
+    for d in ("dev", "proc", "sys", "tmp", "mnt", "bin", "sbin", "usr/bin", "usr/sbin", "root"):
+        c.dir(d)
+    c._entry("dev/console", stat.S_IFCHR | 0o600, rdev=(5, 1))
+    c.host_file("bin/busybox", os.path.join(kit.root, "bin", "busybox"), 0o755)
+    c.file("init", init_script.encode(), 0o755)
+    return c
+
+
+INIT_PRELUDE = """#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/sbin:/usr/sbin:/bin:/usr/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+echo "E2E: init on $(uname -r), $(nproc) CPUs"
+"""
+
+
+def add_with_libs(c, kit, binary):
+    """Adds root/<binary> and its shared libraries (same paths) to the archive."""
+    c.host_file(binary, os.path.join(kit.root, binary), 0o755)
+    for lib in kit.lib_closure(binary):
+        c.host_file(lib, os.path.join(kit.root, lib), 0o755)
+    # The arm64 dynamic loader at its canonical path (PT_INTERP).
+    if "lib/ld-linux-aarch64.so.1" not in c.names:
+        c.host_file("lib/ld-linux-aarch64.so.1", os.path.join(kit.root, "lib", "aarch64-linux-gnu", "ld-linux-aarch64.so.1"), 0o755)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def qemu_cmd(kit, initrd, append, ram_mib=512, cpus=2, extra=()):
+    return ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a57", "-smp", str(cpus),
+            "-m", str(ram_mib), "-nographic", "-no-reboot", "-monitor", "none", "-nic", "none",
+            "-kernel", kit.image, "-initrd", initrd, "-append", append] + list(extra)
