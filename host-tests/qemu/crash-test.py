@@ -207,6 +207,18 @@ def check_vmcore(a, kit, work, vmcore, console):
     return log, prstatus
 
 
+def auto_crashkernel(image):
+    """The image's memory footprint (boot parameter block, offset 0x64) + 64 KiB, rounded
+    up to 256 KiB."""
+    import struct
+    with open(image, "rb") as f:
+        head = f.read(0x68)
+    if head[0x40:0x48] != b"SLVGBOOT":
+        raise Fail(f"{image}: no salvage boot parameter block")
+    footprint = struct.unpack_from("<I", head, 0x64)[0]
+    return (footprint + (64 << 10) + (256 << 10) - 1) & ~((256 << 10) - 1)
+
+
 def makedumpfile_cmd(kit):
     """Debian's amd64 makedumpfile reads only x86_64 dumps (TOOLCHAIN.md section 8); its
     arm64 build runs here under qemu-aarch64-static with the kit's libraries."""
@@ -237,13 +249,18 @@ def main():
     ap.add_argument("--purgatory", help="purgatory.bin (aarch64), for --loader load")
     ap.add_argument("--salvage", required=True, help="the host `salvage` (recv, extract)")
     ap.add_argument("--salvage-arm64", help="the static arm64 `salvage`, for --loader load")
-    ap.add_argument("--crashkernel", default="2M")
+    ap.add_argument("--crashkernel", default="auto",
+                    help="the crashkernel= size; auto (default): the smallest that salvage fits in, from the "
+                         "image's memory footprint plus 64 KiB for the DTB, the core header and a purgatory, "
+                         "rounded up to 256 KiB")
     ap.add_argument("--workdir", help="keep the files here")
     ap.add_argument("-v", "--verbose", action="store_true", help="show the extracted log's tail")
     a = ap.parse_args()
     name = f"crash-{a.loader}-{a.sink}" + ("-damaged" if a.mode == "damaged" else "")
     if a.loader == "load" and not (a.purgatory and a.salvage_arm64):
         ap.error("--loader load needs --purgatory and --salvage-arm64")
+    if a.crashkernel == "auto":
+        a.crashkernel = f"{auto_crashkernel(a.image) >> 10}K"
     work = a.workdir or tempfile.mkdtemp(prefix=f"salvage-{name}-")
     os.makedirs(work, exist_ok=True)
     try:
