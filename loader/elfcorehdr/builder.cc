@@ -141,6 +141,11 @@ std::vector<uint8_t> Serialize(ElfClass cls, uint16_t machine, const std::vector
 // Splits the RAM pieces where the linear map starts (below phys_offset: no linear
 // address) and ends (lowmem_end, or where the address would pass the class's 2^32/2^64),
 // and gives each its p_vaddr: 0 when unknown, ~0 for highmem.
+//
+// The map is worked out in offsets from phys_offset, modulo 2^64, as the kernels do
+// (arm64 __phys_to_virt: (x - PHYS_OFFSET) | PAGE_OFFSET): arm64 randomizes the linear
+// map with KASLR by making PHYS_OFFSET "negative" (0xffffb74840000000 on a Debian 6.1
+// guest), so physical RAM lies above it only in modular arithmetic.
 struct Load {
   PhysRange phys;
   uint64_t vaddr;
@@ -153,38 +158,32 @@ std::vector<Load> WithVaddrs(const std::vector<PhysRange>& pieces, const std::op
     return out;
   }
   const uint64_t highmem_vaddr = cls == ElfClass::k32 ? k4GiBLast : ~uint64_t{0};
-  // `high`: first physical address without a linear address; 0 stands for "none".
-  uint64_t high = 0;
-  bool capped = false;
-  auto cap = [&](uint64_t at) {
-    if (!capped || at < high) high = at;
-    capped = true;
-  };
-  if (lm->lowmem_end != 0) cap(lm->lowmem_end);
+  // `limit`: bytes of the linear map from phys_offset on; ~0 stands for "to the end".
+  uint64_t limit = ~uint64_t{0};
+  auto cap = [&](uint64_t bytes) { limit = std::min(limit, bytes); };
+  if (lm->lowmem_end != 0) cap(lm->lowmem_end > lm->phys_offset ? lm->lowmem_end - lm->phys_offset : 0);
   if (cls == ElfClass::k32) {
-    if (lm->page_offset > k4GiBLast) {
-      cap(lm->phys_offset);
-    } else {
-      const uint64_t room = (k4GiBLast - lm->page_offset) + 1;  // bytes up to 2^32
-      if (lm->phys_offset + room >= lm->phys_offset) cap(lm->phys_offset + room);
-    }
+    cap(lm->page_offset > k4GiBLast ? 0 : (k4GiBLast - lm->page_offset) + 1);  // bytes up to 2^32
   } else if (lm->page_offset != 0) {
-    const uint64_t room = ~lm->page_offset + 1;  // bytes up to 2^64
-    if (lm->phys_offset + room >= lm->phys_offset) cap(lm->phys_offset + room);
+    cap(~lm->page_offset + 1);  // bytes up to 2^64
   }
   for (const PhysRange& p : pieces) {
     uint64_t cur = p.base;
     const uint64_t last = p.Last();
     while (true) {
+      const uint64_t off = cur - lm->phys_offset;  // modulo 2^64
       uint64_t piece_last = last;
       uint64_t vaddr = 0;
-      if (cur < lm->phys_offset) {
-        piece_last = std::min(last, lm->phys_offset - 1);
-      } else if (capped && cur >= high) {
-        vaddr = highmem_vaddr;
+      const bool inside = limit == ~uint64_t{0} ? cur >= lm->phys_offset : off < limit;
+      if (inside) {
+        // Inside the map: up to its end.
+        if (limit != ~uint64_t{0} && last - cur > limit - 1 - off) piece_last = cur + (limit - 1 - off);
+        vaddr = off + lm->page_offset;
+      } else if (cur < lm->phys_offset) {
+        // Below the map: unmapped up to where it starts.
+        if (lm->phys_offset <= last) piece_last = lm->phys_offset - 1;
       } else {
-        if (capped && high - 1 < piece_last) piece_last = high - 1;
-        vaddr = cur - lm->phys_offset + lm->page_offset;
+        vaddr = highmem_vaddr;  // past its end
       }
       out.push_back({PhysRange{cur, piece_last - cur + 1}, vaddr});
       if (piece_last == last) break;

@@ -611,5 +611,52 @@ TEST(ElfcorehdrBuilderTest, NoVmcoreinfoAndNoLinearMap) {
   EXPECT_EQ(rb->plan_diag.total(), 0u) << Describe(rb->plan_diag);
 }
 
+// arm64 with KASLR randomizes the linear map by making PHYS_OFFSET (memstart_addr)
+// "negative"; RAM is above it only modulo 2^64. Values from a Debian 6.1 guest in QEMU
+// (512 MiB at 0x40000000): its VMCOREINFO said NUMBER(VA_BITS)=48 and
+// NUMBER(PHYS_OFFSET)=0xffffb74840000000, and __phys_to_virt(0x40000000) is
+// (0x40000000 - PHYS_OFFSET) | PAGE_OFFSET = 0xffff48b800000000.
+TEST(ElfcorehdrBuilderTest, Arm64NegativePhysOffset) {
+  Board b;
+  b.ram = {Incl(0x40000000, 0x5fffffff)};
+  b.crash = {Incl(0x5b400000, 0x5b4fffff)};
+  b.notes = {PhysRange{0x5f7d2e48, 424}, PhysRange{0x5f7f2e48, 424}};
+  Input in = b.Make();
+  in.vmcoreinfo = PhysRange{0x5e000000, 0x1024};
+  const PhysRange ram[] = {Incl(0x40000000, 0x5fffffff)};
+  const Addressing a = AddressingFromVmcoreinfo(
+      "NUMBER(VA_BITS)=48\nNUMBER(kimage_voffset)=0xffffb8ff8f000000\nNUMBER(PHYS_OFFSET)=0xffffb74840000000\n",
+      elfcore::kEmAarch64, ram);
+  ASSERT_TRUE(a.linear_map.has_value()) << a.basis;
+  in.linear_map = a.linear_map;
+  auto h = Build(in);
+  ASSERT_TRUE(h.ok()) << h.error();
+  const std::vector<Seen> ph = ReadWithElfH(h->bytes);
+  ASSERT_EQ(ph.size(), 5u);
+  EXPECT_EQ(ph[3].paddr, 0x40000000u);
+  EXPECT_EQ(ph[3].memsz, 0x1b400000u);  // one piece: no split at PHYS_OFFSET
+  EXPECT_EQ(ph[3].vaddr, 0xffff48b800000000u);
+  EXPECT_EQ(ph[4].paddr, 0x5b500000u);
+  EXPECT_EQ(ph[4].vaddr, 0xffff48b81b500000u);
+}
+
+// A positive PHYS_OFFSET above some RAM: the RAM below it has no linear address.
+TEST(ElfcorehdrBuilderTest, RamBelowPhysOffsetHasNoVaddr) {
+  Board b;
+  Input in = b.Make();
+  in.linear_map = LinearMap{.page_offset = 0xffff000000000000u, .phys_offset = 0x60000000};
+  auto h = Build(in);
+  ASSERT_TRUE(h.ok()) << h.error();
+  const std::vector<Seen> ph = ReadWithElfH(h->bytes);
+  ASSERT_EQ(ph.size(), 6u);  // 2 CPU notes, VMCOREINFO, 3 PT_LOAD
+  EXPECT_EQ(ph[3].paddr, 0x40000000u);
+  EXPECT_EQ(ph[3].memsz, 0x20000000u);
+  EXPECT_EQ(ph[3].vaddr, 0u);
+  EXPECT_EQ(ph[4].paddr, 0x60000000u);
+  EXPECT_EQ(ph[4].vaddr, 0xffff000000000000u);
+  EXPECT_EQ(ph[5].paddr, 0x7f000000u);
+  EXPECT_EQ(ph[5].vaddr, 0xffff00001f000000u);
+}
+
 }  // namespace
 }  // namespace salvage::loader::elfcorehdr
