@@ -204,7 +204,44 @@ def check_vmcore(a, kit, work, vmcore, console):
     log = read(dmesg)
     if "sysrq: Trigger a crash" not in log:
         raise Fail(f"the log makedumpfile extracted lacks 'sysrq: Trigger a crash':\n{tail(log, 2000)}")
+    if a.loader == "load":
+        check_vaddrs(kit, work, vmcore)
     return log, prstatus
+
+
+def vmcoreinfo(vmcore):
+    """The VMCOREINFO note's KEY=value lines, as a dict."""
+    with open(vmcore, "rb") as f:
+        head = f.read(1 << 20)
+    i = head.find(b"VMCOREINFO\0")
+    if i < 0:
+        raise Fail("no VMCOREINFO note in the first MiB of the vmcore")
+    text = head[i + 12:i + 12 + 4096].split(b"\0")[0].decode(errors="replace")
+    return dict(l.split("=", 1) for l in text.splitlines() if "=" in l)
+
+
+def check_vaddrs(kit, work, vmcore):
+    """gdb reads the crashed kernel's init_uts_ns (its release string) at its kernel-image
+    virtual address and again through the linear map: the PT_LOADs that `salvage load`
+    wrote carry both kinds of address, as crash and drgn need."""
+    vi = vmcoreinfo(vmcore)
+    uts = int(vi["SYMBOL(init_uts_ns)"], 16)
+    voff = int(vi["NUMBER(kimage_voffset)"], 16)
+    phys_offset = int(vi["NUMBER(PHYS_OFFSET)"], 16)
+    page_offset = (~0 << int(vi["NUMBER(VA_BITS)"])) & (2**64 - 1)
+    phys = (uts - voff) % 2**64
+    linear = (phys - phys_offset + page_offset) % 2**64
+    release_off = 65 * 2  # struct new_utsname: sysname, nodename, release (65 bytes each)
+    cmds = ["set architecture aarch64", f"core-file {vmcore}",
+            f"x/s {uts + release_off:#x}", f"x/s {linear + release_off:#x}"]
+    r = subprocess.run(["gdb-multiarch", "-nx", "-batch"] + sum((["-ex", c] for c in cmds), []),
+                       capture_output=True, text=True, errors="replace", timeout=120)
+    save(work, "gdb-vaddr.log", r.stdout + r.stderr)
+    want = f'"{kit.release}"'
+    got = [l for l in r.stdout.splitlines() if l.startswith("0x")]
+    if len(got) != 2 or not all(l.endswith(want) for l in got):
+        raise Fail(f"gdb did not read the release {want} at the kernel-image address {uts + release_off:#x} "
+                   f"and the linear-map address {linear + release_off:#x}:\n{r.stdout}\n{r.stderr}")
 
 
 def auto_crashkernel(image):

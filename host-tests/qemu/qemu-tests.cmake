@@ -116,6 +116,20 @@ endforeach()
 if("aarch64" IN_LIST SALVAGE_ARCHES)
   set(_crash_common --kit ${CMAKE_BINARY_DIR}/crash-kit/arm64 --image ${SALVAGE_IMAGE_aarch64}
       --salvage $<TARGET_FILE:salvage>)
+  set(_crash_load --loader load --purgatory ${SALVAGE_PURGATORY_aarch64}
+      --salvage-arm64 ${SALVAGE_LINUX_TOOL_aarch64})
+  foreach(sink serial virtio)
+    add_test(NAME crash-load-${sink}
+      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/crash-test.py ${_crash_load} --sink ${sink} ${_crash_common})
+    set_tests_properties(crash-load-${sink} PROPERTIES
+      PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 400)
+  endforeach()
+  # A byte of the loaded image overwritten inside the reservation (through QEMU's
+  # gdbstub) before the panic: the purgatory names the segment and does not jump.
+  add_test(NAME crash-load-damaged
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/crash-test.py ${_crash_load} --mode damaged ${_crash_common})
+  set_tests_properties(crash-load-damaged PROPERTIES
+    PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 300)
   foreach(sink serial virtio)
     add_test(NAME crash-kexec-${sink}
       COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/crash-test.py --loader kexec --sink ${sink} ${_crash_common})
@@ -123,3 +137,65 @@ if("aarch64" IN_LIST SALVAGE_ARCHES)
       PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 400)
   endforeach()
 endif()
+
+# Dumps to an SD card on QEMU's raspi3b (host-tests/qemu/sd-test.py), read back with
+# `salvage extract`: SDSC (byte addressing) whole card and MBR partition, SDHC (block
+# addressing) partition past 2 GiB, and a card and controller left mid-write by a first
+# driver. Debian's Pi 3 device tree when tools/setup.sh fetched it, else a test tree.
+if("aarch64" IN_LIST SALVAGE_ARCHES)
+  foreach(case disk-sdsc mbr-sdsc mbr-sdhc busy-sdsc)
+    add_test(NAME sd-raspi3b-${case}
+      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/sd-test.py --case ${case}
+              --image ${SALVAGE_IMAGE_aarch64} --salvage $<TARGET_FILE:salvage>
+              --synth ${CMAKE_SOURCE_DIR}/tools/synth-crash.py --dtb ${CMAKE_BINARY_DIR}/pi-dtbs/bcm2837-rpi-3-b.dtb)
+    set_tests_properties(sd-raspi3b-${case} PROPERTIES
+      PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 300)
+  endforeach()
+endif()
+
+# QEMU's Raspberry Pi boards with Debian's Pi device trees (tools/setup.sh fetches them
+# into build/pi-dtbs): the boot report and a fault on raspi3b (arm64 image, console on
+# the mini UART that stdout-path "serial1" names) and raspi2b (arm image, PL011 via
+# "serial0"); serial captures of the synthetic crashed machine over each UART, checked
+# byte for byte, and QEMU's exit checked through QMP: a power off (the default) or, with
+# salvage.after=reboot, a reset, both through the BCM2835 PM watchdog (no PSCI there).
+set(_pi_dtb_raspi3b ${CMAKE_BINARY_DIR}/pi-dtbs/bcm2837-rpi-3-b.dtb)
+set(_pi_dtb_raspi2b ${CMAKE_BINARY_DIR}/pi-dtbs/bcm2836-rpi-2-b.dtb)
+set(_pi_arch_raspi3b aarch64)
+set(_pi_arch_raspi2b arm)
+foreach(board raspi3b raspi2b)
+  set(arch ${_pi_arch_${board}})
+  if(NOT arch IN_LIST SALVAGE_ARCHES)
+    continue()
+  endif()
+  foreach(mode report fault)
+    add_test(NAME qemu-${board}-${mode}
+      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/boot-test.py
+              --arch ${arch} --mode ${mode} --machine ${board} --dtb ${_pi_dtb_${board}}
+              --image ${SALVAGE_IMAGE_${arch}} --elf ${SALVAGE_IMAGE_ELF_${arch}})
+    set_tests_properties(qemu-${board}-${mode} PROPERTIES
+      PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 120)
+  endforeach()
+endforeach()
+foreach(case raspi3b:pl011: raspi3b:mini-uart: raspi3b:mini-uart:reboot raspi2b:pl011:)
+  string(REPLACE ":" ";" parts "${case}")
+  list(GET parts 0 board)
+  list(GET parts 1 uart)
+  list(GET parts 2 after)
+  set(arch ${_pi_arch_${board}})
+  if(NOT arch IN_LIST SALVAGE_ARCHES)
+    continue()
+  endif()
+  set(name capture-${board}-${uart})
+  set(after_args)
+  if(after)
+    set(name ${name}-${after})
+    set(after_args --after ${after})
+  endif()
+  add_test(NAME ${name}
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/capture-test.py
+            --arch ${arch} --machine ${board} --dtb ${_pi_dtb_${board}} --uart ${uart} ${after_args}
+            --image ${SALVAGE_IMAGE_${arch}} --salvage $<TARGET_FILE:salvage> --synth ${CMAKE_SOURCE_DIR}/tools/synth-crash.py)
+  set_tests_properties(${name} PROPERTIES
+    PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 300)
+endforeach()
