@@ -262,6 +262,19 @@ def makedumpfile_cmd(kit):
     return ["qemu-aarch64-static", "-L", kit.root, os.path.join(kit.root, "usr", "bin", "makedumpfile")]
 
 
+def show(a, work, console, log, vmcore):
+    said = re.search(r"^salvage load: .*?^E2E: loaded", console, re.M | re.S)
+    if said:
+        print("In the guest, before the crash:\n")
+        print("\n".join("    " + l for l in said.group(0).splitlines()[:-1]))
+    print(f"\nThe crashed kernel's log, read from the vmcore by makedumpfile --dump-dmesg (last 25 lines):\n")
+    print("\n".join("    " + l for l in log.rstrip().splitlines()[-25:]))
+    r = subprocess.run([a.salvage, "inspect", vmcore], capture_output=True, text=True, errors="replace")
+    print(f"\nsalvage inspect {vmcore}:\n")
+    print("\n".join("    " + l for l in (r.stdout + r.stderr).rstrip().splitlines()[:30]))
+    print(f"\nFiles: {work}/vmcore, dmesg.txt (the whole log), recv.log (the serial console)\n")
+
+
 def read(path):
     with open(path, "rb") as f:
         return f.read().decode("utf-8", "replace")
@@ -291,7 +304,9 @@ def main():
                          "image's memory footprint plus 64 KiB for the DTB, the core header and a purgatory, "
                          "rounded up to 256 KiB")
     ap.add_argument("--workdir", help="keep the files here")
-    ap.add_argument("-v", "--verbose", action="store_true", help="show the extracted log's tail")
+    ap.add_argument("--show", action="store_true",
+                    help="show what `salvage load` said in the guest, the tail of the crashed kernel's log as "
+                         "makedumpfile read it from the vmcore, and `salvage inspect` of the vmcore")
     a = ap.parse_args()
     name = f"crash-{a.loader}-{a.sink}" + ("-damaged" if a.mode == "damaged" else "")
     if a.loader == "load" and not (a.purgatory and a.salvage_arm64):
@@ -315,8 +330,8 @@ def main():
             print(f"SALVAGE: PASS {name}: purgatory: segment {m.group(1)} at {m.group(2)} is damaged; not jumped ({secs:.1f} s)")
             return 0
         log, notes = check_vmcore(a, kit, work, vmcore, console)
-        if a.verbose:
-            print("\n".join(log.rstrip().splitlines()[-15:]))
+        if a.show:
+            show(a, work, console, log, vmcore)
         size = os.path.getsize(vmcore)
         print(f"SALVAGE: PASS {name}: crashkernel={a.crashkernel}, vmcore {size >> 20} MiB, {notes} CPU notes, "
               f"makedumpfile found the panic in the log ({secs:.1f} s)")
