@@ -7,6 +7,14 @@
 
 namespace salvage::loader {
 
+/// Exit codes of the salvage command. recv/convert/extract/inspect: 3 = a vmcore was
+/// written but pages are missing or it is not intact. status: 3 = salvage is not the
+/// loaded crash kernel (load/load.h kExitNotLoaded).
+inline constexpr int kExitOk = 0;         ///< Done: a complete and intact dump, salvage loaded.
+inline constexpr int kExitFailure = 1;    ///< Could not read, write, decode or load.
+inline constexpr int kExitUsage = 2;      ///< Wrong arguments.
+inline constexpr int kExitIncomplete = 3; ///< A vmcore was written but pages are missing or it is not intact.
+
 /// "0x1f000".
 inline std::string Hex(uint64_t v) {
   char b[24];

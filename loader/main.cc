@@ -1,6 +1,6 @@
-// salvage: the command-line tool. On the workstation: recv, convert, extract, inspect.
-// (salvage load/unload/status, which put the capture image in place on the board, come
-// with a later version.)
+// salvage: the command-line tool. On the board: load, unload, status (put the capture
+// image in place as the kdump crash kernel: load/). On the workstation: recv, convert,
+// extract, inspect.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -9,7 +9,10 @@
 #include <vector>
 
 #include "extract/extract.h"
+#include "format.h"
 #include "inspect/inspect.h"
+#include "load/command.h"
+#include "load/kexec.h"
 #include "recv/receiver.h"
 #include "recv/source.h"
 
@@ -21,10 +24,16 @@ const char kUsage[] =
     "usage: salvage <command> [options]\n"
     "\n"
     "salvage replaces the Linux kdump capture kernel with a small bare-metal image that\n"
-    "writes the crashed kernel's memory to a serial line or a disk. These commands turn\n"
-    "that stream into a vmcore that crash, gdb, drgn and makedumpfile open.\n"
+    "writes the crashed kernel's memory to a serial line or a disk. On the board, load puts\n"
+    "that image in place; on the workstation, recv, convert and extract turn what it wrote\n"
+    "into a vmcore that crash, gdb, drgn and makedumpfile open.\n"
     "\n"
-    "commands:\n"
+    "on the board (Linux; load and unload as root):\n"
+    "  load             load the salvage image as the crash kernel (kexec_load, KEXEC_ON_CRASH)\n"
+    "  unload           unload the crash kernel\n"
+    "  status           say whether salvage is loaded, and the crashkernel= reservation\n"
+    "\n"
+    "on the workstation:\n"
     "  recv SOURCE      receive a dump from a serial line, TCP, a file or stdin; write a vmcore\n"
     "  convert STREAM   turn a saved stream (recv --save-stream, or a serial log) into a vmcore\n"
     "  extract SOURCE   read a dump salvage wrote to a disk, partition or SD card; write a vmcore\n"
@@ -32,9 +41,7 @@ const char kUsage[] =
     "\n"
     "options:\n"
     "  -h, --help       show this help (salvage <command> --help for a command's)\n"
-    "  -V, --version    show the version and build\n"
-    "\n"
-    "Not in this version: load/unload/status (put the image in place on the board).\n";
+    "  -V, --version    show the version and build\n";
 
 const char kRecvUsage[] =
     "usage: salvage recv [options] SOURCE\n"
@@ -178,10 +185,10 @@ int main(int argc, char** argv) {
     return salvage::loader::Inspect(argv[2]);
   }
   if (cmd == "extract") return salvage::loader::ExtractCommand(argc - 2, argv + 2);
-  if (cmd == "load" || cmd == "unload" || cmd == "status") {
-    std::fprintf(stderr, "salvage: '%s' is not available in this version (see salvage --help)\n", cmd.c_str());
-    return kExitUsage;
-  }
+  namespace load = salvage::loader::load;
+  if (cmd == "load") return load::LoadCommand(argc - 2, argv + 2, load::LiveKernel(), stdout, stderr);
+  if (cmd == "unload") return load::UnloadCommand(argc - 2, argv + 2, load::LiveKernel(), stdout, stderr);
+  if (cmd == "status") return load::StatusCommand(argc - 2, argv + 2, stdout, stderr);
   std::fprintf(stderr, "salvage: unknown command '%s'\ntry 'salvage --help'\n", cmd.c_str());
   return kExitUsage;
 }

@@ -9,7 +9,12 @@
 #include <salvage/blockdump/sink.h>
 #include <salvage/blockdump/target.h>
 #include <salvage/devices/mmio.h>
+#include <salvage/devices/clock.h>
+#include <salvage/devices/sd-binding.h>
 #include <salvage/devices/virtio-binding.h>
+#include <salvage/sd/bcm2835-sdhost.h>
+#include <salvage/sd/card.h>
+#include <salvage/sd/sdhci.h>
 #include <salvage/virtio/blk.h>
 #include <salvage/virtio/mmio.h>
 #include <salvage/arch/mmu.h>
@@ -259,6 +264,9 @@ Status DumpToConsole(const CaptureInput& in, const Plan& plan) {
   return Status::Ok();
 }
 
+template <drivers::BlockDevice Device>
+Status DumpToBlockDevice(Device& dev, const CaptureInput& in, const Plan& plan);
+
 // Reads the device ID of a virtio-mmio transport (0 when it is not one).
 uint32_t ProbeVirtio(uint64_t base) {
   devices::Mmio io(base);
@@ -294,21 +302,26 @@ Status DumpToVirtioBlk(const CaptureInput& in, const Plan& plan) {
                   static_cast<unsigned long long>(blk.SectorCount()), static_cast<unsigned>(blk.SectorSize()),
                   static_cast<unsigned>(blk.MaxInFlight()),
                   (blk.NegotiatedFeatures() & virtio::blk::Feature::kFlush) ? ", flush" : "");
+  return DumpToBlockDevice(blk, in, plan);
+}
 
+// The block sink on an initialised device: resolves salvage.target, writes the dump.
+template <drivers::BlockDevice Device>
+Status DumpToBlockDevice(Device& dev, const CaptureInput& in, const Plan& plan) {
   Result<blockdump::TargetSpec> spec = blockdump::ParseTarget(in.options->target);
   if (!spec.ok()) {
     console::Printf("salvage: salvage.target=%.*s: %s\n", static_cast<int>(in.options->target.size()),
                     in.options->target.data(), spec.status().what());
     return spec.status();
   }
-  Result<blockdump::Extents> extents = blockdump::ResolveTarget(blk, *spec, std::span<uint8_t>(g_scratch, sizeof(g_scratch)));
+  Result<blockdump::Extents> extents = blockdump::ResolveTarget(dev, *spec, std::span<uint8_t>(g_scratch, sizeof(g_scratch)));
   if (!extents.ok()) {
     char msg[160];
     blockdump::FormatTargetError(extents.status(), *spec, std::span<char>(msg, sizeof(msg)));
     console::Printf("salvage: target %.*s: %s\n", static_cast<int>(in.options->target.size()), in.options->target.data(), msg);
     return extents.status();
   }
-  blockdump::BlockSink sink(blk, *extents, std::span<uint8_t>(g_sink_memory, sizeof(g_sink_memory)), kSinkBufferSize);
+  blockdump::BlockSink sink(dev, *extents, std::span<uint8_t>(g_sink_memory, sizeof(g_sink_memory)), kSinkBufferSize);
   SALVAGE_TRY(sink.Begin());
   console::Printf("salvage: writing %llu MiB in %u ranges to %.*s: %u extents, room for %llu MiB of stream\n",
                   static_cast<unsigned long long>(plan.total >> 20), static_cast<unsigned>(plan.ranges.size()),
@@ -329,9 +342,103 @@ Status DumpToVirtioBlk(const CaptureInput& in, const Plan& plan) {
                     static_cast<unsigned long long>(plan.total / kPageSize));
   }
   ReportTotals(encoder, sink.stream_bytes(), plan, start, end);
-  console::Printf("salvage: %llu MiB written to virtio-blk, up to %u writes in flight\n",
-                  static_cast<unsigned long long>(sink.stream_bytes() >> 20), static_cast<unsigned>(sink.max_in_flight()));
+  console::Printf("salvage: %llu MiB written to %s, up to %u writes in flight\n",
+                  static_cast<unsigned long long>(sink.stream_bytes() >> 20), Device::Name(),
+                  static_cast<unsigned>(sink.max_in_flight()));
   return Status::Ok();
+}
+
+using SdhciHost = sd::Sdhci<devices::Mmio, devices::ArchClock>;
+using SdhostHost = sd::Bcm2835Sdhost<devices::Mmio, devices::ArchClock>;
+
+// salvage.debug=sd-pins-sdhost: GPIO 48-53 (the Pi's SD slot) to ALT0, the SDHOST, as
+// Linux's pinctrl leaves them on a Pi 3 (QEMU's raspi3b moves the card with them).
+// BCM2835 ARM Peripherals §6.1: GPFSEL4 (0x10) holds pins 40-49, GPFSEL5 (0x14) pins
+// 50-59, three bits per pin; ALT0 = 100b.
+void RouteSdPinsToSdhost(const dtb::Dtb& tree) {
+  uint64_t base = 0;
+  tree.ForEachCompatible("brcm,bcm2835-gpio", [&](int node) {
+    if (Result<uint64_t> b = tree.TranslateRegAddress(node, 0); b.ok() && base == 0) base = *b;
+  });
+  if (base == 0) {
+    console::Write("salvage: debug: sd-pins-sdhost: no brcm,bcm2835-gpio node\n");
+    return;
+  }
+  devices::Mmio gpio(base);
+  constexpr uint32_t kAlt0 = 4;
+  uint32_t fsel4 = gpio.Read32(0x10);
+  for (uint32_t pin = 48; pin <= 49; ++pin) fsel4 = (fsel4 & ~(7u << 3 * (pin - 40))) | kAlt0 << 3 * (pin - 40);
+  uint32_t fsel5 = gpio.Read32(0x14);
+  for (uint32_t pin = 50; pin <= 53; ++pin) fsel5 = (fsel5 & ~(7u << 3 * (pin - 50))) | kAlt0 << 3 * (pin - 50);
+  gpio.Write32(0x10, fsel4);
+  gpio.Write32(0x14, fsel5);
+  console::Printf("salvage: debug: GPIO 48-53 routed to the SDHOST (ALT0) at 0x%llx (salvage.debug=sd-pins-sdhost)\n",
+                  static_cast<unsigned long long>(base));
+}
+
+// One SD controller: brings its card up and writes the dump (*tried set: the result is
+// the dump's), or prints and returns why the card did not come up (*tried stays false).
+template <class HostT>
+Status TrySdCard(HostT host, const devices::SdChoice& c, const char* path, devices::ArchClock& clock,
+                 const CaptureInput& in, const Plan& plan, bool* tried) {
+  sd::SdCard<HostT, devices::ArchClock> card(host, clock);
+  if (in.options->debug_sd_busy) {
+    // What a kernel that crashed in the middle of a PIO write leaves: a first driver
+    // brings the card up, starts an 8-block CMD25 at sector 64, sends 2 blocks of 0xbb
+    // and abandons it (controller mid-transfer, card in rcv). The real driver below must
+    // start over from there.
+    if (Status s = card.Init(); s.ok()) {
+      const uint32_t arg = card.info().high_capacity ? 64u : 64u * 512u;
+      const uint32_t state = card.host().DebugAbandonWrite(arg, 8, 2);
+      console::Printf("salvage: debug: left an 8-block CMD25 with 2 blocks sent on the SD card (salvage.debug=sd-busy); "
+                      "%s 0x%08x\n", HostT::Name(), static_cast<unsigned>(state));
+    }
+  }
+  Status s = card.Init();
+  if (!s.ok()) {
+    console::Printf("salvage: sd: %s at 0x%llx (%s): %s\n", devices::SdKindName(c.kind),
+                    static_cast<unsigned long long>(c.base), path, s.what());
+    return s;
+  }
+  *tried = true;
+  const sd::CardInfo& info = card.info();
+  console::Printf("salvage: sd: %s at 0x%llx (%s): %s card \"%s\", %llu MiB (CSD %u.0, %s addressing), "
+                  "%u-bit bus at %u kHz, RCA 0x%04x\n",
+                  devices::SdKindName(c.kind), static_cast<unsigned long long>(c.base), path,
+                  info.high_capacity ? "SDHC/SDXC" : "SDSC", info.product,
+                  static_cast<unsigned long long>(card.SectorCount() >> 11), static_cast<unsigned>(info.csd_structure + 1),
+                  info.high_capacity ? "block" : "byte", static_cast<unsigned>(info.bus_width),
+                  static_cast<unsigned>(info.clock_hz / 1000), static_cast<unsigned>(info.rca));
+  s = DumpToBlockDevice(card, in, plan);
+  if (card.info().retries != 0) {
+    console::Printf("salvage: sd: %u transfers were retried, %u re-initialisations\n",
+                    static_cast<unsigned>(card.info().retries), static_cast<unsigned>(card.info().inits - 1));
+  }
+  return s;
+}
+
+// The SD card: tries every SD host controller candidate in DT order (or the one
+// salvage.sink=sd@ADDR names) and dumps to the first whose card initialises.
+Status DumpToSd(const CaptureInput& in, const Plan& plan) {
+  if (in.options->debug_sd_pins_sdhost) RouteSdPinsToSdhost(*in.tree);
+  devices::SdChoice choices[devices::kMaxSdControllers];
+  SALVAGE_ASSIGN_OR_RETURN(size_t n, devices::FindSdControllers(*in.tree, in.options->sink_address, choices));
+  static devices::ArchClock clock;
+  Status last;
+  for (size_t i = 0; i < n; ++i) {
+    const devices::SdChoice& c = choices[i];
+    char path[96];
+    in.tree->NodePath(c.node, path, sizeof(path));
+    bool initialised = false;
+    if (c.kind == devices::SdKind::kBcm2835Sdhost) {
+      last = TrySdCard(SdhostHost(devices::Mmio(c.base), clock, c.sdhost), c, path, clock, in, plan, &initialised);
+    } else {
+      last = TrySdCard(SdhciHost(devices::Mmio(c.base), clock, c.sdhci), c, path, clock, in, plan, &initialised);
+    }
+    // Once a card came up, its dump's result is final: never write a second card.
+    if (initialised) return last;
+  }
+  return last;
 }
 
 }  // namespace
@@ -420,6 +527,7 @@ Status Capture(const CaptureInput& in) {
   const Plan plan{info, std::span<const PhysRange>(ranges, nranges), total, in.entry_ticks};
   if (in.options->debug_copy_bench) CopyBench(in, plan);
   if (in.options->sink == SinkKind::kVirtioBlk) return DumpToVirtioBlk(in, plan);
+  if (in.options->sink == SinkKind::kSd) return DumpToSd(in, plan);
   return DumpToConsole(in, plan);
 }
 

@@ -23,6 +23,7 @@
 
 #include "capture.h"
 #include "options.h"
+#include "stop.h"
 
 extern "C" char __image_start[];
 extern "C" char _end[];
@@ -36,14 +37,12 @@ constexpr uint32_t kMaxDtbSize = 8u << 20;
 constexpr size_t kMaxMemoryRanges = 32;
 
 constinit bool g_reset_on_stop = false;
-constinit AfterAction g_after = AfterAction::kPowerOff;
 
-// What salvage.after= (or, before the options are read, the boot parameter block) asks.
+// What salvage.after= (or, before the options are read, the boot parameter block) asks:
+// see stop::SetAction.
 [[noreturn]] void Stop() {
   console::Flush();
-  if (g_after == AfterAction::kHalt) arch::Halt();
-  if (g_reset_on_stop || g_after == AfterAction::kReboot) arch::Reset();
-  arch::PowerOff();
+  stop::Stop();
 }
 
 [[noreturn]] void Fail(const char* what) {
@@ -58,6 +57,7 @@ console::Kind ToConsoleKind(devices::UartKind k) {
   switch (k) {
     case devices::UartKind::kPl011: return console::Kind::kPl011;
     case devices::UartKind::kNs16550: return console::Kind::kNs16550;
+    case devices::UartKind::kBcm2835Aux: return console::Kind::kBcm2835Aux;
     case devices::UartKind::kNone: break;
   }
   return console::Kind::kNone;
@@ -129,6 +129,7 @@ extern "C" [[noreturn]] void SalvageMain(uintptr_t dtb, uintptr_t load_address, 
   const uint64_t entry_ticks = arch::Ticks();
   arch::EarlyInit();
   g_reset_on_stop = (salvage_boot_params.flags & boot::kFlagResetOnStop) != 0;
+  stop::SetAction(g_reset_on_stop ? AfterAction::kReboot : AfterAction::kPowerOff);
   SelectEarlyConsole();
 
   const std::optional<uint32_t> dtb_size = ProbeDtb(dtb);
@@ -158,6 +159,7 @@ extern "C" [[noreturn]] void SalvageMain(uintptr_t dtb, uintptr_t load_address, 
     if (*method == "hvc") arch::SetFirmwareCall(arch::FirmwareCall::kPsciHvc);
     if (*method == "smc") arch::SetFirmwareCall(arch::FirmwareCall::kPsciSmc);
   }
+  stop::SelectResetDevice(tree);
 
   // RISC-V's counter frequency is only in the DTB.
   if (int cpus = fdt_path_offset(tree.blob(), "/cpus"); cpus >= 0) {
@@ -217,6 +219,7 @@ extern "C" [[noreturn]] void SalvageMain(uintptr_t dtb, uintptr_t load_address, 
     console::Printf("salvage: warning: %s\n", s.what());
   }
   console::Printf("salvage: mmu %s\n", arch::MmuDescribe());
+  stop::PrintReport(tree);
 
   const std::string_view bootargs = tree.ChosenBootargs();
   console::Printf("salvage: bootargs \"%.*s\"\n", static_cast<int>(bootargs.size()), bootargs.data());
@@ -230,7 +233,8 @@ extern "C" [[noreturn]] void SalvageMain(uintptr_t dtb, uintptr_t load_address, 
     }
   }
   const Options options = ParseOptions(bootargs, salvage_options);
-  g_after = options.after;
+  // The boot parameter block's reset flag turns the default power off into a reboot.
+  stop::SetAction(g_reset_on_stop && options.after == AfterAction::kPowerOff ? AfterAction::kReboot : options.after);
   for (size_t i = 0; i < options.malformed_count; ++i) {
     console::Printf("salvage: warning: cannot read \"%.*s\"; ignored\n", static_cast<int>(options.malformed[i].size()),
                     options.malformed[i].data());

@@ -123,6 +123,12 @@ void ParseInto(std::string_view bootargs, Options& o) {
       } else if (v.starts_with("virtio-blk@") && ParseMemSize(v.substr(11))) {
         o.sink = SinkKind::kVirtioBlk;
         o.sink_address = ParseMemSize(v.substr(11));
+      } else if (v == "sd") {
+        o.sink = SinkKind::kSd;
+        o.sink_address.reset();
+      } else if (v.starts_with("sd@") && ParseMemSize(v.substr(3))) {
+        o.sink = SinkKind::kSd;
+        o.sink_address = ParseMemSize(v.substr(3));
       } else {
         malformed(word);
       }
@@ -151,6 +157,10 @@ void ParseInto(std::string_view bootargs, Options& o) {
       o.debug_copy_bench = true;
     } else if (word == "salvage.debug=virtio-busy") {
       o.debug_virtio_busy = true;
+    } else if (word == "salvage.debug=sd-busy") {
+      o.debug_sd_busy = true;
+    } else if (word == "salvage.debug=sd-pins-sdhost") {
+      o.debug_sd_pins_sdhost = true;
     } else if (o.unknown_count < Options::kMaxUnknown) {
       o.unknown[o.unknown_count++] = word;
     }

@@ -18,18 +18,20 @@
 
 namespace salvage {
 
-enum class SinkKind : uint8_t { kUart, kVirtioBlk };
+enum class SinkKind : uint8_t { kUart, kVirtioBlk, kSd };
 enum class AfterAction : uint8_t { kPowerOff, kReboot, kHalt };
 
 struct Options {
-  SinkKind sink = SinkKind::kUart;            ///< salvage.sink=uart|virtio-blk[@ADDR]
-  std::optional<uint64_t> sink_address;       ///< salvage.sink=virtio-blk@ADDR
+  SinkKind sink = SinkKind::kUart;            ///< salvage.sink=uart|virtio-blk[@ADDR]|sd[@ADDR]
+  std::optional<uint64_t> sink_address;       ///< salvage.sink=virtio-blk@ADDR or sd@ADDR
   std::string_view target = "disk";           ///< salvage.target=... (docs/options.md), parsed by blockdump
   AfterAction after = AfterAction::kPowerOff; ///< salvage.after=poweroff|reboot|halt
   bool debug_fault = false;
   bool debug_report_only = false;
   bool debug_copy_bench = false;   ///< salvage.debug=copy-bench: time a plain copy of the dump first (bench/).
   bool debug_virtio_busy = false;  ///< salvage.debug=virtio-busy: leave writes queued before the real driver starts (test).
+  bool debug_sd_busy = false;      ///< salvage.debug=sd-busy: leave a CMD25 half sent before the real SD driver starts (test).
+  bool debug_sd_pins_sdhost = false;  ///< salvage.debug=sd-pins-sdhost: route GPIO 48-53 to the SDHOST first (test).
   std::optional<uint64_t> elfcorehdr_addr;  ///< From elfcorehdr=.
   std::optional<uint64_t> elfcorehdr_size;  ///< From elfcorehdr=size@addr.
   std::optional<uint64_t> mem_size;         ///< From mem=.

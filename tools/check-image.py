@@ -50,6 +50,8 @@ def main():
     if a.purgatory:
         if img[0x40:0x48] != b"SLVGPURG":
             problems.append("no purgatory parameter block at 0x40")
+        elif struct.unpack_from("<I", img, 0x70)[0] != mem_size:
+            problems.append(f"recorded footprint 0x{struct.unpack_from('<I', img, 0x70)[0]:x} != memory footprint 0x{mem_size:x}")
     elif a.arch == "aarch64":
         if img[0x38:0x3C] != b"ARM\x64":
             problems.append("no arm64 Image magic at 0x38")

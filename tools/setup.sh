@@ -148,10 +148,67 @@ SRC
 }
 fetch_crash_kit
 
+# fetch_pi_dtbs: the Raspberry Pi device trees the raspi QEMU tests boot with, from
+# Debian bookworm's kernel packages (TOOLCHAIN.md section 0), into $build_dir/pi-dtbs,
+# once. The kernel ABI number is resolved through the metapackages, never written here:
+#   bcm2837-rpi-3-b.dtb     linux-image-<abi>-arm64 (broadcom/): QEMU raspi3b, arm64
+#   bcm2836-rpi-2-b.dtb     linux-image-<abi>-armmp:armhf: QEMU raspi2b, 32-bit
+#   bcm2835-rpi-zero.dtb    the same package: QEMU raspi0 (ARMv6)
+# Its own download (not the crash kit's), so a running crash test never sees its kit
+# removed and refetched.
+fetch_pi_dtbs() {
+  local d="$build_dir/pi-dtbs"
+  local stamp="$d/.done-v1"
+  [ -f "$stamp" ] && return 0
+  say "fetching the Raspberry Pi DTBs from Debian bookworm's arm64 and armhf kernel packages (about 100 MB, once)"
+  rm -rf "$d"; mkdir -p "$d"
+  local arch meta flavour_re want
+  for arch in arm64 armhf; do
+    local a="$d/apt-$arch"
+    mkdir -p "$a/lists/partial" "$a/cache/archives/partial" "$a/debs" "$a/root"
+    cat > "$a/arch.sources" <<SRC
+Types: deb
+URIs: $(archive_uri)
+Suites: bookworm
+Components: main
+Architectures: $arch
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+    local o=(-o "Dir::Etc::SourceList=$a/arch.sources" -o Dir::Etc::SourceParts=/dev/null
+             -o "Dir::State::Lists=$a/lists" -o "Dir::Cache=$a/cache"
+             -o "Dir::State::status=/dev/null"
+             -o APT::Sandbox::User=root -o "APT::Architecture=$arch" -o "APT::Architectures=$arch")
+    if [ $arch = arm64 ]; then
+      meta=linux-image-arm64; flavour_re='linux-image-[0-9][^ ]*-arm64'
+      want=('*/broadcom/bcm2837-rpi-3-b.dtb')
+    else
+      meta=linux-image-armmp; flavour_re='linux-image-[0-9][^ ]*-armmp'
+      want=('*/bcm2836-rpi-2-b.dtb' '*/bcm2835-rpi-zero.dtb')
+    fi
+    apt-get "${o[@]}" update -qq >/dev/null || die "apt-get update for $arch (bookworm) failed"
+    local flavour
+    flavour=$(apt-cache "${o[@]}" depends "$meta" | sed -n "s/^ *Depends: \\($flavour_re\\)\$/\\1/p" | head -n1)
+    [ -n "$flavour" ] || die "cannot resolve the kernel behind $meta in bookworm ($arch)"
+    (cd "$a/debs" && apt-get "${o[@]}" download "$flavour" >/dev/null) \
+      || die "apt-get download $flavour:$arch failed"
+    dpkg-deb --fsys-tarfile "$a"/debs/*.deb | tar -x -C "$a/root" --wildcards "${want[@]}" \
+      || die "no Raspberry Pi DTB in $flavour:$arch"
+    find "$a/root" -name '*.dtb' -exec cp {} "$d/" \;
+    echo "$flavour:$arch" >> "$d/source"
+    rm -rf "$a"
+  done
+  for f in bcm2837-rpi-3-b.dtb bcm2836-rpi-2-b.dtb bcm2835-rpi-zero.dtb; do
+    [ -f "$d/$f" ] || die "expected $d/$f after extraction; remove $d and run again"
+  done
+  touch "$stamp"
+}
+fetch_pi_dtbs
+
 # Every library the target builds link must be there.
 for f in arm64/root/usr/lib/aarch64-linux-gnu/libfdt.a armhf/root/usr/lib/arm-linux-gnueabihf/libfdt.a \
          armel/root/usr/lib/arm-linux-gnueabi/libfdt.a riscv64/root/usr/lib/riscv64-linux-gnu/libfdt.a \
          arm64/root/usr/lib/aarch64-linux-gnu/liblz4.a armhf/root/usr/lib/arm-linux-gnueabihf/liblz4.a \
+         armel/root/usr/lib/arm-linux-gnueabi/liblz4.a \
          riscv64/root/usr/lib/riscv64-linux-gnu/liblz4.a; do
   [ -f "$sysroots/$f" ] || die "expected $sysroots/$f after extraction; remove $sysroots and run again"
 done

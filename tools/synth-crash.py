@@ -34,10 +34,27 @@ MACHINES = {
                     image=0x80200000, dtb=0xBFE00000,
                     ranges=[(0x81000000, 6), (0x90000000, 4), (0x110000000, 2)],
                     kernel_vaddr=0xFFFFFFFF80000000),
+    # QEMU raspi3b (arm64, 1 GiB board: QEMU sets /memory to 0..0x3c000000); an image with
+    # text_offset 0 is loaded at 0x200000, the DTB at 0x08000000 (TOOLCHAIN.md section 2).
+    "raspi3b": dict(ram_base=0x0, ram_mib=960, e_machine=183, elf_class=64, prstatus=392,
+                    image=0x200000, dtb=0x08000000,
+                    ranges=[(0x01000000, 6), (0x10000000, 4), (0x30000000, 2)],
+                    kernel_vaddr=0xFFFF800008000000),
     "arm": dict(ram_base=0x40000000, ram_mib=2048, e_machine=40, elf_class=32, prstatus=148,
                 image=0x40010000, dtb=0x48000000,
                 ranges=[(0x41000000, 6), (0x50000000, 4), (0x60000000, 2)],
                 kernel_vaddr=0xC0008000),
+    # QEMU raspi2b (32-bit Cortex-A7; /memory 0..0x3c000000 as on raspi3b): a zImage is
+    # loaded at 0x10000, the DTB at 0x08000000 (TOOLCHAIN.md section 3).
+    "raspi2b": dict(ram_base=0x0, ram_mib=960, e_machine=40, elf_class=32, prstatus=148,
+                    image=0x10000, dtb=0x08000000,
+                    ranges=[(0x01000000, 6), (0x10000000, 4), (0x30000000, 2)],
+                    kernel_vaddr=0xC0008000),
+    # QEMU raspi0 (ARM1176, ARMv6; /memory 0..0x1c000000), loaded as raspi2b.
+    "raspi0": dict(ram_base=0x0, ram_mib=448, e_machine=40, elf_class=32, prstatus=148,
+                   image=0x10000, dtb=0x08000000,
+                   ranges=[(0x01000000, 6), (0x10000000, 4), (0x18000000, 2)],
+                   kernel_vaddr=0xC0008000),
 }
 RESERVATION_SIZE = 0x400000  # 4 MiB around the image: salvage, its DTB copy, the elfcorehdr
 

@@ -29,13 +29,17 @@ FirmwareCall GetFirmwareCall() { return g_call; }
   for (;;) __asm__ volatile("wfi");
 }
 
+void FirmwarePowerOff() { Psci(kPsciSystemOff); }
+
+void FirmwareReset() { Psci(kPsciSystemReset); }
+
 [[noreturn]] void PowerOff() {
-  Psci(kPsciSystemOff);
+  FirmwarePowerOff();
   Halt();
 }
 
 [[noreturn]] void Reset() {
-  Psci(kPsciSystemReset);
+  FirmwareReset();
   Halt();
 }
 

@@ -1,12 +1,17 @@
 // 32-bit Arm identity map with caches on: VMSAv7 short-descriptor 1 MiB sections.
 // (Arm ARM DDI 0406C: B3.5 "Short-descriptor translation table format"; B4.1.130
 // "SCTLR"; B4.1.43 "DACR".) Physical memory above 4 GiB (LPAE) is not mapped yet.
+// ARMv6 (ARM1176, toolchains/armv6.cmake) has the same section format once SCTLR.XP
+// selects it (ARM1176JZF-S TRM 6.11 "MMU descriptors", 3.2.7 "c1, Control Register"),
+// CP15 barriers instead of instructions (cpu-barrier.h) and the ARMv6 Cache Type
+// Register layout (TRM 3.2.3).
 //
 // As on aarch64: a bootstrap map built with the MMU off (image and DTB Normal, all else
 // Device), then a final map with all of /memory Normal. The top section is never mapped,
 // so salvage.debug=fault has an address that always faults.
 #include <cstdint>
 
+#include <salvage/arch/cpu-barrier.h>
 #include <salvage/arch/mmu.h>
 #include <salvage/arch/pagetable.h>
 
@@ -33,14 +38,24 @@ constexpr uint32_t kSctlrA = 1u << 1;
 constexpr uint32_t kSctlrC = 1u << 2;
 constexpr uint32_t kSctlrZ = 1u << 11;
 constexpr uint32_t kSctlrI = 1u << 12;
+// ARMv6: 22 U, unaligned access support (not the ARMv5 rotation), and 23 XP, the
+// "extended" descriptors with XN and TEX that ShortSectionTable writes. ARMv7: both RAO.
+constexpr uint32_t kSctlrU = 1u << 22;
+constexpr uint32_t kSctlrXp = 1u << 23;
 constexpr uint32_t kSctlrTre = 1u << 28;
 constexpr uint32_t kSctlrAfe = 1u << 29;
 constexpr uint32_t kDacrAllClient = 0x55555555;
+// Normal memory Shareable on ARMv7 (as Linux maps it). An ARMv6 uniprocessor (ARM1176)
+// does not cache Shareable Normal memory: non-shareable there.
+constexpr bool kShareableNormal = __ARM_ARCH >= 7;
 
+// Smallest data cache line in bytes, from CTR: ARMv7 format (bits 31:29 = 0b100) DminLine
+// in words at 19:16; ARMv6 format: Dsize.LEN at 13:12, lines of 8 << LEN bytes.
 uint32_t DcacheLine() {
   uint32_t ctr;
   __asm__ volatile("mrc p15, 0, %0, c0, c0, 1" : "=r"(ctr));
-  return 4u << ((ctr >> 16) & 0xf);
+  if ((ctr >> 29) == 0b100) return 4u << ((ctr >> 16) & 0xf);
+  return 8u << ((ctr >> 12) & 0x3);
 }
 
 // op 1: invalidate (DCIMVAC), op 2: clean (DCCMVAC), to PoC.
@@ -53,7 +68,7 @@ void DcacheRange(uintptr_t begin, uintptr_t end, int op) {
       __asm__ volatile("mcr p15, 0, %0, c7, c10, 1" ::"r"(a) : "memory");
     }
   }
-  __asm__ volatile("dsb" ::: "memory");
+  ArmDsb();
 }
 
 Status Build(ShortSectionTable& t, std::span<const PhysRange> ram, PhysRange image, PhysRange dtb) {
@@ -75,7 +90,7 @@ Status MmuBootstrap(PhysRange image, PhysRange dtb) {
   __asm__ volatile("mrc p15, 0, %0, c1, c0, 0" : "=r"(sctlr));
   if (sctlr & kSctlrM) return Status(Error::kUnsupported, "mmu: already on at entry (boot protocol wants it off)");
   uint32_t* const bootstrap = Aligned16k(g_bootstrap_storage);
-  ShortSectionTable table(bootstrap);
+  ShortSectionTable table(bootstrap, kShareableNormal);
   SALVAGE_TRY(Build(table, {}, image, dtb));
   DcacheRange(reinterpret_cast<uintptr_t>(__image_start), reinterpret_cast<uintptr_t>(_end), 1);
   const uint32_t zero = 0;
@@ -86,29 +101,34 @@ Status MmuBootstrap(PhysRange image, PhysRange dtb) {
       "mcr p15, 0, %1, c8, c7, 0\n"   // TLBIALL
       "mcr p15, 0, %1, c7, c5, 0\n"   // ICIALLU
       "mcr p15, 0, %1, c7, c5, 6\n"   // BPIALL
-      "dsb\n isb" ::"r"(kDacrAllClient),
+      ::"r"(kDacrAllClient),
       "r"(zero), "r"(reinterpret_cast<uintptr_t>(bootstrap))
       : "memory");
-  sctlr = (sctlr | kSctlrM | kSctlrC | kSctlrI | kSctlrZ) & ~(kSctlrA | kSctlrTre | kSctlrAfe);
-  __asm__ volatile("mcr p15, 0, %0, c1, c0, 0\n isb" ::"r"(sctlr) : "memory");
+  ArmDsb();
+  ArmIsb();
+  sctlr = (sctlr | kSctlrM | kSctlrC | kSctlrI | kSctlrZ | kSctlrU | kSctlrXp) & ~(kSctlrA | kSctlrTre | kSctlrAfe);
+  __asm__ volatile("mcr p15, 0, %0, c1, c0, 0" ::"r"(sctlr) : "memory");
+  ArmIsb();
   g_describe = "identity map, caches on (1 MiB sections)";
   return Status::Ok();
 }
 
 Status MmuMapRam(std::span<const PhysRange> ram, PhysRange image, PhysRange dtb) {
   uint32_t* const final_table = Aligned16k(g_final_storage);
-  ShortSectionTable table(final_table);
+  ShortSectionTable table(final_table, kShareableNormal);
   SALVAGE_TRY(Build(table, ram, image, dtb));
   // Walks are non-cacheable: push the new table to memory before using it.
   DcacheRange(reinterpret_cast<uintptr_t>(final_table), reinterpret_cast<uintptr_t>(final_table) + kTableBytes, 2);
   const uint32_t zero = 0;
+  __asm__ volatile("mcr p15, 0, %0, c2, c0, 0" ::"r"(reinterpret_cast<uintptr_t>(final_table)) : "memory");
+  ArmIsb();
   __asm__ volatile(
-      "mcr p15, 0, %0, c2, c0, 0\n isb\n"
-      "mcr p15, 0, %1, c8, c7, 0\n"  // TLBIALL
-      "mcr p15, 0, %1, c7, c5, 6\n"  // BPIALL
-      "dsb\n isb" ::"r"(reinterpret_cast<uintptr_t>(final_table)),
-      "r"(zero)
+      "mcr p15, 0, %0, c8, c7, 0\n"  // TLBIALL
+      "mcr p15, 0, %0, c7, c5, 6\n"  // BPIALL
+      ::"r"(zero)
       : "memory");
+  ArmDsb();
+  ArmIsb();
   g_describe = "identity map, caches on (1 MiB sections)";
   return Status::Ok();
 }

@@ -11,7 +11,9 @@ constinit FirmwareCall g_call = FirmwareCall::kUnknown;
 void Psci(uint32_t function) {
   register uint32_t r0 __asm__("r0") = function;
   if (g_call == FirmwareCall::kPsciHvc) {
+#if __ARM_ARCH >= 7  // HVC is an ARMv7 Virtualization Extensions instruction; an ARMv6 build has no PSCI over HVC.
     __asm__ volatile(".arch_extension virt\n hvc #0" : "+r"(r0)::"r1", "r2", "r3", "memory");
+#endif
   } else if (g_call == FirmwareCall::kPsciSmc) {
     __asm__ volatile(".arch_extension sec\n smc #0" : "+r"(r0)::"r1", "r2", "r3", "memory");
   }
@@ -26,13 +28,17 @@ FirmwareCall GetFirmwareCall() { return g_call; }
   for (;;) __asm__ volatile("wfi");
 }
 
+void FirmwarePowerOff() { Psci(0x84000008); }
+
+void FirmwareReset() { Psci(0x84000009); }
+
 [[noreturn]] void PowerOff() {
-  Psci(0x84000008);
+  FirmwarePowerOff();
   Halt();
 }
 
 [[noreturn]] void Reset() {
-  Psci(0x84000009);
+  FirmwareReset();
   Halt();
 }
 

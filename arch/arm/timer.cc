@@ -1,5 +1,6 @@
 // ARMv7 generic timer (Cortex-A7/A15): CNTVCT via MRRC p15, 1, c14 at CNTFRQ (c14, c0, 0).
 // (Arm ARM DDI 0406C, B8 "The Generic Timer".) Cores without it (ARM1176) report 0 Hz.
+#include <salvage/arch/cpu-barrier.h>
 #include <salvage/arch/timer.h>
 
 namespace salvage::arch {
@@ -15,7 +16,8 @@ bool HasGenericTimer() {
 uint64_t Ticks() {
   if (!HasGenericTimer()) return 0;
   uint32_t lo, hi;
-  __asm__ volatile("isb\n mrrc p15, 1, %0, %1, c14" : "=r"(lo), "=r"(hi));
+  ArmIsb();
+  __asm__ volatile("mrrc p15, 1, %0, %1, c14" : "=r"(lo), "=r"(hi));
   return (static_cast<uint64_t>(hi) << 32) | lo;
 }
 uint64_t TicksPerSecond() {

@@ -70,7 +70,8 @@ Status Lpae4kTable::MapLevel(Table& table, int level, uint64_t base, uint64_t en
   return Status::Ok();
 }
 
-ShortSectionTable::ShortSectionTable(uint32_t* table) : table_(table) {
+ShortSectionTable::ShortSectionTable(uint32_t* table, bool shareable_normal)
+    : table_(table), shareable_normal_(shareable_normal) {
   for (size_t i = 0; i < kEntries; ++i) table_[i] = 0;
 }
 
@@ -80,7 +81,7 @@ Status ShortSectionTable::Map(PhysRange range, MemType type) {
   uint64_t first = range.base >> 20;
   uint64_t last = range.Last() >> 20;
   if (last >= kEntries) last = kEntries - 1;
-  for (uint64_t s = first; s <= last; ++s) table_[s] = pte::ShortSection(static_cast<uint32_t>(s << 20), type);
+  for (uint64_t s = first; s <= last; ++s) table_[s] = pte::ShortSection(static_cast<uint32_t>(s << 20), type, shareable_normal_);
   return Status::Ok();
 }
 

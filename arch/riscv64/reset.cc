@@ -27,14 +27,20 @@ FirmwareCall GetFirmwareCall() { return g_call; }
   for (;;) __asm__ volatile("wfi");
 }
 
-[[noreturn]] void PowerOff() {
+void FirmwarePowerOff() {
   SbiCall(kSrst, 0, 0, 0);
   SbiCall(0x08, 0, 0, 0);  // legacy shutdown
+}
+
+void FirmwareReset() { SbiCall(kSrst, 0, 1, 0); }
+
+[[noreturn]] void PowerOff() {
+  FirmwarePowerOff();
   Halt();
 }
 
 [[noreturn]] void Reset() {
-  SbiCall(kSrst, 0, 1, 0);
+  FirmwareReset();
   Halt();
 }
 

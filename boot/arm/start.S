@@ -25,6 +25,7 @@ _start:
 
 #include "../boot-params.inc"
 #include "bss-relocate.inc"
+#include "barrier.inc"
 
 	.section .text.boot, "ax"
 /* Register roles until SalvageMain:
@@ -45,7 +46,7 @@ entry:
 	mrc	p15, 0, r0, c1, c0, 2
 	orr	r0, r0, #(0xf << 20)
 	mcr	p15, 0, r0, c1, c0, 2
-	isb
+	salvage_isb r0
 	mov	r0, #0x40000000
 	vmsr	fpexc, r0
 
@@ -57,7 +58,7 @@ entry:
 	mrc	p15, 0, r0, c1, c0, 0
 	bic	r0, r0, #(1 << 13)
 	mcr	p15, 0, r0, c1, c0, 0
-	isb
+	salvage_isb r0
 
 	/* Stack inside the image: PC-relative literals, since nothing is relocated yet. */
 	ldr	r0, .Lstack_off

@@ -433,6 +433,17 @@ TEST(ShortSectionTable, NormalSections) {
   EXPECT_EQ(tbl->e[0x410], 0u);
 }
 
+TEST(ShortSectionTable, NonShareableNormalForArmv6) {
+  // ARMv6 (ARM1176) builds: Normal memory without S (bit 16), Device unchanged.
+  auto tbl = DirtyShort();
+  ShortSectionTable t(tbl->e, /*shareable_normal=*/false);
+  ASSERT_TRUE(t.Map(PhysRange{0x00000000, 2 * kMiB}, MemType::kNormal).ok());
+  ASSERT_TRUE(t.Map(PhysRange{0x20201000, 0x1000}, MemType::kDevice).ok());
+  EXPECT_EQ(tbl->e[0x000], 0x0000140eu);  // TEX 001, AP 01, C, B; no S
+  EXPECT_EQ(tbl->e[0x001], 0x0010140eu);
+  EXPECT_EQ(tbl->e[0x202], 0x20200416u);
+}
+
 TEST(ShortSectionTable, RoundsOutTo1MiB) {
   auto tbl = DirtyShort();
   ShortSectionTable t(tbl->e);

@@ -16,6 +16,12 @@ Modes:
   badprops   /chosen/linux,elfcorehdr and linux,usable-memory-range have the wrong
              length: each is reported with its node and property, and the boot goes on.
 
+With --machine raspi3b|raspi2b|raspi0 and --dtb (a Raspberry Pi DTB from Debian's kernel
+packages, fetched by tools/setup.sh) the report and fault modes run on QEMU's Raspberry Pi
+boards instead of virt: the console is the UART the DTB's stdout-path names (the PL011
+is QEMU's first -serial, the mini UART its second), and salvage stops the board through
+the BCM2835 PM watchdog, as QEMU's raspi boards have no PSCI.
+
 Prints one verdict line, "SALVAGE: PASS <arch> <mode>" or "SALVAGE: FAIL <arch> <mode>: why",
 and exits 0 only on PASS. Every QEMU run has a timeout.
 """
@@ -48,6 +54,54 @@ RAM_BASE = {"aarch64": 0x40000000, "arm": 0x40000000, "riscv64": 0x80000000}
 FAULT_ADDR = {"aarch64": 0xDEAD00000000, "arm": 0xFFFDEAD0, "riscv64": 0xDEAD00000000}
 EARLYCON = {"aarch64": (1, 0x09000000), "arm": (1, 0x09000000), "riscv64": (2, 0x10000000)}
 TIMEOUT = 30
+# QEMU's Raspberry Pi boards (--machine): the CPU architecture, where QEMU puts a Linux
+# image, and the mode the image is entered in (TOOLCHAIN.md sections 2, 3). Their RAM
+# size is fixed (no -m) and starts at 0.
+RASPI = {
+    "raspi3b": dict(arch="aarch64", load=0x200000, mode="EL2"),
+    "raspi2b": dict(arch="arm", load=0x10000, mode="SVC"),
+    "raspi0": dict(arch="arm", load=0x10000, mode="SVC"),
+}
+# The -serial index of each UART on QEMU's raspi boards (hw/arm/bcm2835_peripherals.c):
+# serial 0 is the PL011 (uart0), serial 1 the mini UART (aux).
+RASPI_SERIAL = {"arm,pl011": 0, "brcm,bcm2835-aux-uart": 1}
+DRIVER = {"arm,pl011": "pl011", "ns16550a": "ns16550", "brcm,bcm2835-aux-uart": "bcm2835-aux"}
+
+
+def machine_cmd(arch, machine="virt", machine_extra="", ram=None):
+    """QEMU's command line up to the devices: the binary, -M and the COMMON options, with
+    -m `ram` on virt (default 256M); raspi boards keep their fixed RAM."""
+    common = list(COMMON)
+    if machine == "virt":
+        cmd = list(QEMU[arch])
+        cmd[2] += machine_extra
+        if ram:
+            common[common.index("-m") + 1] = ram
+        return cmd + common
+    i = common.index("-m")
+    del common[i:i + 2]
+    # The raspi boards always have 4 CPUs, three of them spinning in QEMU's boot stub;
+    # one TCG thread for all (WFE yields to the next CPU) makes a serial dump about 4x
+    # faster than a thread each on a small host.
+    return [QEMU[RASPI[machine]["arch"]][0], "-M", machine + machine_extra, "-accel", "tcg,thread=single"] + common
+
+
+def serial_args(dest, index=0):
+    """-serial options putting UART `index` (QEMU's order) on `dest`, the others on null."""
+    out = []
+    for _ in range(index):
+        out += ["-serial", "null"]
+    return out + ["-serial", dest]
+
+
+def stdout_serial_index(machine, dtb):
+    """Which -serial the DTB's stdout-path UART is on (always 0 on virt)."""
+    if machine == "virt":
+        return 0
+    compat = fdtget(dtb, stdout_node(dtb), "compatible", "s").split()[0]
+    if compat not in RASPI_SERIAL:
+        raise Fail(f"stdout-path names a {compat}, which QEMU's {machine} has no -serial for")
+    return RASPI_SERIAL[compat]
 
 
 class Fail(Exception):
@@ -143,12 +197,32 @@ def stdout_node(dtb):
 
 
 def node_reg_base(dtb, node):
-    # QEMU's virt boards put UARTs under the root or under a /soc with empty ranges,
-    # so the first reg address is the CPU address.
+    """The CPU address of `node`'s first reg entry: translated through the `ranges` of
+    every bus above it (virt's buses have empty ranges; the Pi's /soc maps the VideoCore
+    bus 0x7e000000 to 0x3f000000 or 0x20000000)."""
     parent = node.rsplit("/", 1)[0] or "/"
     ac = (cells(dtb, parent, "#address-cells") or [2])[0]
     sc = (cells(dtb, parent, "#size-cells") or [1])[0]
-    return pairs(cells(dtb, node, "reg"), ac, sc)[0][0]
+    addr = pairs(cells(dtb, node, "reg"), ac, sc)[0][0]
+    while parent != "/":
+        grand = parent.rsplit("/", 1)[0] or "/"
+        if fdtget(dtb, parent, "ranges") is None:
+            raise Fail(f"{parent} has no ranges: {node} has no CPU address")
+        rng = cells(dtb, parent, "ranges")
+        pac = (cells(dtb, grand, "#address-cells") or [2])[0]
+        step = ac + pac + sc
+        for i in range(0, len(rng) - step + 1, step):
+            child = pairs(rng[i:i + ac] + [0] * sc, ac, sc)[0][0]
+            cpu = pairs(rng[i + ac:i + ac + pac] + [0] * sc, pac, sc)[0][0]
+            size = pairs([0] * ac + rng[i + ac + pac:i + step], ac, sc)[0][1]
+            if child <= addr < child + size:
+                addr = cpu + addr - child
+                break
+        else:
+            if rng:
+                raise Fail(f"0x{addr:x} of {node} is in no ranges entry of {parent}")
+        parent, ac, sc = grand, pac, (cells(dtb, grand, "#size-cells") or [1])[0]
+    return addr
 
 
 def dtb_totalsize(path):
@@ -177,11 +251,8 @@ def patch_earlycon(image, arch):
         f.write(struct.pack("<Q", base))
 
 
-def qemu_boot(arch, machine_extra, args, out_path, expect_exit=True, stop_marker=None):
-    cmd = list(QEMU[arch])
-    if machine_extra:
-        cmd[2] += machine_extra
-    cmd += COMMON + ["-serial", f"file:{out_path}"] + args
+def qemu_boot(arch, machine_extra, args, out_path, expect_exit=True, stop_marker=None, machine="virt", serial_index=0):
+    cmd = machine_cmd(arch, machine, machine_extra) + serial_args(f"file:{out_path}", serial_index) + args
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -228,7 +299,7 @@ def hexint(s):
     return int(s, 16)
 
 
-def check_report(arch, out, dtb, load_address, image_size, elfcorehdr, usable, bootargs, mode_word):
+def check_report(arch, out, dtb, load_address, image_size, elfcorehdr, usable, bootargs, mode_word, machine="virt"):
     find(r"^salvage \d+\.\d+\.\d+ \(.+\): kdump capture runtime$", out, "version line")
     m = find(r"^salvage: arch (\S+) (\S+)", out, "arch line")
     if m.group(1) != arch:
@@ -268,18 +339,39 @@ def check_report(arch, out, dtb, load_address, image_size, elfcorehdr, usable, b
         raise Fail(f"console reported {m.group(3)} at 0x{m.group(2)}, stdout-path is {node} at 0x{want_base:x}")
     if m.group(4) != "stdout-path":
         raise Fail(f"console chosen by '{m.group(4)}', expected stdout-path")
-    want_driver = {"arm,pl011": "pl011", "ns16550a": "ns16550"}
     compat = fdtget(dtb, node, "compatible", "s").split()[0]
-    if want_driver.get(compat) != m.group(1):
+    if DRIVER.get(compat) != m.group(1):
         raise Fail(f"console driver {m.group(1)} for a {compat} node")
     mmu = find(r"^salvage: mmu (.+)$", out, "mmu line").group(1)
     if arch in ("aarch64", "arm") and "caches on" not in mmu:
         raise Fail(f"caches are not on: {mmu}")
+    check_stop_line(arch, out, dtb, machine)
     got = find(r'^salvage: bootargs "(.*)"$', out, "bootargs line").group(1)
     want = fdtget(dtb, "/chosen", "bootargs", "s") or ""
     if got != want or (bootargs and bootargs not in got):
         raise Fail(f"bootargs reported {got!r}, the DTB has {want!r}")
     find(r"^salvage: boot report end$", out, "end of the boot report")
+
+
+def check_stop_line(arch, out, dtb, machine):
+    """The report's "salvage: stop ..." lines name the means the DTB offers: PSCI with its
+    method, the SBI on riscv64, the BCM2835 PM watchdog on the Pi boards."""
+    got = re.findall(r"^salvage: stop (.+)$", out, re.M)
+    want = []
+    if arch == "riscv64":
+        want.append("sbi")
+    elif fdtget(dtb, "/psci", "method", "s"):
+        want.append(f"psci ({fdtget(dtb, '/psci', 'method', 's')})")
+    if machine != "virt":
+        pm = next((n for n in ("/soc/watchdog@7e100000",) if fdtget(dtb, n, "compatible", "s")), None)
+        if pm is None:
+            raise Fail("the Pi DTB has no /soc/watchdog@7e100000")
+        uses = "reboot, poweroff" if fdtget(dtb, pm, "system-power-controller") is not None else "reboot"
+        want.append(f"bcm2835-pm 0x{node_reg_base(dtb, pm):x} {pm} ({uses})")
+    if not want:
+        want.append("halt (no PSCI and no reset device in the DTB)")
+    if got != want:
+        raise Fail(f"stop lines {got}, expected {want}")
 
 
 def fmt(ranges):
@@ -304,7 +396,18 @@ def main():
     ap.add_argument("--trampoline", help="the trampoline binary (relocated and DTB modes)")
     ap.add_argument("--workdir", help="keep files here (default: a temporary directory)")
     ap.add_argument("--show", action="store_true", help="print the serial output before the verdict")
+    ap.add_argument("--machine", default="virt", choices=["virt"] + sorted(RASPI),
+                    help="QEMU machine (default virt); the raspi boards run the report and fault modes")
+    ap.add_argument("--dtb", help="the Raspberry Pi DTB for --machine raspi* (tools/setup.sh fetches it)")
     a = ap.parse_args()
+    if a.machine != "virt":
+        if RASPI[a.machine]["arch"] != a.arch or a.mode not in ("report", "fault"):
+            print(f"SALVAGE: FAIL {a.arch} {a.mode}: {a.machine} runs the {RASPI[a.machine]['arch']} image, "
+                  "modes report and fault")
+            return 1
+        if not a.dtb or not os.path.exists(a.dtb):
+            print(f"SALVAGE: FAIL {a.arch} {a.mode}: no Raspberry Pi DTB at {a.dtb} (run tools/setup.sh)")
+            return 1
     for tool in ("fdtget", "fdtput", QEMU[a.arch][0]):
         if not shutil.which(tool):
             print(f"SALVAGE: FAIL {a.arch} {a.mode}: {tool} not found (run tools/setup.sh)")
@@ -340,7 +443,10 @@ def run_mode(a, work):
         raise Fail(f"the image header's image_size 0x{header_size:x} differs from _end 0x{image_size:x}")
     out_path = os.path.join(work, "serial.txt")
     machine_extra = ",virtualization=on" if mode == "el2" else ""
-    base = RAM_BASE[arch]
+    machine = a.machine
+    base = RAM_BASE[arch] if machine == "virt" else 0
+    # The Pi boards boot with a Pi DTB; virt with the one QEMU builds.
+    board_dtb = [] if machine == "virt" else ["-dtb", a.dtb]
 
     if mode in ("report", "relocated", "el2", "fault"):
         bootargs = "console=ttyS0 salvage.debug=fault" if mode == "fault" else "console=ttyS0 salvage.debug=report"
@@ -348,7 +454,7 @@ def run_mode(a, work):
         # 3. the DTB QEMU really hands over when given that one (it edits /memory,
         #    /chosen/bootargs): that is what the report is checked against.
         plain = os.path.join(work, "plain.dtb")
-        qemu_dump(arch, machine_extra, ["-kernel", a.image, "-append", bootargs], plain)
+        qemu_dump(arch, machine_extra, ["-kernel", a.image, "-append", bootargs] + board_dtb, plain, machine=machine)
         ac, sc = root_cells(plain)
         elfcorehdr = (base + 0x0FFFF000, 0x1000)
         usable = [(base + 0x0C000000, 0x2000000), (base + 0x0F000000, 0x800000)]
@@ -361,9 +467,10 @@ def run_mode(a, work):
             vals += split_cells(r[0], ac) + split_cells(r[1], sc)
         run(["fdtput", "-t", "x", injected, "/chosen", "linux,usable-memory-range"] + [hex(c) for c in vals])
         final = os.path.join(work, "final.dtb")
-        qemu_dump(arch, machine_extra, ["-kernel", a.image, "-append", bootargs, "-dtb", injected], final)
+        qemu_dump(arch, machine_extra, ["-kernel", a.image, "-append", bootargs, "-dtb", injected], final,
+                  machine=machine)
         boot_args = ["-append", bootargs, "-dtb", injected]
-        load = DEFAULT_LOAD[arch]
+        load = DEFAULT_LOAD[arch] if machine == "virt" else RASPI[machine]["load"]
         if mode == "relocated":
             load = RELOCATED_LOAD[arch]
             tramp = os.path.join(work, "trampoline.bin")
@@ -372,9 +479,12 @@ def run_mode(a, work):
             boot_args += ["-kernel", tramp, "-device", f"loader,file={a.image},addr=0x{load:x},force-raw=on"]
         else:
             boot_args += ["-kernel", a.image]
-        out, secs = qemu_boot(arch, machine_extra, boot_args, out_path)
+        out, secs = qemu_boot(arch, machine_extra, boot_args, out_path, machine=machine,
+                              serial_index=stdout_serial_index(machine, final))
         mode_word = {"aarch64": "EL2" if mode == "el2" else "EL1", "arm": "SVC", "riscv64": "S-mode"}[arch]
-        check_report(arch, out, final, load, image_size, elfcorehdr, usable, bootargs, mode_word)
+        if machine != "virt":
+            mode_word = RASPI[machine]["mode"]
+        check_report(arch, out, final, load, image_size, elfcorehdr, usable, bootargs, mode_word, machine)
         if mode == "el2" and "EL2" not in find(r"^salvage: mmu (.+)$", out, "mmu line").group(1):
             raise Fail("the MMU was not set up for EL2")
         if mode == "fault":
@@ -438,10 +548,9 @@ def run_mode(a, work):
     return f" ({secs:.1f} s)"
 
 
-def qemu_dump(arch, machine_extra, args, path):
-    cmd = list(QEMU[arch])
-    cmd[2] += machine_extra + f",dumpdtb={path}"
-    r = subprocess.run(cmd + COMMON + args, capture_output=True, text=True, timeout=TIMEOUT)
+def qemu_dump(arch, machine_extra, args, path, machine="virt"):
+    cmd = machine_cmd(arch, machine, machine_extra + f",dumpdtb={path}")
+    r = subprocess.run(cmd + args, capture_output=True, text=True, timeout=TIMEOUT)
     if not os.path.exists(path):
         raise Fail(f"QEMU did not dump its DTB: {r.stdout}{r.stderr}")
 

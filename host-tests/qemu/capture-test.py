@@ -18,6 +18,14 @@ Modes:
              reports it and falls back to /memory minus its reservation.
   nohdr      the DTB has no elfcorehdr at all: the same fallback.
 
+On QEMU's Raspberry Pi boards (--machine raspi3b|raspi2b|raspi0, with --dtb a Pi DTB
+from Debian's kernel packages that tools/setup.sh fetches) the serial mode runs over the
+UART --uart names (pl011: QEMU's first -serial, via stdout-path "serial0"; mini-uart:
+the second, via "serial1"), and QEMU's exit is checked through QMP: after the dump the
+board must shut down (salvage.after=poweroff, the default) or reset (--after reboot;
+-no-reboot turns the reset into QEMU's exit, and the QMP SHUTDOWN event says which),
+both through the BCM2835 PM watchdog, as the raspi boards have no PSCI.
+
 Prints "SALVAGE: PASS|FAIL <arch> capture-<mode> ..." and exits 0 only on PASS.
 """
 import argparse
@@ -53,17 +61,19 @@ def free_port():
     return port
 
 
-def machine_args(arch, ram):
-    cmd = list(bt.QEMU[arch])
-    common = [a for a in bt.COMMON]
-    common[common.index("-m") + 1] = ram
-    return cmd, common
+def machine_args(arch, ram, machine="virt"):
+    """(command, options): QEMU for `machine` (virt with -m `ram`; a raspi board with its
+    fixed RAM), split so callers can add to -M."""
+    full = bt.machine_cmd(arch, machine, "", ram)
+    return full[:3], full[3:]
 
 
-def dump_dtb(arch, ram, image, path):
-    cmd, common = machine_args(arch, ram)
+def dump_dtb(arch, ram, image, path, machine="virt", board_dtb=None):
+    """The DTB QEMU hands the guest: its own (virt), or `board_dtb` as QEMU edits it (raspi)."""
+    cmd, common = machine_args(arch, ram, machine)
     cmd[2] += f",dumpdtb={path}"
-    r = subprocess.run(cmd + common + ["-kernel", image], capture_output=True, text=True, timeout=60)
+    extra = ["-dtb", board_dtb] if board_dtb else []
+    r = subprocess.run(cmd + common + ["-kernel", image] + extra, capture_output=True, text=True, timeout=60)
     if not os.path.exists(path):
         raise Fail(f"QEMU did not dump its DTB: {r.stderr}")
 
@@ -73,12 +83,44 @@ def cells64(v):
 
 
 def set_chosen(dtb, elfcorehdr, usable):
+    """linux,elfcorehdr and linux,usable-memory-range in the root's cell sizes."""
+    ac, sc = bt.root_cells(dtb)
+    cells = lambda v, n: [hex(c) for c in bt.split_cells(v, n)]
     if elfcorehdr is not None:
-        bt.run(["fdtput", "-t", "x", dtb, "/chosen", "linux,elfcorehdr"] + cells64(elfcorehdr[0]) + cells64(elfcorehdr[1]))
+        bt.run(["fdtput", "-t", "x", dtb, "/chosen", "linux,elfcorehdr"] + cells(elfcorehdr[0], ac) + cells(elfcorehdr[1], sc))
     vals = []
     for b, s in usable:
-        vals += cells64(b) + cells64(s)
+        vals += cells(b, ac) + cells(s, sc)
     bt.run(["fdtput", "-t", "x", dtb, "/chosen", "linux,usable-memory-range"] + vals)
+
+
+UART_COMPAT = {"pl011": "arm,pl011", "mini-uart": "brcm,bcm2835-aux-uart"}
+
+
+def point_stdout_at(dtb, uart):
+    """Sets /chosen/stdout-path to the serialN alias of the `uart` kind; returns the alias."""
+    for alias in ("serial0", "serial1"):
+        node = bt.fdtget(dtb, "/aliases", alias, "s")
+        if node and UART_COMPAT[uart] in (bt.fdtget(dtb, node, "compatible", "s") or "").split():
+            bt.run(["fdtput", "-t", "s", dtb, "/chosen", "stdout-path", f"{alias}:115200n8"])
+            return alias
+    raise Fail(f"no serial0/serial1 alias names a {UART_COMPAT[uart]} node")
+
+
+def shutdown_reasons(qmp_output):
+    """The reasons of the QMP SHUTDOWN events QEMU printed (-qmp stdio)."""
+    reasons = []
+    for line in qmp_output.splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            msg = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if msg.get("event") == "SHUTDOWN":
+            reasons.append(msg.get("data", {}).get("reason"))
+    return reasons
 
 
 class Proxy(threading.Thread):
@@ -177,9 +219,27 @@ def main():
     ap.add_argument("--synth", required=True, help="tools/synth-crash.py")
     ap.add_argument("--workdir")
     ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--machine", default="virt", choices=["virt"] + sorted(bt.RASPI),
+                    help="QEMU machine (default virt); raspi boards run the serial mode")
+    ap.add_argument("--dtb", help="the Raspberry Pi DTB for --machine raspi* (tools/setup.sh fetches it)")
+    ap.add_argument("--uart", choices=sorted(UART_COMPAT), default="pl011",
+                    help="raspi boards: the UART the dump goes over (default pl011)")
+    ap.add_argument("--after", choices=["poweroff", "reboot"],
+                    help="raspi boards: salvage.after= (default: none given, i.e. poweroff)")
     ap.add_argument("--show", action="store_true",
                     help="print what salvage recv printed and `salvage inspect` of the vmcore")
     a = ap.parse_args()
+    if a.machine != "virt":
+        if bt.RASPI[a.machine]["arch"] != a.arch or a.mode != "serial":
+            print(f"SALVAGE: FAIL {a.arch} capture-{a.mode}: {a.machine} runs the "
+                  f"{bt.RASPI[a.machine]['arch']} image, mode serial")
+            return 1
+        if not a.dtb or not os.path.exists(a.dtb):
+            print(f"SALVAGE: FAIL {a.arch} capture-{a.mode}: no Raspberry Pi DTB at {a.dtb} (run tools/setup.sh)")
+            return 1
+        a.mode_name = f"{a.machine}-{a.uart}" + (f"-{a.after}" if a.after else "")
+    else:
+        a.mode_name = a.mode
     work = a.workdir or tempfile.mkdtemp(prefix=f"salvage-capture-{a.arch}-{a.mode}-")
     os.makedirs(work, exist_ok=True)
     try:
@@ -189,11 +249,11 @@ def main():
             print(f"$ salvage inspect {os.path.join(work, 'vmcore')}", flush=True)
             subprocess.run([a.salvage, "inspect", os.path.join(work, "vmcore")])
             print()
-        print(f"SALVAGE: PASS {a.arch} capture-{a.mode}{detail}")
+        print(f"SALVAGE: PASS {a.arch} capture-{a.mode_name}{detail}")
         return 0
     except (Fail, subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
         msg = str(e) if isinstance(e, Fail) else f"{e}"
-        print(f"SALVAGE: FAIL {a.arch} capture-{a.mode}: {msg}")
+        print(f"SALVAGE: FAIL {a.arch} capture-{a.mode_name}: {msg}")
         return 1
     finally:
         if not a.workdir:
@@ -203,8 +263,10 @@ def main():
 def run(a, work):
     arch, mode = a.arch, a.mode
     synth = os.path.join(work, "machine")
-    subprocess.run([sys.executable, a.synth, "--arch", arch, "--out", synth, "--scale", str(a.scale)],
-                   check=True, capture_output=True)
+    machine = a.machine
+    # synth-crash.py names the raspi layouts by machine.
+    subprocess.run([sys.executable, a.synth, "--arch", arch if machine == "virt" else machine, "--out", synth,
+                    "--scale", str(a.scale)], check=True, capture_output=True)
     with open(os.path.join(synth, "manifest.json")) as f:
         m = json.load(f)
     fallback = mode in ("truncated", "nohdr")
@@ -228,8 +290,17 @@ def run(a, work):
                        r"salvage: FALLBACK: dumping all of /memory"]
 
     dtb = os.path.join(work, "crash.dtb")
-    dump_dtb(arch, ram, a.image, dtb)
+    dump_dtb(arch, ram, a.image, dtb, machine, a.dtb)
     set_chosen(dtb, elfcorehdr, m["usable_memory_range"])
+    serial_index = 0
+    qmp = []
+    if machine != "virt":
+        point_stdout_at(dtb, a.uart)
+        serial_index = bt.stdout_serial_index(machine, dtb)
+        if a.after:
+            bt.run(["fdtput", "-t", "s", dtb, "/chosen", "bootargs", f"salvage.after={a.after}"])
+        # QMP on stdin/stdout (no socket): its SHUTDOWN event tells a reset from a power off.
+        qmp = ["-qmp", "stdio"]
 
     qemu_port = free_port()
     recv_port = qemu_port
@@ -243,11 +314,15 @@ def run(a, work):
         proxy = Proxy(qemu_port, recv_port, damage)
         proxy.start()
 
-    cmd, common = machine_args(arch, ram)
+    cmd, common = machine_args(arch, ram, machine)
     serial = f"tcp:127.0.0.1:{qemu_port},server=on,wait=on"
-    qemu = subprocess.Popen(cmd + common + ["-serial", serial, "-kernel", a.image, "-dtb", dtb] +
-                            sum((["-device", l] for l in m["loader_args"]), []),
+    qemu = subprocess.Popen(cmd + common + bt.serial_args(serial, serial_index) + qmp +
+                            ["-kernel", a.image, "-dtb", dtb] + sum((["-device", l] for l in m["loader_args"]), []),
+                            stdin=subprocess.PIPE if qmp else subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if qmp:
+        qemu.stdin.write('{"execute": "qmp_capabilities"}\n')
+        qemu.stdin.flush()
     vmcore = os.path.join(work, "vmcore")
     if os.path.exists(vmcore):
         os.remove(vmcore)  # a kept --workdir from an earlier run
@@ -257,7 +332,7 @@ def run(a, work):
                                "--timeout", "20", "--connect-timeout", "20"],
                               capture_output=True, text=True, errors="replace", timeout=TIMEOUT)
         try:
-            qemu.wait(timeout=30)
+            qemu_out, _ = qemu.communicate(timeout=30)
         except subprocess.TimeoutExpired:
             raise Fail("QEMU did not power off after the dump")
     finally:
@@ -265,6 +340,12 @@ def run(a, work):
             qemu.kill()
             qemu.wait()
     secs = time.monotonic() - start
+    if qmp:
+        want = "guest-reset" if a.after == "reboot" else "guest-shutdown"
+        reasons = shutdown_reasons(qemu_out)
+        if reasons != [want]:
+            raise Fail(f"QEMU stopped with SHUTDOWN reasons {reasons}, expected [{want!r}] "
+                       f"(salvage.after={a.after or 'poweroff'} through the PM watchdog):\n{qemu_out[-1500:]}")
     log = recv.stderr
     with open(os.path.join(work, "recv.log"), "w") as f:
         f.write(log)

@@ -37,10 +37,12 @@ def fill_params(purgatory, entry, dtb, arch, segments):
         f.seek(0x40)
         if f.read(8) != b"SLVGPURG":
             raise Fail("no parameter block at 0x40 of the purgatory")
-        block = struct.pack("<II QQ IBBH Q 16x", 1, len(segments), entry, dtb, kind, 0, 1, 0, base)
+        f.seek(0x48)
+        f.write(struct.pack("<II QQ IBBH Q", 1, len(segments), entry, dtb, kind, 0, 1, 0, base))
+        block = b""  # 0x30..0x3f: the footprint the build wrote, and reserved
         for addr, data in segments:
             block += struct.pack("<QQ", addr, len(data)) + hashlib.sha256(data).digest()
-        f.seek(0x48)
+        f.seek(0x80)
         f.write(block)
 
 

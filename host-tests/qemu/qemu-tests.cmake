@@ -141,9 +141,11 @@ endif()
 # Dumps to an SD card on QEMU's raspi3b (host-tests/qemu/sd-test.py), read back with
 # `salvage extract`: SDSC (byte addressing) whole card and MBR partition, SDHC (block
 # addressing) partition past 2 GiB, and a card and controller left mid-write by a first
-# driver. Debian's Pi 3 device tree when tools/setup.sh fetched it, else a test tree.
+# driver; on the Arasan SDHCI (where QEMU puts the card) and on the SDHOST (GPIO 48-53
+# routed to it first, as on a Pi 3 under Linux). Debian's Pi 3 device tree when
+# tools/setup.sh fetched it, else a test tree.
 if("aarch64" IN_LIST SALVAGE_ARCHES)
-  foreach(case disk-sdsc mbr-sdsc mbr-sdhc busy-sdsc)
+  foreach(case disk-sdsc mbr-sdsc mbr-sdhc busy-sdsc sdhost-mbr-sdsc sdhost-mbr-sdhc sdhost-busy-sdsc)
     add_test(NAME sd-raspi3b-${case}
       COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/sd-test.py --case ${case}
               --image ${SALVAGE_IMAGE_aarch64} --salvage $<TARGET_FILE:salvage>
@@ -155,16 +157,34 @@ endif()
 
 # QEMU's Raspberry Pi boards with Debian's Pi device trees (tools/setup.sh fetches them
 # into build/pi-dtbs): the boot report and a fault on raspi3b (arm64 image, console on
-# the mini UART that stdout-path "serial1" names) and raspi2b (arm image, PL011 via
-# "serial0"); serial captures of the synthetic crashed machine over each UART, checked
+# the mini UART that stdout-path "serial1" names), raspi2b (arm image, PL011 via
+# "serial0") and raspi0; serial captures of the synthetic crashed machine over each UART, checked
 # byte for byte, and QEMU's exit checked through QMP: a power off (the default) or, with
 # salvage.after=reboot, a reset, both through the BCM2835 PM watchdog (no PSCI there).
+# raspi0 (ARM1176) runs the ARMv6 variant of the arm image (image-armv6,
+# toolchains/armv6.cmake); its DTB leaves the mini UART disabled, so the PL011 it is.
 set(_pi_dtb_raspi3b ${CMAKE_BINARY_DIR}/pi-dtbs/bcm2837-rpi-3-b.dtb)
 set(_pi_dtb_raspi2b ${CMAKE_BINARY_DIR}/pi-dtbs/bcm2836-rpi-2-b.dtb)
+set(_pi_dtb_raspi0 ${CMAKE_BINARY_DIR}/pi-dtbs/bcm2835-rpi-zero.dtb)
 set(_pi_arch_raspi3b aarch64)
 set(_pi_arch_raspi2b arm)
-foreach(board raspi3b raspi2b)
+set(_pi_arch_raspi0 arm)
+set(_pi_image_raspi3b aarch64)
+set(_pi_image_raspi2b arm)
+set(_pi_image_raspi0 armv6)
+if("arm" IN_LIST SALVAGE_ARCHES)
+  add_test(NAME image-armv6-check
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/check-image.py
+            --arch arm --elf ${SALVAGE_IMAGE_ELF_armv6} --image ${SALVAGE_IMAGE_armv6})
+  set_tests_properties(image-armv6-check PROPERTIES PASS_REGULAR_EXPRESSION "SALVAGE: PASS" TIMEOUT 60)
+  add_test(NAME purgatory-armv6-check
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/check-image.py --purgatory
+            --arch arm --elf ${SALVAGE_PURGATORY_ELF_armv6} --image ${SALVAGE_PURGATORY_armv6})
+  set_tests_properties(purgatory-armv6-check PROPERTIES PASS_REGULAR_EXPRESSION "SALVAGE: PASS" TIMEOUT 60)
+endif()
+foreach(board raspi3b raspi2b raspi0)
   set(arch ${_pi_arch_${board}})
+  set(image ${_pi_image_${board}})
   if(NOT arch IN_LIST SALVAGE_ARCHES)
     continue()
   endif()
@@ -172,17 +192,19 @@ foreach(board raspi3b raspi2b)
     add_test(NAME qemu-${board}-${mode}
       COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/boot-test.py
               --arch ${arch} --mode ${mode} --machine ${board} --dtb ${_pi_dtb_${board}}
-              --image ${SALVAGE_IMAGE_${arch}} --elf ${SALVAGE_IMAGE_ELF_${arch}})
+              --image ${SALVAGE_IMAGE_${image}} --elf ${SALVAGE_IMAGE_ELF_${image}})
     set_tests_properties(qemu-${board}-${mode} PROPERTIES
       PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 120)
   endforeach()
 endforeach()
-foreach(case raspi3b:pl011: raspi3b:mini-uart: raspi3b:mini-uart:reboot raspi2b:pl011:)
+foreach(case raspi3b:pl011: raspi3b:mini-uart: raspi3b:mini-uart:reboot raspi2b:pl011: raspi2b:pl011:reboot
+             raspi0:pl011: raspi0:pl011:reboot)
   string(REPLACE ":" ";" parts "${case}")
   list(GET parts 0 board)
   list(GET parts 1 uart)
   list(GET parts 2 after)
   set(arch ${_pi_arch_${board}})
+  set(image ${_pi_image_${board}})
   if(NOT arch IN_LIST SALVAGE_ARCHES)
     continue()
   endif()
@@ -195,7 +217,7 @@ foreach(case raspi3b:pl011: raspi3b:mini-uart: raspi3b:mini-uart:reboot raspi2b:
   add_test(NAME ${name}
     COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/capture-test.py
             --arch ${arch} --machine ${board} --dtb ${_pi_dtb_${board}} --uart ${uart} ${after_args}
-            --image ${SALVAGE_IMAGE_${arch}} --salvage $<TARGET_FILE:salvage> --synth ${CMAKE_SOURCE_DIR}/tools/synth-crash.py)
+            --image ${SALVAGE_IMAGE_${image}} --salvage $<TARGET_FILE:salvage> --synth ${CMAKE_SOURCE_DIR}/tools/synth-crash.py)
   set_tests_properties(${name} PROPERTIES
     PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 300)
 endforeach()

@@ -96,6 +96,24 @@ TEST(ParseOptions, SinkWithAddress) {
   EXPECT_EQ(o.sink_address, 0xa003e00u);
 }
 
+TEST(ParseOptions, SdSink) {
+  Options o = ParseOptions("salvage.sink=sd salvage.target=mbr:1");
+  EXPECT_EQ(o.sink, SinkKind::kSd);
+  EXPECT_FALSE(o.sink_address);
+  EXPECT_EQ(o.target, "mbr:1");
+  o = ParseOptions("salvage.sink=virtio-blk@0x1000 salvage.sink=sd@0x3f300000");
+  EXPECT_EQ(o.sink, SinkKind::kSd);
+  EXPECT_EQ(o.sink_address, 0x3f300000u);
+  o = ParseOptions("salvage.sink=sd@0x3f300000 salvage.sink=sd");  // the later word wins, address too
+  EXPECT_EQ(o.sink, SinkKind::kSd);
+  EXPECT_FALSE(o.sink_address);
+  o = ParseOptions("salvage.sink=sd@ salvage.sink=sdcard");
+  EXPECT_EQ(o.sink, SinkKind::kUart);
+  EXPECT_EQ(o.malformed_count, 2u);
+  EXPECT_FALSE(o.debug_sd_busy);
+  EXPECT_TRUE(ParseOptions("salvage.debug=sd-busy").debug_sd_busy);
+}
+
 TEST(ParseOptions, DefaultsAreUartWholeDiskPowerOff) {
   Options o = ParseOptions("console=ttyAMA0");
   EXPECT_EQ(o.sink, SinkKind::kUart);

@@ -9,6 +9,7 @@
 #include <salvage/stream/decoder.h>
 
 #include "convert/vmcore-writer.h"
+#include "format.h"
 #include "recv/source.h"
 
 namespace salvage::loader {
@@ -23,11 +24,7 @@ struct ReceiveOptions {
   const char* tool = "recv";   ///< Prefix of messages.
 };
 
-/// Exit codes of recv/convert/extract.
-inline constexpr int kExitOk = 0;         ///< Complete and intact dump written.
-inline constexpr int kExitFailure = 1;    ///< Could not read, write or decode at all.
-inline constexpr int kExitUsage = 2;      ///< Wrong arguments.
-inline constexpr int kExitIncomplete = 3; ///< A vmcore was written but pages are missing or it is not intact.
+// Exit codes (kExitOk, kExitFailure, kExitUsage, kExitIncomplete): format.h.
 
 class Receiver : public stream::DecoderEvents {
  public:

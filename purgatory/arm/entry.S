@@ -4,6 +4,7 @@
 	.syntax	unified
 	.arm
 #include "../../boot/arm/bss-relocate.inc"
+#include "../../boot/arm/barrier.inc"
 
 	.section .text.header, "ax"
 	.globl	_start
@@ -13,7 +14,9 @@ _start:
 	.globl	purgatory_params
 purgatory_params:
 	.ascii	"SLVGPURG"
-	.fill	0x340 - 8, 1, 0
+	.fill	0x30 - 8, 1, 0
+	.long	__image_size		/* 0x30 memory footprint, from the linker */
+	.fill	0x340 - 0x34, 1, 0
 
 	.section .text.boot, "ax"
 entry:
@@ -22,7 +25,7 @@ entry:
 	mrc	p15, 0, r0, c1, c0, 2
 	orr	r0, r0, #(0xf << 20)
 	mcr	p15, 0, r0, c1, c0, 2
-	isb
+	salvage_isb r0
 	mov	r0, #0x40000000
 	vmsr	fpexc, r0
 	ldr	r9, .Lstart_off

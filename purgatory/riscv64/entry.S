@@ -13,7 +13,9 @@ _start:
 	.globl	purgatory_params
 purgatory_params:
 	.ascii	"SLVGPURG"
-	.fill	0x340 - 8, 1, 0
+	.fill	0x30 - 8, 1, 0
+	.long	__image_size		/* 0x30 memory footprint, from the linker */
+	.fill	0x340 - 0x34, 1, 0
 
 	.section .text.boot, "ax"
 entry:

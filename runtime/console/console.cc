@@ -6,6 +6,7 @@
 #include <variant>
 
 #include <salvage/devices/mmio.h>
+#include <salvage/uart/bcm2835-aux.h>
 #include <salvage/uart/ns16550.h>
 #include <salvage/uart/pl011.h>
 
@@ -13,7 +14,7 @@ namespace salvage::console {
 namespace {
 
 using devices::Mmio;
-using AnyUart = std::variant<uart::Null, uart::Pl011<Mmio>, uart::Ns16550<Mmio>>;
+using AnyUart = std::variant<uart::Null, uart::Pl011<Mmio>, uart::Ns16550<Mmio>, uart::MiniUart<Mmio>>;
 
 // Zero-initialised: the null UART until Select(). No constructor runs at boot.
 constinit AnyUart g_uart;
@@ -33,6 +34,7 @@ Status Select(Kind kind, const uart::Config& cfg) {
   switch (kind) {
     case Kind::kPl011: g_uart.emplace<uart::Pl011<Mmio>>(Mmio(cfg.base), cfg); break;
     case Kind::kNs16550: g_uart.emplace<uart::Ns16550<Mmio>>(Mmio(cfg.base), cfg); break;
+    case Kind::kBcm2835Aux: g_uart.emplace<uart::MiniUart<Mmio>>(Mmio(cfg.base), Mmio(cfg.aux_base), cfg); break;
     case Kind::kNone: g_uart.emplace<uart::Null>(); break;
   }
   return std::visit([](auto& u) { return u.Init(); }, g_uart);

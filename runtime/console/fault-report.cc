@@ -1,8 +1,10 @@
 // The runtime's side of arch/include/salvage/arch/fault.h: print the fault report on
-// the console, then stop the machine. Uses only EmergencyWrite/EmergencyHex.
+// the console, then stop the machine as salvage.after= says. Uses only
+// EmergencyWrite/EmergencyHex.
 #include <salvage/arch/fault.h>
-#include <salvage/arch/reset.h>
 #include <salvage/console/console.h>
+
+#include "stop.h"
 
 namespace salvage::arch {
 
@@ -47,7 +49,7 @@ namespace salvage::arch {
   }
   EmergencyWrite("\nsalvage: stopped after a fault; no dump was written\n");
   console::Flush();
-  PowerOff();
+  stop::Stop();  // As salvage.after= says, as at the end of a dump.
 }
 
 }  // namespace salvage::arch

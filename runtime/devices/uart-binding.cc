@@ -2,12 +2,34 @@
 #include <salvage/devices/uart-binding.h>
 
 namespace salvage::devices {
+namespace {
+
+// The AUX block (AUX_ENABLES) of a mini UART: the node its clock comes from, as Linux's
+// clk-bcm2835-aux gates it there, else the first `brcm,bcm2835-aux` node; 0 if none.
+uint64_t AuxBlockBase(const dtb::Dtb& dtb, int uart) {
+  constexpr std::string_view kAux = "brcm,bcm2835-aux";
+  int aux = -1;
+  if (Result<int> provider = dtb.PhandleTarget(uart, "clocks"); provider.ok() && dtb.IsCompatible(*provider, kAux)) {
+    aux = *provider;
+  } else {
+    dtb.ForEachCompatible(kAux, [&](int node) {
+      aux = node;
+      return false;
+    });
+  }
+  if (aux < 0) return 0;
+  Result<uint64_t> base = dtb.TranslateRegAddress(aux, 0);
+  return base.ok() ? *base : 0;
+}
+
+}  // namespace
 
 const char* UartKindName(UartKind kind) {
   switch (kind) {
     case UartKind::kNone: return "none";
     case UartKind::kPl011: return "pl011";
     case UartKind::kNs16550: return "ns16550";
+    case UartKind::kBcm2835Aux: return "bcm2835-aux";
   }
   return "?";
 }
@@ -23,8 +45,12 @@ Result<uart::Config> UartConfigFromNode(const dtb::Dtb& dtb, int node, UartKind 
   uart::Config config;
   SALVAGE_ASSIGN_OR_RETURN(config.base, dtb.TranslateRegAddress(node, 0));
   // Only a hint for setting the baud rate; a console without it still works.
-  if (Result<uint32_t> clock = dtb.GetU32(node, "clock-frequency"); clock.ok()) {
+  if (Result<uint32_t> clock = dtb.FixedClockRate(node); clock.ok()) {
     config.clock_hz = *clock;
+  }
+  if (kind == UartKind::kBcm2835Aux) {
+    config.aux_base = AuxBlockBase(dtb, node);
+    return config;
   }
   if (kind != UartKind::kNs16550) return config;
 

@@ -436,6 +436,27 @@ size_t Dtb::NodePath(int node, char* buf, size_t len) const {
   return pos;
 }
 
+Result<int> Dtb::PhandleTarget(int node, const char* prop) const {
+  if (fdt_ == nullptr) return Fail(node, prop, Status(Error::kInvalidArgument, "dtb: not open"));
+  int len = 0;
+  const void* v = fdt_getprop(fdt_, node, prop, &len);
+  if (v == nullptr) return Fail(node, prop, Status(Error::kNotFound, "dtb: property is absent"));
+  if (len < 4) return Fail(node, prop, Status(Error::kMalformed, "dtb: property is shorter than a phandle"));
+  const uint32_t phandle = LoadBe32(static_cast<const uint8_t*>(v));
+  const int target = phandle == 0 || phandle == ~0u ? -1 : fdt_node_offset_by_phandle(fdt_, phandle);
+  if (target < 0) return Fail(node, prop, Status(Error::kNotFound, "dtb: no node has the phandle the property names"));
+  return target;
+}
+
+Result<uint32_t> Dtb::FixedClockRate(int node) const {
+  if (HasProperty(node, "clock-frequency")) return GetU32(node, "clock-frequency");
+  SALVAGE_ASSIGN_OR_RETURN(int provider, PhandleTarget(node, "clocks"));
+  if (!IsCompatible(provider, "fixed-clock") || !IsEnabled(provider)) {
+    return Fail(node, "clocks", Status(Error::kNotFound, "dtb: the first clock is not a fixed-clock"));
+  }
+  return GetU32(provider, "clock-frequency");
+}
+
 Result<std::string_view> Dtb::PsciMethod() const {
   if (fdt_ == nullptr) return Fail(-1, nullptr, Status(Error::kInvalidArgument, "dtb: not open"));
   int node = fdt_path_offset(fdt_, "/psci");

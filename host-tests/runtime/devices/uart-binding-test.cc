@@ -73,6 +73,7 @@ TEST(UartKindName, Names) {
   EXPECT_STREQ(UartKindName(UartKind::kNone), "none");
   EXPECT_STREQ(UartKindName(UartKind::kPl011), "pl011");
   EXPECT_STREQ(UartKindName(UartKind::kNs16550), "ns16550");
+  EXPECT_STREQ(UartKindName(UartKind::kBcm2835Aux), "bcm2835-aux");
 }
 
 TEST(ChooseConsole, VirtAarch64Pl011FromStdoutPath) {
@@ -83,7 +84,7 @@ TEST(ChooseConsole, VirtAarch64Pl011FromStdoutPath) {
   EXPECT_STREQ(c.how, "stdout-path");
   EXPECT_EQ(Path(dtb, c.node), "/pl011@9000000");
   EXPECT_EQ(c.config.base, 0x09000000u);
-  EXPECT_EQ(c.config.clock_hz, 0u);  // only a clocks phandle, which is not followed
+  EXPECT_EQ(c.config.clock_hz, 24000000u);  // clocks -> the apb-pclk fixed-clock
   EXPECT_EQ(c.config.reg_shift, 0u);
   EXPECT_EQ(c.config.reg_io_width, 1u);
   EXPECT_TRUE(c.stdout_path_status.ok());
@@ -102,22 +103,105 @@ TEST(ChooseConsole, VirtRiscv64Ns16550aFromStdoutPathWithOptions) {
   EXPECT_EQ(c.config.reg_io_width, 1u);
 }
 
-TEST(ChooseConsole, Raspi3FallsBackFromMiniUartToPl011) {
+TEST(ChooseConsole, Raspi3StdoutPathSelectsTheMiniUart) {
   Blob b("raspi3-arm");
+  Dtb dtb = b.Open();
+  ConsoleChoice c = ChooseConsole(dtb);
+  EXPECT_EQ(c.kind, UartKind::kBcm2835Aux);
+  EXPECT_STREQ(c.how, "stdout-path");
+  EXPECT_EQ(Path(dtb, c.node), "/soc/serial@7e215040");
+  EXPECT_EQ(c.config.base, 0x3f215040u);
+  EXPECT_EQ(c.config.clock_hz, 0u);
+  EXPECT_EQ(c.config.aux_base, 0u);  // this tree has no brcm,bcm2835-aux node
+  EXPECT_TRUE(c.stdout_path_status.ok());
+}
+
+TEST(ChooseConsole, Raspi3FallsBackFromADisabledMiniUartToPl011) {
+  Blob b("raspi3-arm");
+  b.SetString("/soc/serial@7e215040", "status", "disabled");
   Dtb dtb = b.Open();
   ConsoleChoice c = ChooseConsole(dtb);
   EXPECT_EQ(c.kind, UartKind::kPl011);
   EXPECT_STREQ(c.how, "first compatible node");
   EXPECT_EQ(Path(dtb, c.node), "/soc/serial@7e201000");
   EXPECT_EQ(c.config.base, 0x3f201000u);
-  EXPECT_EQ(c.stdout_path_status.error(), Error::kUnsupported);
-  EXPECT_STREQ(c.stdout_path_status.what(), "uart: the stdout-path node is not a UART salvage drives");
+  EXPECT_STREQ(c.stdout_path_status.what(), "uart: the stdout-path node is disabled");
+}
+
+TEST(ChooseConsole, Raspi3bSerial1IsTheMiniUartWithItsAuxBlock) {
+  Blob b("raspi3b-arm64");
+  Dtb dtb = b.Open();
+  ConsoleChoice c = ChooseConsole(dtb);
+  EXPECT_EQ(c.kind, UartKind::kBcm2835Aux);
+  EXPECT_STREQ(c.how, "stdout-path");
+  EXPECT_EQ(Path(dtb, c.node), "/soc/serial@7e215040");
+  EXPECT_EQ(c.config.base, 0x3f215040u);
+  EXPECT_EQ(c.config.aux_base, 0x3f215000u);  // clocks = <&aux 0>
+  EXPECT_EQ(c.config.clock_hz, 0u);           // the core clock: set at run time
+}
+
+TEST(ChooseConsole, Raspi3bSerial0IsThePl011WithAnUnknownClock) {
+  Blob b("raspi3b-arm64");
+  b.SetString("/chosen", "stdout-path", "serial0:115200n8");
+  Dtb dtb = b.Open();
+  ConsoleChoice c = ChooseConsole(dtb);
+  EXPECT_EQ(c.kind, UartKind::kPl011);
+  EXPECT_STREQ(c.how, "stdout-path");
+  EXPECT_EQ(Path(dtb, c.node), "/soc/serial@7e201000");
+  EXPECT_EQ(c.config.base, 0x3f201000u);
+  EXPECT_EQ(c.config.clock_hz, 0u);  // clocks = <&cprman 19>: not a fixed-clock
+}
+
+TEST(ChooseConsole, Raspi3bPl011ClockedByAFixedClock) {
+  Blob b("raspi3b-arm64");
+  b.SetString("/chosen", "stdout-path", "/soc/serial@7e201000");
+  const uint32_t osc = fdt_get_phandle(b.data(), b.Node("/clocks/clk-osc"));
+  ASSERT_NE(osc, 0u);
+  fdt32_t clocks[2] = {cpu_to_fdt32(osc), cpu_to_fdt32(osc)};
+  ASSERT_EQ(fdt_setprop(b.data(), b.Node("/soc/serial@7e201000"), "clocks", clocks, sizeof(clocks)), 0);
+  Dtb dtb = b.Open();
+  ConsoleChoice c = ChooseConsole(dtb);
+  EXPECT_EQ(c.kind, UartKind::kPl011);
+  EXPECT_EQ(c.config.clock_hz, 19200000u);
+}
+
+TEST(ChooseConsole, Raspi3bMiniUartWithoutClocksFindsTheAuxBlockByCompatible) {
+  Blob b("raspi3b-arm64");
+  b.Delete("/soc/serial@7e215040", "clocks");
+  b.SetU32("/soc/serial@7e215040", "clock-frequency", 250000000);
+  Dtb dtb = b.Open();
+  ConsoleChoice c = ChooseConsole(dtb);
+  EXPECT_EQ(c.kind, UartKind::kBcm2835Aux);
+  EXPECT_EQ(c.config.aux_base, 0x3f215000u);
+  EXPECT_EQ(c.config.clock_hz, 250000000u);
+}
+
+TEST(ChooseConsole, Raspi3bPrefersThePl011WhenStdoutPathIsUnusable) {
+  Blob b("raspi3b-arm64");
+  b.Delete("/chosen", "stdout-path");
+  Dtb dtb = b.Open();
+  ConsoleChoice c = ChooseConsole(dtb);
+  EXPECT_EQ(c.kind, UartKind::kPl011);
+  EXPECT_STREQ(c.how, "first compatible node");
+}
+
+TEST(ChooseConsole, Raspi3bMiniUartAloneIsFoundByTheScan) {
+  Blob b("raspi3b-arm64");
+  b.Delete("/chosen", "stdout-path");
+  b.SetString("/soc/serial@7e201000", "status", "disabled");
+  Dtb dtb = b.Open();
+  ConsoleChoice c = ChooseConsole(dtb);
+  EXPECT_EQ(c.kind, UartKind::kBcm2835Aux);
+  EXPECT_STREQ(c.how, "first compatible node");
+  EXPECT_EQ(c.config.aux_base, 0x3f215000u);
 }
 
 TEST(ChooseConsole, Raspi3SkipsDisabledUartsAndReadsRegShift) {
-  // With the PL011 disabled the only candidate is the DesignWare UART, once enabled.
+  // With the PL011 and the mini UART disabled the only candidate is the DesignWare
+  // UART, once enabled.
   Blob b("raspi3-arm");
   b.SetString("/soc/serial@7e201000", "status", "disabled");
+  b.SetString("/soc/serial@7e215040", "status", "disabled");
   {
     Dtb dtb = b.Open();
     ConsoleChoice c = ChooseConsole(dtb);

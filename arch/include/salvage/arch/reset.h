@@ -12,11 +12,18 @@ enum class FirmwareCall { kUnknown, kPsciHvc, kPsciSmc, kSbi };
 void SetFirmwareCall(FirmwareCall call);
 FirmwareCall GetFirmwareCall();
 
-/// PSCI SYSTEM_OFF / SBI system reset (shutdown). If that fails or is not available:
-/// Halt().
+/// PSCI SYSTEM_OFF / SBI system reset (shutdown). Returns only when no firmware call
+/// is known or the call failed, so the caller can try a board's reset device.
+void FirmwarePowerOff();
+
+/// PSCI SYSTEM_RESET / SBI system reset (cold reboot). Returns only when no firmware
+/// call is known or the call failed.
+void FirmwareReset();
+
+/// FirmwarePowerOff(), then Halt() if it returned.
 [[noreturn]] void PowerOff();
 
-/// PSCI SYSTEM_RESET / SBI system reset (cold reboot). If that fails: Halt().
+/// FirmwareReset(), then Halt() if it returned.
 [[noreturn]] void Reset();
 
 /// Interrupts masked, wait for interrupt, forever.

@@ -12,7 +12,9 @@
 //   0x025 u8      console reg_io_width (1 or 4)
 //   0x026 u16     reserved
 //   0x028 u64     console base (physical)
-//   0x030 ..0x03f reserved
+//   0x030 u32     memory footprint: file + .bss + stack, the bytes its segment must span
+//                 (set by the build, read by the loader)
+//   0x034 ..0x03f reserved
 //   0x040 segments[16], 48 bytes each: u64 address, u64 size, u8[32] SHA-256 of the bytes
 #pragma once
 
@@ -42,7 +44,8 @@ struct Params {
   uint8_t console_reg_io_width;
   uint16_t reserved0;
   uint64_t console_base;
-  uint64_t reserved1[2];
+  uint32_t footprint;
+  uint32_t reserved1[3];
   Segment segments[kMaxSegments];
 };
 static_assert(sizeof(Params) == 0x40 + 16 * 48);

@@ -61,10 +61,12 @@ inline constexpr uint32_t kSectionApPrivRw = 0b01u << 10;  // AP[1:0]=01, AP[2]=
 inline constexpr uint32_t kSectionTex1 = 0b001u << 12;     // with C=B=1: Normal WB write-allocate
 inline constexpr uint32_t kSectionShared = 1u << 16;
 
-constexpr uint32_t ShortSection(uint32_t pa, MemType type) {
+/// `shareable_normal` false: Normal memory without the S bit (an ARMv6 uniprocessor
+/// such as the ARM1176 does not cache Shareable Normal memory).
+constexpr uint32_t ShortSection(uint32_t pa, MemType type, bool shareable_normal = true) {
   uint32_t d = (pa & 0xfff00000u) | kSection | kSectionApPrivRw;
   if (type == MemType::kNormal) {
-    d |= kSectionTex1 | kSectionC | kSectionB | kSectionShared;
+    d |= kSectionTex1 | kSectionC | kSectionB | (shareable_normal ? kSectionShared : 0);
   } else {
     d |= kSectionB | kSectionXn;  // TEX=000 C=0 B=1: Shared Device
   }
@@ -112,8 +114,8 @@ class ShortSectionTable {
   static constexpr size_t kEntries = 4096;
   static constexpr uint64_t kSectionSize = 1u << 20;
 
-  /// Clears the table (every section faults).
-  explicit ShortSectionTable(uint32_t* table);
+  /// Clears the table (every section faults). `shareable_normal`: see pte::ShortSection.
+  explicit ShortSectionTable(uint32_t* table, bool shareable_normal = true);
   /// Maps the range rounded out to 1 MiB. Addresses at or above 4 GiB are out of
   /// reach: kOutOfRange when the range starts there; a range that crosses 4 GiB is
   /// mapped up to it.
@@ -124,6 +126,7 @@ class ShortSectionTable {
 
  private:
   uint32_t* table_;
+  bool shareable_normal_;
 };
 
 }  // namespace salvage::arch

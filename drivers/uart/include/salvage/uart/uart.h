@@ -16,6 +16,9 @@ struct Config {
   uint32_t clock_hz = 0;     ///< Input clock, 0 when unknown (then the baud rate is left as found).
   uint8_t reg_shift = 0;     ///< Register i lives at base + (i << reg_shift) (8250 family).
   uint8_t reg_io_width = 1;  ///< Access width in bytes: 1 or 4 (8250 family).
+  /// BCM2835 mini UART: physical base of the AUX block holding AUX_ENABLES (the
+  /// `brcm,bcm2835-aux` node), 0 when unknown. Other drivers ignore it.
+  uint64_t aux_base = 0;
 };
 
 /// A polled, transmit-first UART:

@@ -13,13 +13,13 @@
 
 namespace salvage::console {
 
-enum class Kind : uint8_t { kNone, kPl011, kNs16550 };
+enum class Kind : uint8_t { kNone, kPl011, kNs16550, kBcm2835Aux };
 
 /// Makes the UART of `kind` at `cfg` the console and initialises it. Returns the
 /// driver's Init status; on failure the console stays usable for best-effort output.
 Status Select(Kind kind, const uart::Config& cfg);
 
-/// The console in use: its driver name ("pl011", "ns16550", "none").
+/// The console in use: its driver name ("pl011", "ns16550", "bcm2835-aux", "none").
 const char* DriverName();
 
 /// Writes text, turning "\n" into "\r\n".

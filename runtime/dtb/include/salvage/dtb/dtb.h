@@ -188,6 +188,22 @@ class Dtb {
   /// Errors: kNotFound (absent or bad node), kMalformed (no NUL inside the property).
   Result<std::string_view> GetString(int node, const char* prop) const;
 
+  /// True when `node` has a property named `prop` (of any length).
+  bool HasProperty(int node, const char* prop) const;
+
+  /// The node the first cell of `prop` (a phandle, as in `clocks = <&osc 0>`) refers to.
+  /// Errors: kNotFound (absent, or no node has that phandle), kMalformed (shorter than
+  /// one cell).
+  Result<int> PhandleTarget(int node, const char* prop) const;
+
+  /// The rate of `node`'s first clock when it is a number in the DTB: `node`'s own
+  /// clock-frequency, else the clock-frequency of the provider its first `clocks` entry
+  /// names when that provider is an enabled `fixed-clock` (Linux
+  /// bindings/clock/fixed-clock.yaml). Rates set up at run time (a clock controller
+  /// such as the Raspberry Pi's cprman) are unknown here.
+  /// Errors: kNotFound (no such rate), kMalformed (a property of the wrong size).
+  Result<uint32_t> FixedClockRate(int node) const;
+
   /// Writes `node`'s full path, NUL-terminated, into buf (or "?" when the node is bad
   /// or buf too small). Returns the length written, without the NUL; 0 when len is 0.
   size_t NodePath(int node, char* buf, size_t len) const;
@@ -212,7 +228,6 @@ class Dtb {
   Status Fail(int node, const char* prop, Status status) const;
   // The next node in DT order after `node` (-1: the first, i.e. the root); -1 at the end.
   int NextNode(int node) const;
-  bool HasProperty(int node, const char* prop) const;
   // /chosen's offset, -1 when absent.
   Result<int> ChosenNode() const;
   // The next enabled device_type = "memory" child of the root after `prev` (-1 to
