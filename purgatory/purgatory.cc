@@ -12,6 +12,7 @@
 
 #include <salvage/base/sha256.h>
 #include <salvage/purgatory/params.h>
+#include <salvage/uart/bcm2835-aux.h>
 #include <salvage/uart/ns16550.h>
 #include <salvage/uart/pl011.h>
 
@@ -38,6 +39,12 @@ void Put(const Params& p, const char* s) {
       u.PutChar(*s);
     } else if (p.console_kind == 2) {
       uart::Ns16550<RawIo> u(io, cfg);
+      if (*s == '\n') u.PutChar('\r');
+      u.PutChar(*s);
+    } else if (p.console_kind == 3) {
+      // The Raspberry Pi's mini UART, as the crashed kernel left it (aux_base 0: the
+      // AUX enable bits are not touched).
+      uart::MiniUart<RawIo> u(io, io, cfg);
       if (*s == '\n') u.PutChar('\r');
       u.PutChar(*s);
     }

@@ -115,6 +115,8 @@ ConsoleParams ConsoleFrom(const devices::ConsoleChoice& c) {
     p.kind = 1;
   } else if (c.kind == devices::UartKind::kNs16550) {
     p.kind = 2;
+  } else if (c.kind == devices::UartKind::kBcm2835Aux) {
+    p.kind = 3;  // the purgatory's only: the image's early console has no mini-UART kind
   } else {
     return p;
   }
@@ -405,7 +407,10 @@ Expected<LoadPlan> PrepareLoad(const LoadSettings& s, Kernel& kernel, std::vecto
   plan.console = ChooseConsoleIn(*dtb, &plan.console_text);
 
   std::vector<uint8_t> image_bytes = std::move(image->bytes);
-  PatchBootParams(image_bytes, plan.console, plan.options.reset_on_stop ? kBootFlagResetOnStop : 0);
+  // The image's early console (used only without a usable DTB) knows PL011 and 16550.
+  ConsoleParams early = plan.console;
+  if (early.kind == 3) early = ConsoleParams{};
+  PatchBootParams(image_bytes, early, plan.options.reset_on_stop ? kBootFlagResetOnStop : 0);
   const CheckedSegment checked[] = {
       {pl.image.addr, image_bytes},
       {pl.dtb.addr, *dtb},

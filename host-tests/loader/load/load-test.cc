@@ -370,10 +370,10 @@ TEST(LoadTest, FakeImageAndPurgatory) {
   EXPECT_EQ(o.by_name.at("purgatory").memsz, 0xd000u);  // 4 KiB file + 48 KiB .bss allowance
 }
 
-TEST(LoadTest, ConsoleThePurgatoryCannotDriveIsNone) {
-  // raspi3's stdout-path names the mini UART. Whether or not the image drives it, the
-  // purgatory and the early console know only PL011 and 16550: they get that console
-  // when the image picks it, and none otherwise.
+TEST(LoadTest, MiniUartConsoleIsThePurgatorysOnly) {
+  // raspi3's stdout-path names the mini UART. The purgatory drives it (console kind 3)
+  // for its mismatch message; the image's early console, used only without a DTB, knows
+  // PL011 and 16550 alone, so the boot parameter block gets none.
   Scratch root("proc-armhf-virt");
   const testing::Blobs blobs = testing::BlobsFor("arm", root);
   LoadSettings s = DryRun(kTrees[1], root.path(), blobs, root.At("/out"));
@@ -384,14 +384,14 @@ TEST(LoadTest, ConsoleThePurgatoryCannotDriveIsNone) {
   const DryRunOutput o = ReadOut(root.At("/out"));
   purgatory::Params params;
   std::memcpy(&params, &o.by_name.at("purgatory").bytes[purgatory::kParamsOffset], sizeof(params));
-  if (Has(out.text(), "  console     pl011 at 0x3f201000")) {
-    EXPECT_EQ(params.console_kind, 1u);
-    EXPECT_EQ(params.console_base, 0x3f201000u);
-  } else {
-    EXPECT_TRUE(Has(out.text(), "; the purgatory cannot report a damaged segment on it")) << out.text();
-    EXPECT_EQ(params.console_kind, 0u);
-    EXPECT_EQ(params.console_base, 0u);
-  }
+  ASSERT_TRUE(Has(out.text(), "  console     bcm2835-aux")) << out.text();
+  EXPECT_FALSE(Has(out.text(), "the purgatory cannot report")) << out.text();
+  EXPECT_EQ(params.console_kind, 3u);
+  EXPECT_EQ(params.console_base, 0x3f215040u);
+  boot::BootParams boot;
+  std::memcpy(&boot, &o.by_name.at("image").bytes[boot::kBootParamsOffset], sizeof(boot));
+  EXPECT_EQ(boot.earlycon_kind, 0u);
+  EXPECT_EQ(boot.earlycon_base, 0u);
 }
 
 TEST(LoadTest, FirmwareFdtAndKcoreUnderRoot) {

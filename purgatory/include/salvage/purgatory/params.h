@@ -7,7 +7,8 @@
 //   0x00c u32     segment count (at most kMaxSegments)
 //   0x010 u64     entry: where to jump (the salvage image's first byte)
 //   0x018 u64     DTB physical address, handed to the image in the boot protocol register
-//   0x020 u32     console kind: 0 none, 1 PL011, 2 16550 (for the mismatch message)
+//   0x020 u32     console kind: 0 none, 1 PL011, 2 16550, 3 BCM2835 mini UART (for the
+//                 mismatch message)
 //   0x024 u8      console reg_shift
 //   0x025 u8      console reg_io_width (1 or 4)
 //   0x026 u16     reserved

@@ -60,11 +60,12 @@ inline constexpr std::array<SdCompatible, 4> kSdCompatibles = {{
     {"brcm,bcm2835-sdhost", SdKind::kBcm2835Sdhost},
 }};
 
-/// Base clocks assumed when the DTB gives no `clock-frequency` (the real rates come
-/// from the firmware's clock manager, which salvage does not query). Upper bounds, so the
-/// card clock is never faster than asked, only slower: the Pi's EMMC clock is at most
-/// 250 MHz in the firmware's defaults; the BCM2711 EMMC2 reports its base clock in the
-/// Capabilities register (0 here: use it).
+/// Base clocks assumed when the DTB gives no `clock-frequency`: the real rates are set by
+/// the firmware's clock manager, which salvage does not query (the DTB's `clocks` point
+/// at it). Chosen as upper bounds, so that a lower real rate only makes the card clock
+/// slower than asked, never faster. The Arasan EMMC clock: 250 MHz (an assumption, not
+/// measured on hardware). The BCM2711 EMMC2 reports its base clock in the Capabilities
+/// register (base_clock_hz 0 here: the driver reads it).
 inline constexpr uint32_t kBcm2835EmmcAssumedHz = 250'000'000;
 /// The SDHOST divides the VPU core clock: 250 MHz, or 400 MHz on a Pi 3 (its default
 /// core_freq); the upper bound again.
