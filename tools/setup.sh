@@ -62,15 +62,13 @@ archive_uri() {
   printf '%s\n' "${u%/}"
 }
 
-# fetch_target_libs DEBARCH SUITE: libfdt-dev and liblz4-dev of that architecture into
-# $sysroots/DEBARCH/root, once.
-fetch_target_libs() {
-  local arch=$1 suite=$2 d="$sysroots/$1"
-  local stamp="$d/.done-v1"
-  [ -f "$stamp" ] && return 0
-  say "fetching libfdt-dev:$arch liblz4-dev:$arch from Debian $suite"
-  rm -rf "$d"; mkdir -p "$d/lists/partial" "$d/debs" "$d/root" "$d/cache/archives/partial"
-  cat > "$d/arch.sources" <<SRC
+# private_apt DIR ARCH SUITE: an apt configuration of its own under DIR for Debian SUITE's
+# ARCH packages (the host's apt setup is never touched), its package lists fetched. Sets
+# APT_O, the options every apt-get/apt-cache call with it takes. Remove DIR when done.
+private_apt() {
+  local dir=$1 arch=$2 suite=$3
+  mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
+  cat > "$dir/arch.sources" <<SRC
 Types: deb
 URIs: $(archive_uri)
 Suites: $suite
@@ -78,15 +76,35 @@ Components: main
 Architectures: $arch
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
-  local o=(-o "Dir::Etc::SourceList=$d/arch.sources" -o Dir::Etc::SourceParts=/dev/null
-           -o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d/cache"
-           -o "Dir::State::status=/dev/null"
-           -o APT::Sandbox::User=root -o "APT::Architecture=$arch" -o "APT::Architectures=$arch")
-  apt-get "${o[@]}" update -qq >/dev/null || die "apt-get update for $arch ($suite) failed"
-  (cd "$d/debs" && apt-get "${o[@]}" download libfdt-dev libfdt1 liblz4-dev >/dev/null) \
+  APT_O=(-o "Dir::Etc::SourceList=$dir/arch.sources" -o Dir::Etc::SourceParts=/dev/null
+         -o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache"
+         -o "Dir::State::status=/dev/null"
+         -o APT::Sandbox::User=root -o "APT::Architecture=$arch" -o "APT::Architectures=$arch")
+  apt-get "${APT_O[@]}" update -qq >/dev/null || die "apt-get update for $arch ($suite) failed"
+}
+
+# kernel_flavour META: the versioned kernel package (linux-image-<abi>-<flavour>) that the
+# metapackage META (linux-image-arm64, linux-image-armmp) depends on, under APT_O.
+kernel_flavour() {
+  local f
+  f=$(apt-cache "${APT_O[@]}" depends "$1" | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n1)
+  [ -n "$f" ] || die "cannot resolve the kernel behind $1"
+  printf '%s\n' "$f"
+}
+
+# fetch_target_libs DEBARCH SUITE: libfdt-dev and liblz4-dev of that architecture into
+# $sysroots/DEBARCH/root, once.
+fetch_target_libs() {
+  local arch=$1 suite=$2 d="$sysroots/$1"
+  local stamp="$d/.done-v1"
+  [ -f "$stamp" ] && return 0
+  say "fetching libfdt-dev:$arch liblz4-dev:$arch from Debian $suite"
+  rm -rf "$d"; mkdir -p "$d/debs" "$d/root"
+  private_apt "$d/apt" "$arch" "$suite"
+  (cd "$d/debs" && apt-get "${APT_O[@]}" download libfdt-dev libfdt1 liblz4-dev >/dev/null) \
     || die "apt-get download libfdt-dev:$arch liblz4-dev:$arch failed"
   for deb in "$d"/debs/*.deb; do dpkg-deb -x "$deb" "$d/root"; done
-  rm -rf "$d/lists" "$d/cache"
+  rm -rf "$d/apt"
   touch "$stamp"
 }
 
@@ -110,28 +128,14 @@ fetch_crash_kit() {
   local stamp="$d/.done-v1"
   [ -f "$stamp" ] && return 0
   say "fetching Debian bookworm's arm64 kernel, busybox, kexec-tools and makedumpfile (about 65 MB, once)"
-  rm -rf "$d"; mkdir -p "$d/apt/lists/partial" "$d/apt/cache/archives/partial" "$d/debs" "$d/root" "$d/modules"
-  cat > "$d/apt/arch.sources" <<SRC
-Types: deb
-URIs: $(archive_uri)
-Suites: bookworm
-Components: main
-Architectures: $arch
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-  local o=(-o "Dir::Etc::SourceList=$d/apt/arch.sources" -o Dir::Etc::SourceParts=/dev/null
-           -o "Dir::State::Lists=$d/apt/lists" -o "Dir::Cache=$d/apt/cache"
-           -o "Dir::State::status=/dev/null"
-           -o APT::Sandbox::User=root -o "APT::Architecture=$arch" -o "APT::Architectures=$arch")
-  apt-get "${o[@]}" update -qq >/dev/null || die "apt-get update for $arch (bookworm) failed"
-  local flavour
-  flavour=$(apt-cache "${o[@]}" depends linux-image-arm64 | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-arm64\)$/\1/p' | head -n1)
-  [ -n "$flavour" ] || die "cannot resolve the kernel behind linux-image-arm64 in bookworm"
+  rm -rf "$d"; mkdir -p "$d/debs" "$d/root" "$d/modules"
+  private_apt "$d/apt" "$arch" bookworm
+  local flavour; flavour=$(kernel_flavour linux-image-arm64)
   local pkgs=("$flavour-unsigned" busybox-static kexec-tools makedumpfile
               libc6 libgcc-s1 zlib1g liblzma5 libbz2-1.0 libdw1 libelf1 liblzo2-2 libzstd1
               libxencall1 libxendevicemodel1 libxenevtchn1 libxenforeignmemory1 libxengnttab1
               libxenhypfs1 libxenmisc4.17 libxenstore4 libxentoolcore1 libxentoollog1 libyajl2 libuuid1)
-  (cd "$d/debs" && apt-get "${o[@]}" download "${pkgs[@]}" >/dev/null) \
+  (cd "$d/debs" && apt-get "${APT_O[@]}" download "${pkgs[@]}" >/dev/null) \
     || die "apt-get download of the arm64 crash kit failed: ${pkgs[*]}"
   local k; k=$(ls "$d"/debs/linux-image-*.deb)
   for deb in "$d"/debs/*.deb; do [ "$deb" = "$k" ] || dpkg-deb -x "$deb" "$d/root"; done
@@ -162,34 +166,20 @@ fetch_pi_dtbs() {
   [ -f "$stamp" ] && return 0
   say "fetching the Raspberry Pi DTBs from Debian bookworm's arm64 and armhf kernel packages (about 100 MB, once)"
   rm -rf "$d"; mkdir -p "$d"
-  local arch meta flavour_re want
+  local arch meta want
   for arch in arm64 armhf; do
     local a="$d/apt-$arch"
-    mkdir -p "$a/lists/partial" "$a/cache/archives/partial" "$a/debs" "$a/root"
-    cat > "$a/arch.sources" <<SRC
-Types: deb
-URIs: $(archive_uri)
-Suites: bookworm
-Components: main
-Architectures: $arch
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-    local o=(-o "Dir::Etc::SourceList=$a/arch.sources" -o Dir::Etc::SourceParts=/dev/null
-             -o "Dir::State::Lists=$a/lists" -o "Dir::Cache=$a/cache"
-             -o "Dir::State::status=/dev/null"
-             -o APT::Sandbox::User=root -o "APT::Architecture=$arch" -o "APT::Architectures=$arch")
+    mkdir -p "$a/debs" "$a/root"
+    private_apt "$a/apt" "$arch" bookworm
     if [ $arch = arm64 ]; then
-      meta=linux-image-arm64; flavour_re='linux-image-[0-9][^ ]*-arm64'
+      meta=linux-image-arm64
       want=('*/broadcom/bcm2837-rpi-3-b.dtb')
     else
-      meta=linux-image-armmp; flavour_re='linux-image-[0-9][^ ]*-armmp'
+      meta=linux-image-armmp
       want=('*/bcm2836-rpi-2-b.dtb' '*/bcm2835-rpi-zero.dtb')
     fi
-    apt-get "${o[@]}" update -qq >/dev/null || die "apt-get update for $arch (bookworm) failed"
-    local flavour
-    flavour=$(apt-cache "${o[@]}" depends "$meta" | sed -n "s/^ *Depends: \\($flavour_re\\)\$/\\1/p" | head -n1)
-    [ -n "$flavour" ] || die "cannot resolve the kernel behind $meta in bookworm ($arch)"
-    (cd "$a/debs" && apt-get "${o[@]}" download "$flavour" >/dev/null) \
+    local flavour; flavour=$(kernel_flavour "$meta")
+    (cd "$a/debs" && apt-get "${APT_O[@]}" download "$flavour" >/dev/null) \
       || die "apt-get download $flavour:$arch failed"
     dpkg-deb --fsys-tarfile "$a"/debs/*.deb | tar -x -C "$a/root" --wildcards "${want[@]}" \
       || die "no Raspberry Pi DTB in $flavour:$arch"
