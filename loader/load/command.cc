@@ -7,6 +7,7 @@
 #include <string>
 
 #include "format.h"
+#include "load/dump-file.h"
 #include "load/load.h"
 #include "proc/sysfs.h"
 
@@ -21,11 +22,17 @@ const char kLoadUsage[] =
     "Replaces any crash kernel loaded before. Runs at boot from salvage.service.\n"
     "\n"
     "what the image does after a crash (also SALVAGE_* in the configuration file):\n"
-    "      --sink uart|virtio-blk|virtio-blk@ADDR\n"
+    "      --sink uart|virtio-blk|virtio-blk@ADDR|sd|sd@ADDR|sd-file\n"
     "                        where the dump goes (default uart: the console, for salvage recv;\n"
-    "                        every sink of docs/options.md is accepted)\n"
+    "                        every sink of docs/options.md is accepted; sd-file: a file on the\n"
+    "                        SD card, read after the reboot with salvage extract FILE)\n"
     "      --target T        with a disk sink: disk, mbr:N, gpt-name:NAME, gpt-uuid:UUID,\n"
     "                        extents:S+C,... (default disk; docs/options.md)\n"
+    "      --file PATH       with sd-file: the dump file, on the SD card's ext4 or vfat file\n"
+    "                        system (default /var/crash/salvage.dump); made, or reused, here\n"
+    "      --file-size auto|SIZE\n"
+    "                        with sd-file: its size (default auto: what the RAM to dump needs\n"
+    "                        at worst; a smaller file keeps the first pages only)\n"
     "      --after poweroff|reboot|halt\n"
     "                        what to do when the dump is written (default poweroff)\n"
     "      --append WORDS    more words for the image's command line (bootargs)\n"
@@ -110,9 +117,15 @@ Expected<LoadArgs> ParseLoadArgs(int argc, char** argv) {
     } else if (arg == "--dtb") {
       if (!opt(&cli.dtb)) return needs("a file");
     } else if (arg == "--sink") {
-      if (!opt(&cli.sink)) return needs("uart, virtio-blk or virtio-blk@ADDR");
+      if (!opt(&cli.sink)) return needs("uart, virtio-blk[@ADDR], sd[@ADDR] or sd-file");
     } else if (arg == "--target") {
       if (!opt(&cli.target)) return needs("a target (disk, mbr:N, gpt-name:NAME, gpt-uuid:UUID, extents:S+C,...)");
+    } else if (arg == "--file") {
+      if (!opt(&cli.file)) return needs("a path (on the SD card's file system)");
+    } else if (arg == "--file-size") {
+      if (!opt(&cli.file_size)) return needs("auto or a size (1536M, 2G)");
+      auto size = ParseFileSize(*cli.file_size);
+      if (!size.ok()) return size.failure();
     } else if (arg == "--after") {
       if (!opt(&cli.after)) return needs("poweroff, reboot or halt");
     } else if (arg == "--append") {
@@ -155,6 +168,8 @@ Expected<LoadArgs> ParseLoadArgs(int argc, char** argv) {
     file = *parsed;
   }
   s.choices = Merge(cli, file);
+  if ((cli.file || cli.file_size) && s.choices.sink != std::string(kSdFileSink))
+    return Fail(std::string(cli.file ? "--file" : "--file-size") + " is for the dump file on the SD card: add --sink sd-file");
   return a;
 }
 

@@ -9,9 +9,9 @@
 namespace salvage::loader::load {
 namespace {
 
-constexpr std::array<std::string_view, 8> kKeys = {
-    "USE_SALVAGE",   "SALVAGE_SINK",  "SALVAGE_TARGET",    "SALVAGE_AFTER",
-    "SALVAGE_APPEND", "SALVAGE_IMAGE", "SALVAGE_PURGATORY", "SALVAGE_DTB",
+constexpr std::array<std::string_view, 10> kKeys = {
+    "USE_SALVAGE",    "SALVAGE_SINK",  "SALVAGE_TARGET",    "SALVAGE_AFTER", "SALVAGE_APPEND",
+    "SALVAGE_IMAGE",  "SALVAGE_PURGATORY", "SALVAGE_DTB",   "SALVAGE_FILE",  "SALVAGE_FILE_SIZE",
 };
 
 bool IsBlank(char c) { return c == ' ' || c == '\t'; }
@@ -149,6 +149,8 @@ Expected<Choices> ParseConfig(std::string_view text, std::string_view source) {
     else if (key == "SALVAGE_IMAGE") c.image = value;
     else if (key == "SALVAGE_PURGATORY") c.purgatory = value;
     else if (key == "SALVAGE_DTB") c.dtb = value;
+    else if (key == "SALVAGE_FILE") c.file = value;
+    else if (key == "SALVAGE_FILE_SIZE") c.file_size = value;
   }
   return c;
 }
@@ -163,6 +165,8 @@ Choices Merge(const Choices& cli, const Choices& file) {
   if (!m.image) m.image = file.image;
   if (!m.purgatory) m.purgatory = file.purgatory;
   if (!m.dtb) m.dtb = file.dtb;
+  if (!m.file) m.file = file.file;
+  if (!m.file_size) m.file_size = file.file_size;
   return m;
 }
 

@@ -11,13 +11,15 @@
 // empty VALUE means "not set" (the built-in default applies). Keys:
 //   USE_SALVAGE        1 (default) or 0: 0 makes `salvage load` do nothing (the service
 //                      stays enabled, as USE_KDUMP=0 does for kdump-tools)
-//   SALVAGE_SINK       --sink        uart | virtio-blk | virtio-blk@ADDR
+//   SALVAGE_SINK       --sink        uart | virtio-blk | virtio-blk@ADDR | sd | sd@ADDR | sd-file
 //   SALVAGE_TARGET     --target      disk | mbr:N | gpt-name:NAME | gpt-uuid:UUID | extents:...
 //   SALVAGE_AFTER      --after       poweroff | reboot | halt
 //   SALVAGE_APPEND     --append      words for the image's bootargs
 //   SALVAGE_IMAGE      --image       the image file
 //   SALVAGE_PURGATORY  --purgatory   the purgatory file
 //   SALVAGE_DTB        --dtb         the device tree to start from
+//   SALVAGE_FILE       --file        with sd-file: the dump file (/var/crash/salvage.dump)
+//   SALVAGE_FILE_SIZE  --file-size   with sd-file: auto | SIZE (1536M, 2G)
 // Any other key, a line without '=', or an unterminated quote is an error naming the
 // file and line. A value given on the command line wins over the file.
 #pragma once
@@ -40,6 +42,8 @@ namespace salvage::loader::load {
 struct Choices {
   std::optional<bool> enabled{};  ///< USE_SALVAGE.
   std::optional<std::string> sink{}, target{}, after{}, append{}, image{}, purgatory{}, dtb{};
+  /// --file, --file-size: the SD-card dump file of --sink sd-file (dump-file.h).
+  std::optional<std::string> file{}, file_size{};
 };
 
 /// Parses the text of a configuration file. `source` names it in messages.

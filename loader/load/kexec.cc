@@ -10,7 +10,12 @@
 #include <climits>
 #include <vector>
 
+#include "load/dump-file.h"
+
 namespace salvage::loader::load {
+
+FileSystem& Kernel::Files() { return LiveFileSystem(); }
+
 namespace {
 
 constexpr ArchInfo kAarch64{"aarch64", 183, kKexecArchAarch64};

@@ -28,6 +28,8 @@
 
 namespace salvage::loader::load {
 
+class FileSystem;  // dump-file.h
+
 /// KEXEC_ON_CRASH: load the image as the crash kernel (kexec_crash_image).
 inline constexpr unsigned long kKexecOnCrash = 0x00000001;
 /// KEXEC_ARCH_DEFAULT: "the kernel's own architecture".
@@ -77,6 +79,9 @@ class Kernel {
   /// kexec_load(2). Returns 0, or the errno it failed with. An address that does not
   /// fit an unsigned long (a 32-bit process) fails with EOVERFLOW before the call.
   virtual int KexecLoad(uint64_t entry, std::span<const KexecSegment> segments, unsigned long flags) = 0;
+  /// The file operations of the SD-card dump file (dump-file.h: stat, statfs, fallocate,
+  /// FIEMAP); LiveFileSystem() unless a test gives a fake.
+  virtual FileSystem& Files();
 };
 
 /// The running system (kexec.cc): the only place with Linux-only system calls.

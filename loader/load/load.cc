@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -10,6 +11,7 @@
 #include <fstream>
 
 #include <salvage/blockdump/target.h>
+#include <salvage/devices/sd-binding.h>
 #include <salvage/devices/uart-binding.h>
 #include <salvage/dtb/dtb.h>
 
@@ -166,8 +168,8 @@ Expected<ImageOptions> BuildImageOptions(const Choices& c) {
   const std::string sink = c.sink.value_or("uart");
   const Options so = ParseOptions("", "salvage.sink=" + sink);
   if (!one_word(sink) || sink.empty() || so.malformed_count != 0 || so.unknown_count != 0)
-    return Fail("--sink " + sink + ": the image does not know this sink (uart, virtio-blk, virtio-blk@ADDR with ADDR "
-                "in 0x hex; docs/options.md lists them all)");
+    return Fail("--sink " + sink + ": the image does not know this sink (uart, virtio-blk, virtio-blk@ADDR, sd, sd@ADDR "
+                "with ADDR in 0x hex; docs/options.md lists them all), and salvage load knows sd-file");
   const bool is_uart = so.sink == SinkKind::kUart;
   std::vector<std::string> words = {"salvage.sink=" + sink};
   out.uart_sink = is_uart;
@@ -269,7 +271,21 @@ Expected<LoadPlan> PrepareLoad(const LoadSettings& s, Kernel& kernel, std::vecto
   if (!image.ok()) return image.failure();
   auto purgatory = ReadPurgatoryFile(plan.purgatory_path, plan.arch);
   if (!purgatory.ok()) return purgatory.failure();
-  auto options = BuildImageOptions(s.choices);
+  // --sink sd-file: the image gets salvage.sink=sd@ADDR salvage.target=extents:... once
+  // the file is made (below); until then the other options are checked with "sd".
+  const bool sd_file = s.choices.sink && *s.choices.sink == kSdFileSink;
+  Choices image_choices = s.choices;
+  std::optional<uint64_t> file_size;
+  if (sd_file) {
+    if (s.choices.target)
+      return Fail("--target " + *s.choices.target + " does not go with --sink sd-file: the dump file's blocks are the "
+                  "target (to dump to a partition of the card instead, use --sink sd --target mbr:N)");
+    image_choices.sink = "sd";
+    auto size = ParseFileSize(s.choices.file_size.value_or("auto"));
+    if (!size.ok()) return size.failure();
+    file_size = *size;
+  }
+  auto options = BuildImageOptions(image_choices);
   if (!options.ok()) return options.failure();
   plan.options = *options;
 
@@ -333,6 +349,18 @@ Expected<LoadPlan> PrepareLoad(const LoadSettings& s, Kernel& kernel, std::vecto
   }
   auto header = elfcorehdr::Build(in);
   if (!header.ok()) return header.failure();
+  DumpSize dump_size;
+  if (sd_file) {
+    DumpSizeInput din;
+    din.ram = header->ram_loads;
+    for (const PhysRange& n : cpu_notes) din.note_bytes.push_back(n.size);
+    if (vmcoreinfo_note) din.note_bytes.push_back(vmcoreinfo_note->size);
+    din.segment_count = header->load_count;
+    dump_size = DumpFileSize(din);
+    note("the dump of " + std::to_string(dump_size.pages) + " pages (" + MibText(dump_size.pages * kDumpPageSize) +
+         " of RAM) needs at most " + MibText(dump_size.file_bytes) + " (every page uncompressed, " +
+         std::to_string(dump_size.stream_bytes) + " stream bytes, and the dump area's header and trailer blocks)");
+  }
   plan.elfcorehdr_text = std::string(in.elf_class == elfcorehdr::ElfClass::k64 ? "ELF64" : "ELF32") + ", " +
                          std::to_string(header->note_count) + " PT_NOTE (" + std::to_string(cpu_notes.size()) +
                          " CPUs" + (vmcoreinfo_note ? " + VMCOREINFO" : "") + "), " +
@@ -354,6 +382,9 @@ Expected<LoadPlan> PrepareLoad(const LoadSettings& s, Kernel& kernel, std::vecto
   edits.usable_memory = plan.reservations.empty() ? std::vector<PhysRange>{PhysRange{plan.page_size, plan.page_size}}
                                                   : plan.reservations;
   edits.salvage_options = plan.options.words;
+  // The dump file's words are known only once it is made, after the placement: size the
+  // DTB for the longest they can be (an address, and 64 extents of 20-digit numbers).
+  if (sd_file) edits.salvage_options += std::string(24 + 16 + 64 * 42, ' ');
   edits.bootargs_append = plan.options.append;
   edits.replace_bootargs = true;
   auto sized = EditCrashDtb(*dtb_in, edits, &message);
@@ -393,7 +424,47 @@ Expected<LoadPlan> PrepareLoad(const LoadSettings& s, Kernel& kernel, std::vecto
   const Placement& pl = plan.placement;
   note(breakdown);
 
+  // The dump file, now that nothing else can refuse the load.
+  if (sd_file) {
+    DumpFileRequest rq;
+    rq.path = s.choices.file.value_or(std::string(kDefaultDumpFile));
+    rq.root = s.root;
+    rq.needed = dump_size.file_bytes;
+    rq.size = file_size;
+    rq.dry_run = s.dry_run;
+    std::string controller_text;
+    rq.check_card = [&](const SdCardDevice& card) -> Expected<bool> {
+      // The image looks for the controller in this DTB as salvage.sink=sd@ADDR says
+      // (runtime/devices sd-binding.h): it must be there, enabled, of a kind it drives.
+      auto tree = dtb::Dtb::Open(dtb_in->data(), dtb_in->size());
+      if (!tree.ok()) return Fail(plan.dtb_path + ": not a device tree salvage can read");
+      std::array<devices::SdChoice, devices::kMaxSdControllers> found;
+      auto n = devices::FindSdControllers(*tree, card.controller_address, found);
+      if (!n.ok() || *n == 0)
+        return Fail("the SD card (/dev/" + card.disk + ") is on the host controller " + card.controller + ", but " +
+                    plan.dtb_path + " has no enabled " +
+                    (card.controller_address ? "SD host controller at " + Hex(*card.controller_address) + " "
+                                             : std::string("SD host controller ")) +
+                    "that salvage drives (brcm,bcm2835-sdhci, brcm,bcm2711-emmc2, brcm,bcm2835-sdhost): the image "
+                    "would not find the card");
+      controller_text = std::string(devices::SdKindName(found[0].kind)) + " at " + Hex(found[0].base);
+      if (!card.controller_address) controller_text = "the first SD host controller whose card answers";
+      return true;
+    };
+    auto df = PrepareDumpFile(rq, kernel.Files(), notes);
+    if (!df.ok()) return df.failure();
+    Choices c = s.choices;
+    c.sink = df->sink;
+    c.target = df->target;
+    auto o = BuildImageOptions(c);
+    if (!o.ok()) return Fail("the dump file's options: " + o.error() + " (a salvage bug)");
+    plan.options = *o;
+    plan.options.sink_text = "the dump file " + df->path + " on the SD card (" + df->device + ", " + controller_text + ")";
+    plan.dump_file = std::move(*df);
+  }
+
   // The real DTB, then the console it names, then the image and the purgatory.
+  edits.salvage_options = plan.options.words;
   edits.elfcorehdr = pl.elfcorehdr_range;
   edits.usable_memory.clear();
   edits.usable_memory.push_back(pl.reservation);  // crashk_res first, as kexec-tools writes it
@@ -620,6 +691,21 @@ int RunLoad(const LoadSettings& s, Kernel& kernel, std::FILE* out, std::FILE* er
     std::fprintf(out, "  %-11s %s  %7llu bytes in %-8s %s\n", seg.name.c_str(), Hex(seg.addr).c_str(),
                  static_cast<unsigned long long>(seg.bytes.size()), Kib(seg.memsz).c_str(), what.c_str());
   }
+  if (p.dump_file) {
+    const DumpFile& f = *p.dump_file;
+    std::string what = MibText(f.bytes) + " on " + f.device + " (" + f.fs_name + "), ";
+    if (f.extents.empty()) {
+      what += std::string(f.created ? "would be created" : "would be written") + " (" + MibText(f.written) +
+              " of zeros); its extents are known only then";
+    } else {
+      what += std::to_string(f.extents.size()) + (f.extents.size() == 1 ? " extent" : " extents");
+      if (f.written != 0) what += std::string(", ") + (f.created ? "created" : MibText(f.written) + " written") + " now";
+      if (f.immutable) what += ", immutable (chattr -i to delete it)";
+    }
+    if (f.bytes < f.needed)
+      what += "; the whole dump may need " + MibText(f.needed) + ": the pages that do not fit are left out (truncated)";
+    std::fprintf(out, "  dump file   %s: %s\n", f.path.c_str(), what.c_str());
+  }
   std::fprintf(out, "  options     %s\n", p.options.words.c_str());
   if (!p.options.append.empty()) std::fprintf(out, "  bootargs    %s\n", p.options.append.c_str());
   std::fprintf(out, "  console     %s\n", p.console_text.c_str());
@@ -629,6 +715,9 @@ int RunLoad(const LoadSettings& s, Kernel& kernel, std::FILE* out, std::FILE* er
     after += "stream the crashed kernel's memory over " + p.options.sink_text;
     if (p.console.kind != 0) after += " (" + p.console_text.substr(0, p.console_text.find(" (")) + ")";
     after += " for salvage recv";
+  } else if (p.dump_file) {
+    after += "write the crashed kernel's memory into " + p.options.sink_text +
+             "; after the reboot, salvage extract " + p.dump_file->path + " -o vmcore reads it";
   } else {
     after += "write the crashed kernel's memory to " + p.options.sink_text + " for salvage extract";
   }

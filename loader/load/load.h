@@ -28,6 +28,7 @@
 
 #include "load/blobs.h"
 #include "load/config.h"
+#include "load/dump-file.h"
 #include "load/kexec.h"
 #include "load/placement.h"
 #include "proc/expected.h"
@@ -93,10 +94,15 @@ struct LoadPlan {
   ConsoleParams console;
   std::string console_text;     ///< "pl011 at 0x9000000 (/pl011@9000000, stdout-path)" or "none".
   std::string elfcorehdr_text;  ///< "ELF64, 5 notes (4 CPUs + VMCOREINFO), 3 PT_LOAD".
+  /// --sink sd-file: the dump file on the SD card (dump-file.h), whose extents the
+  /// options name.
+  std::optional<DumpFile> dump_file;
 };
 
 /// Everything `salvage load` does before kexec_load, reading the system (or the tree)
-/// under settings.root. `notes` receives the -v details and the warnings ("warning: ...").
+/// under settings.root. With --sink sd-file it also makes the dump file (not in a dry
+/// run; PrepareDumpFile through kernel.Files()), after every check that could refuse the
+/// load, and checks that the DTB has the SD host controller the card is on. `notes` receives the -v details and the warnings ("warning: ...").
 /// Errors: every file and check above, with a message naming the file and what to do;
 /// no or too small a reservation (proc::CrashkernelAdvice, then CommandLineHint).
 Expected<LoadPlan> PrepareLoad(const LoadSettings& settings, Kernel& kernel, std::vector<std::string>* notes);

@@ -58,7 +58,8 @@ TEST(ConfigTest, ErrorsNameFileAndLine) {
   } cases[] = {
       {"# ok\nSALVAGE_SNK=uart\n",
        "/etc/salvage.conf:2: unknown key SALVAGE_SNK (salvage knows USE_SALVAGE, SALVAGE_SINK, SALVAGE_TARGET, "
-       "SALVAGE_AFTER, SALVAGE_APPEND, SALVAGE_IMAGE, SALVAGE_PURGATORY, SALVAGE_DTB)"},
+       "SALVAGE_AFTER, SALVAGE_APPEND, SALVAGE_IMAGE, SALVAGE_PURGATORY, SALVAGE_DTB, SALVAGE_FILE, "
+       "SALVAGE_FILE_SIZE)"},
       {"USE_KDUMP=1\n", "/etc/salvage.conf:1: unknown key USE_KDUMP (salvage knows"},
       {"\n\nSALVAGE_SINK = uart\n", "/etc/salvage.conf:3: no spaces around '=' (write KEY=VALUE)"},
       {"SALVAGE_SINK uart\n", "/etc/salvage.conf:1: expected KEY=VALUE, found \"SALVAGE_SINK uart\""},
@@ -144,7 +145,7 @@ TEST(LoadArgsTest, UsageErrors) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"--frobnicate"}, "unknown option --frobnicate"},
       {{"extra"}, "unexpected argument extra"},
-      {{"--sink"}, "--sink needs uart, virtio-blk or virtio-blk@ADDR"},
+      {{"--sink"}, "--sink needs uart, virtio-blk[@ADDR], sd[@ADDR] or sd-file"},
       {{"--arch", "x86_64"}, "--arch x86_64: salvage has images for aarch64, arm and riscv64"},
       {{"--root", "/tmp"}, "--root /tmp describes another system: use it with --dry-run"},
       {{"--out", "/tmp/x"}, "--out writes the segments of a dry run: add --dry-run"},

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "load/dump-file.h"
 #include "load/kexec.h"
 
 #ifndef SALVAGE_TEST_SOURCE_DATA_DIR
@@ -127,7 +128,10 @@ class FakeKernel final : public Kernel {
   /// image before it loads the new one.
   bool clears_on_failure = false;
   std::vector<Call> calls;
+  /// The dump file's file operations (--sink sd-file); nullptr: the real ones.
+  FileSystem* files = nullptr;
 
+  FileSystem& Files() override { return files ? *files : LiveFileSystem(); }
   bool IsRoot() override { return root_user; }
   std::string Machine() override { return machine; }
   uint64_t PageSize() override { return page_size; }
