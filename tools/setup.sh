@@ -32,6 +32,7 @@ host_packages=(
   qemu-system-arm qemu-system-misc # QEMU smoke tests (aarch64, arm, riscv64 with OpenSBI)
   python3                          # test scripts
   gdb-multiarch                    # tests: gdb must open the vmcores of every architecture
+  e2fsprogs dosfstools mtools      # SD dump-file tests: mke2fs/debugfs/e2fsck, mkfs.vfat/fsck.vfat, mcopy/mshowfat
   ca-certificates debian-archive-keyring  # the private apt download of target libraries
 )
 # Strip comments from the list above (they are only documentation).

@@ -155,6 +155,33 @@ if("aarch64" IN_LIST SALVAGE_ARCHES)
   endforeach()
 endif()
 
+# A dump file on the SD card's file systems (host-tests/qemu/sd-file-test.py), as
+# `salvage load --sink sd-file` prepares it: a card with an MBR, a FAT32 and an ext4
+# partition made with mkfs.vfat/mke2fs, files put there with mtools/debugfs, and a
+# preallocated salvage.dump in pieces on one of them; salvage writes the dump into the
+# file's extents (salvage.target=extents:...). Both file systems must pass fsck, no byte
+# outside the extents may change, and the file copied out through its file system must
+# extract to the synthetic machine's memory. raspi3b (aarch64 image): the Arasan SDHCI,
+# a 4 GiB SDHC card; raspi2b (arm image): the SDHOST with the pins routed to it as Linux
+# leaves them (Debian's Pi 2 tree disables the Arasan), a 256 MiB SDSC card.
+foreach(case raspi3b:aarch64:bcm2837-rpi-3-b raspi2b:arm:bcm2836-rpi-2-b)
+  string(REPLACE ":" ";" parts ${case})
+  list(GET parts 0 board)
+  list(GET parts 1 arch)
+  list(GET parts 2 dtb)
+  if(NOT arch IN_LIST SALVAGE_ARCHES)
+    continue()
+  endif()
+  foreach(fs vfat ext4)
+    add_test(NAME sd-file-${board}-${fs}
+      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/sd-file-test.py --machine ${board} --fs ${fs}
+              --image ${SALVAGE_IMAGE_${arch}} --salvage $<TARGET_FILE:salvage>
+              --synth ${CMAKE_SOURCE_DIR}/tools/synth-crash.py --dtb ${CMAKE_BINARY_DIR}/pi-dtbs/${dtb}.dtb)
+    set_tests_properties(sd-file-${board}-${fs} PROPERTIES
+      PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 300)
+  endforeach()
+endforeach()
+
 # QEMU's Raspberry Pi boards with Debian's Pi device trees (tools/setup.sh fetches them
 # into build/pi-dtbs): the boot report and a fault on raspi3b (arm64 image, console on
 # the mini UART that stdout-path "serial1" names), raspi2b (arm image, PL011 via
