@@ -268,7 +268,7 @@ TEST_F(ExtractTest, NoDumpOnTheSource) {
   EXPECT_NE(r.log.find("holds no salvage dump: no dump header at its start"), std::string::npos) << r.log;
   r = RunExtract(Options());
   EXPECT_EQ(r.rc, kExitFailure);
-  EXPECT_NE(r.log.find("give --target as salvage.target= said"), std::string::npos) << r.log;
+  EXPECT_NE(r.log.find("needs --target as salvage.target= said"), std::string::npos) << r.log;
   EXPECT_FALSE(Exists(Out()));
 }
 

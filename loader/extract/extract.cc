@@ -401,7 +401,9 @@ int Extract(const ExtractOptions& o) {
     case BlockCheck::kNoMagic:
       return Fail(where + " holds no salvage dump: no dump header at its start" +
                   (o.target.empty() && o.extents.empty()
-                       ? std::string(" (for a whole disk, give --target as salvage.target= said)")
+                       ? std::string(" (a whole disk or card needs --target as salvage.target= said; a dump file"
+                                     " from salvage load --sink sd-file without a header has not been written by"
+                                     " a crash yet)")
                        : std::string()));
     case BlockCheck::kBadCrc:
       return Fail("the dump header on " + where + " is damaged (CRC mismatch); nothing extracted");
