@@ -9,6 +9,8 @@
 #include <cstring>
 #include <vector>
 
+#include <salvage/elfcore/elfcore.h>
+
 #include "proc/sysfs.h"
 
 namespace salvage::loader::load {
@@ -28,7 +30,6 @@ uint64_t Le(const uint8_t* p, size_t n) {
   return v;
 }
 
-uint64_t Pad4(uint64_t v) { return (v + 3) & ~uint64_t{3}; }
 
 class File {
  public:
@@ -73,26 +74,13 @@ bool Exists(const std::string& path) {
 
 }  // namespace
 
+// The note walk is the image's own (elfcore::FindVmcoreinfo), as for a vmcore's notes.
 std::optional<std::string> FindVmcoreinfoNote(std::span<const uint8_t> notes) {
-  size_t pos = 0;
-  while (notes.size() - pos >= 12) {
-    const uint64_t namesz = Le(&notes[pos], 4);
-    const uint64_t descsz = Le(&notes[pos + 4], 4);
-    const size_t name_at = pos + 12;
-    const uint64_t desc_at = name_at + Pad4(namesz);
-    const uint64_t next = desc_at + Pad4(descsz);
-    if (next > notes.size()) return std::nullopt;
-    std::string_view name(reinterpret_cast<const char*>(&notes[name_at]), namesz);
-    while (!name.empty() && name.back() == '\0') name.remove_suffix(1);
-    if (name == "VMCOREINFO") {
-      std::string text(reinterpret_cast<const char*>(&notes[desc_at]), descsz);
-      while (!text.empty() && text.back() == '\0') text.pop_back();
-      return text;
-    }
-    if (namesz == 0 && descsz == 0 && Le(&notes[pos + 8], 4) == 0) return std::nullopt;  // terminator
-    pos = next;
-  }
-  return std::nullopt;
+  auto desc = elfcore::FindVmcoreinfo(notes);
+  if (!desc.ok() || desc->empty()) return std::nullopt;
+  std::string text(reinterpret_cast<const char*>(desc->data()), desc->size());
+  while (!text.empty() && text.back() == '\0') text.pop_back();
+  return text;
 }
 
 Expected<std::string> ReadVmcoreinfoFromKcore(const std::string& path) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "convert/vmcore-writer.h"
 #include "load-test-util.h"
 
 namespace salvage::loader::load {
@@ -18,18 +19,9 @@ namespace {
 
 using testing::Scratch;
 
+// Notes as Linux writes them, through the project's one note serializer.
 void AppendNote(std::vector<uint8_t>& out, const std::string& name, uint32_t type, const std::string& desc) {
-  auto put32 = [&](uint32_t v) {
-    for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
-  };
-  put32(static_cast<uint32_t>(name.size() + 1));
-  put32(static_cast<uint32_t>(desc.size()));
-  put32(type);
-  out.insert(out.end(), name.begin(), name.end());
-  out.push_back(0);
-  while (out.size() % 4) out.push_back(0);
-  out.insert(out.end(), desc.begin(), desc.end());
-  while (out.size() % 4) out.push_back(0);
+  AppendElfNote(&out, name, type, std::span(reinterpret_cast<const uint8_t*>(desc.data()), desc.size()));
 }
 
 const char kText[] = "OSRELEASE=6.1.0-18-arm64\nPAGESIZE=4096\nNUMBER(VA_BITS)=48\n";
