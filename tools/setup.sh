@@ -18,6 +18,7 @@ die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 
 # Host packages, each with why it is needed.
 host_packages=(
+  g++                              # the host compiler CMake picks for the host tools and tests (cc, c++)
   clang-16 lld-16 llvm-16          # the compiler, linker, objcopy/readelf for every target
   libc++-16-dev                    # C++ standard headers for the freestanding image
   cmake ninja-build                # the build
@@ -48,8 +49,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || die "missing packages (${missing[*]}); run as root or install them: apt-get install ${missing[*]}"
   say "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq || say "warning: apt-get update reported errors; trying the install anyway"
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+  # Another apt (unattended-upgrades, a second setup) may hold the lock: wait for it.
+  lock=(-o DPkg::Lock::Timeout=600)
+  apt-get "${lock[@]}" update -qq || say "warning: apt-get update reported errors; trying the install anyway"
+  apt-get "${lock[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
     || die "apt-get install failed for: ${missing[*]}"
 fi
 
