@@ -267,6 +267,12 @@ def show(a, work, console, log, vmcore):
     if said:
         print("In the guest, before the crash:\n")
         print("\n".join("    " + l for l in said.group(0).splitlines()[:-1]))
+    said = read(os.path.join(work, "makedumpfile.log")).strip()
+    print("\nmakedumpfile --dump-dmesg said:\n")
+    print("\n".join("    " + l for l in said.splitlines()[-10:]) if said else "    (nothing)")
+    if "kernel version is not supported" in said:
+        print("\n    (Debian bookworm's makedumpfile 1.7.2 predates this kernel and warns so for every vmcore\n"
+              "    of it, Linux kdump's own /proc/vmcore included; it still reads the log, below.)")
     print(f"\nThe crashed kernel's log, read from the vmcore by makedumpfile --dump-dmesg (last 25 lines):\n")
     print("\n".join("    " + l for l in log.rstrip().splitlines()[-25:]))
     r = subprocess.run([a.salvage, "inspect", vmcore], capture_output=True, text=True, errors="replace")
