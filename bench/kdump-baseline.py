@@ -560,7 +560,7 @@ def main():
             k_ck = a.kdump_crashkernel or QUICK_KDUMP_K
         else:
             # Page steps for salvage, 1 MiB steps for kdump; the first probes are the
-            # crash test's 2M and TOOLCHAIN.md's 60M.
+            # crash test's 2M and docs/toolchain.md section 6's 60M.
             print("salvage: smallest crashkernel= (4 KiB steps up to 4M)", flush=True)
             s_ck = smallest(a, kit, "salvage", list(range(4, 4096 + 1, 4)), 2048)
             print("kdump: smallest crashkernel= (1 MiB steps from 32M to 128M)", flush=True)

@@ -3,7 +3,8 @@
 # arch/arm code picks the ARMv6 forms of barriers, cache maintenance and SCTLR by
 # __ARM_ARCH), built as ARM code for ARMv6KZ against libraries that run there:
 # Debian's armhf libfdt/liblz4 are Thumb-2/ARMv7 and trap with an Undefined Instruction on
-# ARM1176 (TOOLCHAIN.md section 3b), so armel's (ARMv5TE, soft-float calling convention).
+# ARM1176 (docs/toolchain.md section 4), so armel's (ARMv5TE, soft-float calling
+# convention).
 set(SALVAGE_ARCH arm)
 set(SALVAGE_ARM_VARIANT armv6)
 set(CMAKE_SYSTEM_PROCESSOR arm)

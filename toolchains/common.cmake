@@ -14,7 +14,7 @@ set(CMAKE_RANLIB llvm-ranlib-16)
 set(CMAKE_OBJCOPY llvm-objcopy-16)
 set(CMAKE_READELF llvm-readelf-16)
 # Without this, CMake's compiler check tries to link an executable against a libc it
-# cannot find (TOOLCHAIN.md section 6).
+# cannot find (docs/toolchain.md section 2).
 set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
 
 # The setup step extracts Debian's target packages here (tools/setup.sh).
@@ -37,7 +37,7 @@ set(CMAKE_C_FLAGS_INIT "${_common} -isystem ${SALVAGE_PICOLIBC_INCLUDE} -isystem
 # before picolibc's, or <cstdint> finds the C <stdint.h> first.
 set(CMAKE_CXX_FLAGS_INIT "${_common} -fno-exceptions -fno-rtti -fno-threadsafe-statics -fno-use-cxa-atexit -nostdinc++ -isystem ${CMAKE_CURRENT_LIST_DIR}/include -isystem /usr/lib/llvm-16/include/c++/v1 -isystem ${SALVAGE_PICOLIBC_INCLUDE} -isystem ${SALVAGE_DEB_ROOT}/usr/include")
 set(CMAKE_ASM_FLAGS_INIT "${SALVAGE_ARCH_FLAGS}")
-# /usr/bin/ld.lld is lld-14; name lld-16 explicitly (TOOLCHAIN.md section 1).
+# /usr/bin/ld.lld is lld-14; name lld-16 explicitly (docs/toolchain.md section 2).
 # -pie --no-dynamic-linker: a static PIE. -z notext: picolibc's arm objects keep
 # absolute addresses in literal pools inside .text; those become R_ARM_RELATIVE entries
 # like any other, which the entry code applies (nothing is read-only before the MMU).

@@ -157,8 +157,9 @@ fetch_crash_kit() {
 fetch_crash_kit
 
 # fetch_pi_dtbs: the Raspberry Pi device trees the raspi QEMU tests boot with, from
-# Debian bookworm's kernel packages (TOOLCHAIN.md section 0), into $build_dir/pi-dtbs,
-# once. The kernel ABI number is resolved through the metapackages, never written here:
+# Debian bookworm's kernel packages (docs/toolchain.md section 1), into
+# $build_dir/pi-dtbs, once. The kernel ABI number is resolved through the metapackages,
+# never written here:
 #   bcm2837-rpi-3-b.dtb     linux-image-<abi>-arm64 (broadcom/): QEMU raspi3b, arm64
 #   bcm2836-rpi-2-b.dtb     linux-image-<abi>-armmp:armhf: QEMU raspi2b, 32-bit
 #   bcm2835-rpi-zero.dtb    the same package: QEMU raspi0 (ARMv6)

@@ -24,7 +24,8 @@ import struct
 
 PAGE = 4096
 # Per architecture: QEMU machine, RAM base, ELF e_machine, class, prstatus size,
-# where QEMU puts the image and the DTB (TOOLCHAIN.md), and the layout of the ranges.
+# where QEMU puts the image and the DTB (docs/toolchain.md section 5), and the layout of
+# the ranges.
 MACHINES = {
     "aarch64": dict(ram_base=0x40000000, ram_mib=4096, e_machine=183, elf_class=64, prstatus=392,
                     image=0x40200000, dtb=0x48000000,
@@ -35,7 +36,8 @@ MACHINES = {
                     ranges=[(0x81000000, 6), (0x90000000, 4), (0x110000000, 2)],
                     kernel_vaddr=0xFFFFFFFF80000000),
     # QEMU raspi3b (arm64, 1 GiB board: QEMU sets /memory to 0..0x3c000000); an image with
-    # text_offset 0 is loaded at 0x200000, the DTB at 0x08000000 (TOOLCHAIN.md section 2).
+    # text_offset 0 is loaded at 0x200000, the DTB at 0x08000000 (docs/toolchain.md
+    # section 5).
     "raspi3b": dict(ram_base=0x0, ram_mib=960, e_machine=183, elf_class=64, prstatus=392,
                     image=0x200000, dtb=0x08000000,
                     ranges=[(0x01000000, 6), (0x10000000, 4), (0x30000000, 2)],
@@ -45,7 +47,7 @@ MACHINES = {
                 ranges=[(0x41000000, 6), (0x50000000, 4), (0x60000000, 2)],
                 kernel_vaddr=0xC0008000),
     # QEMU raspi2b (32-bit Cortex-A7; /memory 0..0x3c000000 as on raspi3b): a zImage is
-    # loaded at 0x10000, the DTB at 0x08000000 (TOOLCHAIN.md section 3).
+    # loaded at 0x10000, the DTB at 0x08000000 (docs/toolchain.md section 5).
     "raspi2b": dict(ram_base=0x0, ram_mib=960, e_machine=40, elf_class=32, prstatus=148,
                     image=0x10000, dtb=0x08000000,
                     ranges=[(0x01000000, 6), (0x10000000, 4), (0x30000000, 2)],

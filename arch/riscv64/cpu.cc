@@ -10,7 +10,7 @@ const char* Name() { return "riscv64"; }
 const char* Mode() { return "S-mode"; }
 
 // picolibc's _init_tls is not used: lld-16 cannot link it at high addresses
-// (TOOLCHAIN.md section 4). .tbss is cleared with .bss and .tdata is used in place.
+// (docs/toolchain.md section 4). .tbss is cleared with .bss and .tdata is used in place.
 uint16_t ElfMachine() { return 243; }
 int ElfClass() { return 64; }
 

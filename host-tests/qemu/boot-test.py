@@ -41,7 +41,7 @@ QEMU = {
     "riscv64": ["qemu-system-riscv64", "-M", "virt"],
 }
 COMMON = ["-m", "256M", "-display", "none", "-monitor", "none", "-net", "none", "-no-reboot"]
-# Where QEMU 7.2 puts a Linux image given with -kernel (TOOLCHAIN.md sections 2-4).
+# Where QEMU 7.2 puts a Linux image given with -kernel (docs/toolchain.md section 5).
 DEFAULT_LOAD = {"aarch64": 0x40200000, "arm": 0x40010000, "riscv64": 0x80200000}
 # The second load address: page-aligned, deliberately not a round number, clear of the
 # DTB and of the trampoline.
@@ -55,7 +55,7 @@ FAULT_ADDR = {"aarch64": 0xDEAD00000000, "arm": 0xFFFDEAD0, "riscv64": 0xDEAD000
 EARLYCON = {"aarch64": (1, 0x09000000), "arm": (1, 0x09000000), "riscv64": (2, 0x10000000)}
 TIMEOUT = 30
 # QEMU's Raspberry Pi boards (--machine): the CPU architecture, where QEMU puts a Linux
-# image, and the mode the image is entered in (TOOLCHAIN.md sections 2, 3). Their RAM
+# image, and the mode the image is entered in (docs/toolchain.md section 5). Their RAM
 # size is fixed (no -m) and starts at 0.
 RASPI = {
     "raspi3b": dict(arch="aarch64", load=0x200000, mode="EL2"),

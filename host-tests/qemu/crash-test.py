@@ -257,8 +257,8 @@ def auto_crashkernel(image):
 
 
 def makedumpfile_cmd(kit):
-    """Debian's amd64 makedumpfile reads only x86_64 dumps (TOOLCHAIN.md section 8); its
-    arm64 build runs here under qemu-aarch64-static with the kit's libraries."""
+    """Debian's amd64 makedumpfile reads only x86_64 dumps (docs/toolchain.md section
+    6); its arm64 build runs here under qemu-aarch64-static with the kit's libraries."""
     return ["qemu-aarch64-static", "-L", kit.root, os.path.join(kit.root, "usr", "bin", "makedumpfile")]
 
 

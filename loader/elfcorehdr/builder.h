@@ -5,7 +5,8 @@
 // Elf32/Elf64_Phdr), ELF-64 Object File Format 1.5; written byte by byte little-endian,
 // so the host's byte order does not matter.
 //
-// What is written, in this order (the arm64 header TOOLCHAIN.md section 8 describes):
+// What is written, in this order (the arm64 header that docs/toolchain.md section 6
+// describes):
 //   ELF header: ET_CORE, EV_CURRENT, ELFDATA2LSB, ELFOSABI_NONE, e_machine as given,
 //     e_phoff = e_ehsize, no sections, e_entry = e_flags = 0;
 //   one PT_NOTE per CPU: p_offset = p_paddr = the physical address from cpuN/crash_notes,
@@ -17,7 +18,8 @@
 //     bytes of a RAM PT_LOAD, so the image's MakePlan reports problem::kLoadOverlap once
 //     for that RAM range (and dumps the bytes once). kexec-tools takes p_vaddr from
 //     /proc/kallsyms "_text" and writes p_vaddr ~0 when that symbol is missing (the
-//     broken header of TOOLCHAIN.md section 8); salvage leaves the segment out instead;
+//     broken header of docs/toolchain.md section 6); salvage leaves the segment out
+//     instead;
 //   one PT_LOAD per System RAM range minus the crash reservation(s) (split around them),
 //     in address order: p_offset = p_paddr = start, p_filesz = p_memsz = size,
 //     p_vaddr = its linear-map address (LinearMap below) or 0 when unknown, ~0 for 32-bit

@@ -164,8 +164,9 @@ constexpr uint64_t kMiB = 1 << 20;
 constexpr uint64_t kGiB = uint64_t{1} << 30;
 
 // QEMU virt arm64 with 1 GiB at 0x40000000 and crashkernel=64M at 0x7a000000, as
-// kexec-tools on arm64 describes it (TOOLCHAIN.md section 8): 4 CPU notes, VMCOREINFO,
-// a kernel-image PT_LOAD inside the first RAM range, RAM minus the crashkernel.
+// kexec-tools on arm64 describes it (docs/toolchain.md section 6): 4 CPU notes,
+// VMCOREINFO, a kernel-image PT_LOAD inside the first RAM range, RAM minus the
+// crashkernel.
 constexpr PhysRange kVirtRam{0x40000000, kGiB};
 constexpr PhysRange kVirtCrashkernel{0x7a000000, 64 * kMiB};
 constexpr PhysRange kKernelImage{0x40210000, 0x1d90000};
@@ -486,8 +487,9 @@ TEST(ElfCorePlan, KexecToolsArm64HeaderWithKernelImageDuplicate) {
 
 TEST(ElfCorePlan, KexecToolsBrokenKernelTextEntryIsSurvived) {
   // kexec-tools without _text in /proc/kallsyms: kernel-text PT_LOAD with p_vaddr ~0 and
-  // a size near 2^64 (TOOLCHAIN.md section 8). Two shapes: the end wraps past 2^64, and
-  // (from a low base) it does not wrap but ends far above any physical address.
+  // a size near 2^64 (docs/toolchain.md section 6). Two shapes: the end wraps past
+  // 2^64, and (from a low base) it does not wrap but ends far above any physical
+  // address.
   for (uint64_t base : {kKernelImage.base, uint64_t{0}}) {
     const uint64_t size = 0xfffffffffe5f0000;
     CoreBuilder b(64);

@@ -18,7 +18,7 @@
 //     at p_offset. salvage does the same;
 //   - an optional PT_LOAD for the kernel image (p_vaddr = _text), which duplicates part
 //     of a RAM range. kexec-tools writes p_vaddr = ~0 when /proc/kallsyms has no _text,
-//     and its size can then be garbage near 2^64 (TOOLCHAIN.md section 8);
+//     and its size can then be garbage near 2^64 (docs/toolchain.md section 6);
 //   - one PT_LOAD per System RAM range minus the crashkernel reservation:
 //     p_offset = p_paddr = start, p_filesz = p_memsz = size. On 32-bit, a highmem range
 //     legitimately has p_vaddr = ~0, so p_vaddr alone never disqualifies an entry.
