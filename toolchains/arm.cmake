@@ -1,5 +1,5 @@
 # salvage image for 32-bit Arm, ARMv7-A hard-float (zImage; QEMU virt, Raspberry Pi 2/3
-# in 32-bit mode). ARMv6 (Pi Zero/1) needs Debian's armel libraries: a later toolchain.
+# in 32-bit mode). ARMv6 (Pi Zero/1) uses Debian's armel libraries: toolchains/armv6.cmake.
 set(SALVAGE_ARCH arm)
 set(CMAKE_SYSTEM_PROCESSOR arm)
 set(SALVAGE_TRIPLE armv7a-none-eabihf)
