@@ -403,7 +403,7 @@ Expected<LoadPlan> PrepareLoad(const LoadSettings& s, Kernel& kernel, std::vecto
                                 Kib(pin.purgatory_memsz) + ", DTB " + Kib(AlignUp(pin.dtb_bytes, plan.page_size)) +
                                 ", elfcorehdr " +
                                 Kib(elfcorehdr::SegmentSize(pin.elfcorehdr_bytes, plan.page_size)) +
-                                " and a page for the kernel's kexec control code";
+                                " and 2 pages the kernel takes (kexec control code, vmcoreinfo copy)";
   auto placement = PlaceSegments(pin);
   if (!placement.ok()) {
     std::string msg = placement.error() + ".\n" + CommandLineHint(root, proc::CrashkernelArgument(needed)) + "\n(" +
@@ -569,7 +569,7 @@ std::string KexecErrorMessage(int err, const LoadPlan& plan) {
              "this placement:\n" + SegmentTable(plan) + "  entry " + Hex(plan.entry);
     case ENOMEM:
       return call + "the kernel could not find memory for the crash kernel: either kernel memory is short, or no "
-             "page of the reservation is left for its control page (" + RangeText(plan.placement.reservation) +
+             "two pages of the reservation are left for its control page and vmcoreinfo copy (" + RangeText(plan.placement.reservation) +
              "; a larger crashkernel= helps)";
     case ENOSYS:
       return call + "this kernel was built without kexec_load (CONFIG_KEXEC); salvage cannot load there. Debian's "

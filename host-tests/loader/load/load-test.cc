@@ -556,7 +556,7 @@ TEST(LoadErrorTest, KexecLoadErrnos) {
       {EBUSY, "another crash kernel load is in progress"},
       {EADDRNOTAVAIL, "This is a salvage bug; please report it with this placement:\n  image      0x7b000000-"},
       {EINVAL, "Check that --arch (aarch64) is the running kernel's architecture"},
-      {ENOMEM, "no page of the reservation is left for its control page"},
+      {ENOMEM, "no two pages of the reservation are left for its control page and vmcoreinfo copy"},
       {ENOSYS, "CONFIG_KEXEC"},
   };
   for (const Case& c : cases) {
