@@ -14,6 +14,7 @@
 #include <salvage/dtb/dtb.h>
 
 #include "format.h"
+#include "load/dump-file.h"
 #include "proc/sysfs.h"
 
 namespace salvage::loader::load {
@@ -154,7 +155,7 @@ struct DeviceSectors {
   }
 };
 
-std::string SizeText(uint64_t sectors) { return Mib(sectors * kSector); }
+std::string SizeText(uint64_t sectors) { return MibText(sectors * kSector); }
 
 constexpr char kWhatToDo[] =
     "salvage writes the dump over its target's raw sectors. Use a dedicated partition (--target "

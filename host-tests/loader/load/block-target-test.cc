@@ -26,7 +26,7 @@ using testing::Scratch;
 
 constexpr uint64_t MiB = 1024 * 1024;
 
-struct Run {
+struct LoadResult {
   int rc = 0;
   std::string out, err;
   std::vector<FakeKernel::Call> calls;
@@ -36,7 +36,7 @@ bool Has(const std::string& text, const std::string& what) { return text.find(wh
 
 // salvage load of the arm64 tree with the disk installed; `adjust` sets the options.
 template <class Adjust>
-Run Load(const Scratch& root, Adjust adjust, bool dry_run = true) {
+LoadResult Load(const Scratch& root, Adjust adjust, bool dry_run = true) {
   const testing::Blobs blobs = testing::BlobsFor("aarch64", root);
   LoadSettings s;
   s.root = root.path();
@@ -50,7 +50,7 @@ Run Load(const Scratch& root, Adjust adjust, bool dry_run = true) {
   FakeKernel kernel(root.path());
   if (!dry_run) kernel.root_user = true;
   Capture out, err;
-  Run r;
+  LoadResult r;
   r.rc = RunLoad(s, kernel, out.file(), err.file());
   r.out = out.text();
   r.err = err.text();
@@ -58,27 +58,23 @@ Run Load(const Scratch& root, Adjust adjust, bool dry_run = true) {
   return r;
 }
 
-Run LoadTarget(const Scratch& root, const std::string& target, bool confirm = false) {
+LoadResult LoadTarget(const Scratch& root, const std::string& target, bool confirm = false) {
   return Load(root, [&](LoadSettings& s) {
     s.choices.target = target;
     if (confirm) s.choices.confirm_whole_device = true;
   });
 }
 
-Scratch TreeWith(const FixtureDisk& disk) {
-  Scratch root("proc-arm64-virt");
-  testing::InstallVirtioDisk(root, disk);
-  return root;
-}
 
 // ---- the options ------------------------------------------------------------------------
 
 TEST(BlockTargetTest, ABlockSinkWithoutATargetIsRefused) {
   // Today's main armed the whole device: salvage load --sink sd on a Pi booting from its card.
-  Scratch root = TreeWith(FixtureDisk::Gpt());
+  Scratch root("proc-arm64-virt");
+  testing::InstallVirtioDisk(root, FixtureDisk::Gpt());
   for (const char* sink : {"virtio-blk", "virtio-blk@0xa003e00", "sd"}) {
     SCOPED_TRACE(sink);
-    const Run r = Load(root, [&](LoadSettings& s) { s.choices.sink = sink; });
+    const LoadResult r = Load(root, [&](LoadSettings& s) { s.choices.sink = sink; });
     EXPECT_EQ(r.rc, 1);
     EXPECT_TRUE(Has(r.err, std::string("salvage load: error: --sink ") + sink + " needs --target")) << r.err;
     EXPECT_FALSE(Has(r.out, "ready")) << r.out;
@@ -86,20 +82,22 @@ TEST(BlockTargetTest, ABlockSinkWithoutATargetIsRefused) {
 }
 
 TEST(BlockTargetTest, TheWholeDeviceNeedsTheConfirmation) {
-  Scratch root = TreeWith(FixtureDisk::Blank());
-  const Run r = LoadTarget(root, "disk");
+  Scratch root("proc-arm64-virt");
+  testing::InstallVirtioDisk(root, FixtureDisk::Blank());
+  const LoadResult r = LoadTarget(root, "disk");
   EXPECT_EQ(r.rc, 1);
   EXPECT_TRUE(Has(r.err, "--target disk overwrites the whole device (virtio-blk)")) << r.err;
   EXPECT_TRUE(Has(r.err, "add --confirm-whole-device")) << r.err;
   // The confirmation without --target disk is a mistake too.
-  const Run c = LoadTarget(root, "gpt-name:dump", /*confirm=*/true);
+  const LoadResult c = LoadTarget(root, "gpt-name:dump", /*confirm=*/true);
   EXPECT_EQ(c.rc, 1);
   EXPECT_TRUE(Has(c.err, "--confirm-whole-device confirms --target disk, which is not given")) << c.err;
 }
 
 TEST(BlockTargetTest, AConfirmedBlankDiskIsArmedWithTheConfirmationWord) {
-  Scratch root = TreeWith(FixtureDisk::Blank());
-  const Run r = Load(root, [](LoadSettings& s) {
+  Scratch root("proc-arm64-virt");
+  testing::InstallVirtioDisk(root, FixtureDisk::Blank());
+  const LoadResult r = Load(root, [](LoadSettings& s) {
     s.choices.target = "disk";
     s.choices.confirm_whole_device = true;
     s.choices.after = "reboot";
@@ -114,20 +112,22 @@ TEST(BlockTargetTest, AConfirmedBlankDiskIsArmedWithTheConfirmationWord) {
 // ---- what the disk holds -------------------------------------------------------------------
 
 TEST(BlockTargetTest, TheWholeDeviceWithAPartitionTableIsRefused) {
-  Scratch root = TreeWith(FixtureDisk::Gpt());
+  Scratch root("proc-arm64-virt");
+  testing::InstallVirtioDisk(root, FixtureDisk::Gpt());
   root.Write("/sys/block/vda/vda1/partition", "1\n");
-  const Run r = LoadTarget(root, "disk", true);
+  const LoadResult r = LoadTarget(root, "disk", true);
   EXPECT_EQ(r.rc, 1);
   EXPECT_TRUE(Has(r.err, "salvage load: error: /dev/vda holds a GPT partition table (the target disk on /dev/vda)"))
       << r.err;
   EXPECT_TRUE(Has(r.err, "Use a dedicated partition")) << r.err;
 
   // An MBR without partitions Linux knows of (sysfs shows none).
-  Scratch mbr = TreeWith(FixtureDisk::Blank());
+  Scratch mbr("proc-arm64-virt");
+  testing::InstallVirtioDisk(mbr, FixtureDisk::Blank());
   std::vector<uint8_t> disk(FixtureDisk::kSectors * 512);
   blockdump::test::WriteMbr(disk, {blockdump::test::MbrPart{0x83, 2048, 4096}, {}, {}, {}});
   testing::WriteBytes(mbr.At("/dev/vda"), disk);
-  const Run m = LoadTarget(mbr, "disk", true);
+  const LoadResult m = LoadTarget(mbr, "disk", true);
   EXPECT_EQ(m.rc, 1);
   EXPECT_TRUE(Has(m.err, "/dev/vda holds an MBR partition table")) << m.err;
 }
@@ -135,12 +135,13 @@ TEST(BlockTargetTest, TheWholeDeviceWithAPartitionTableIsRefused) {
 TEST(BlockTargetTest, AFileSystemOnTheWholeDeviceIsRefused) {
   FixtureDisk d = FixtureDisk::Blank();
   d.Ext4At(0);
-  Scratch root = TreeWith(d);
-  const Run r = LoadTarget(root, "disk", true);
+  Scratch root("proc-arm64-virt");
+  testing::InstallVirtioDisk(root, d);
+  const LoadResult r = LoadTarget(root, "disk", true);
   EXPECT_EQ(r.rc, 1);
   EXPECT_TRUE(Has(r.err, "/dev/vda holds an ext2/3/4 file system")) << r.err;
   // And extents on it.
-  const Run e = LoadTarget(root, "extents:4096+2048");
+  const LoadResult e = LoadTarget(root, "extents:4096+2048");
   EXPECT_EQ(e.rc, 1);
   EXPECT_TRUE(Has(e.err, "/dev/vda holds an ext2/3/4 file system over the whole device")) << e.err;
 }
@@ -167,62 +168,68 @@ TEST(BlockTargetTest, APartitionHoldingAFileSystemIsRefused) {
     SCOPED_TRACE(c.what);
     FixtureDisk d = FixtureDisk::Gpt();
     c.put(d);
-    Scratch root = TreeWith(d);
-    const Run r = LoadTarget(root, "gpt-name:dump");
+    Scratch root("proc-arm64-virt");
+    testing::InstallVirtioDisk(root, d);
+    const LoadResult r = LoadTarget(root, "gpt-name:dump");
     EXPECT_EQ(r.rc, 1);
     EXPECT_TRUE(Has(r.err, std::string("salvage load: error: /dev/vda2 holds ") + c.what +
                                " (the target gpt-name:dump on /dev/vda)"))
         << r.err;
     // The same partition as mbr:N is not possible on a GPT disk; as extents it is.
-    const Run e = LoadTarget(root, "extents:10240+8192");
+    const LoadResult e = LoadTarget(root, "extents:10240+8192");
     EXPECT_EQ(e.rc, 1);
     EXPECT_TRUE(Has(e.err, std::string("/dev/vda2, which the target overlaps, holds ") + c.what)) << e.err;
   }
 }
 
 TEST(BlockTargetTest, AMountedPartitionIsRefused) {
-  Scratch root = TreeWith(FixtureDisk::Gpt());
+  Scratch root("proc-arm64-virt");
+  testing::InstallVirtioDisk(root, FixtureDisk::Gpt());
   root.Write("/proc/self/mountinfo", "22 1 0:21 / / rw - rootfs rootfs rw\n"
                                      "31 22 254:2 / /mnt/data rw,relatime shared:5 - ext4 /dev/vda2 rw\n");
-  const Run r = LoadTarget(root, "gpt-name:dump");
+  const LoadResult r = LoadTarget(root, "gpt-name:dump");
   EXPECT_EQ(r.rc, 1);
   EXPECT_TRUE(Has(r.err, "salvage load: error: /dev/vda2 is mounted at /mnt/data (the target gpt-name:dump")) << r.err;
 }
 
 TEST(BlockTargetTest, APartitionBackingRootOrBootIsRefused) {
-  Scratch root = TreeWith(FixtureDisk::Gpt());
+  Scratch root("proc-arm64-virt");
+  testing::InstallVirtioDisk(root, FixtureDisk::Gpt());
   root.Write("/proc/self/mountinfo", "22 1 254:2 / / rw,relatime - ext4 /dev/vda2 rw\n"
                                      "30 22 254:1 / /boot/firmware rw - vfat /dev/vda1 rw\n");
-  const Run r = LoadTarget(root, "gpt-name:dump");
+  const LoadResult r = LoadTarget(root, "gpt-name:dump");
   EXPECT_EQ(r.rc, 1);
   EXPECT_TRUE(Has(r.err, "/dev/vda2 holds the root file system (/ is mounted from it)")) << r.err;
-  const Run b = LoadTarget(root, "gpt-name:before");
+  const LoadResult b = LoadTarget(root, "gpt-name:before");
   EXPECT_EQ(b.rc, 1);
   EXPECT_TRUE(Has(b.err, "/dev/vda1 holds the boot files (/boot/firmware is mounted from it)")) << b.err;
   // The whole device, confirmed, is refused too: a partition of it backs /.
-  const Run d = LoadTarget(root, "disk", true);
+  const LoadResult d = LoadTarget(root, "disk", true);
   EXPECT_EQ(d.rc, 1);
   EXPECT_TRUE(Has(d.err, "/dev/vda1 holds the boot files (/boot/firmware is mounted from it), and the whole device "
                          "would be overwritten")) << d.err;
 }
 
 TEST(BlockTargetTest, ASwapPartitionOrAHeldOneIsRefused) {
-  Scratch root = TreeWith(FixtureDisk::Gpt());
+  Scratch root("proc-arm64-virt");
+  testing::InstallVirtioDisk(root, FixtureDisk::Gpt());
   root.Write("/proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n/dev/vda2\tpartition\t32768\t0\t-2\n");
-  const Run r = LoadTarget(root, "gpt-name:dump");
+  const LoadResult r = LoadTarget(root, "gpt-name:dump");
   EXPECT_EQ(r.rc, 1);
   EXPECT_TRUE(Has(r.err, "/dev/vda2 is in use as swap (/proc/swaps)")) << r.err;
 
-  Scratch held = TreeWith(FixtureDisk::Gpt());
+  Scratch held("proc-arm64-virt");
+  testing::InstallVirtioDisk(held, FixtureDisk::Gpt());
   held.Write("/sys/block/vda/vda2/holders/dm-0/dev", "253:0\n");
-  const Run h = LoadTarget(held, "gpt-name:dump");
+  const LoadResult h = LoadTarget(held, "gpt-name:dump");
   EXPECT_EQ(h.rc, 1);
   EXPECT_TRUE(Has(h.err, "/dev/vda2 is used by /dev/dm-0 (device-mapper")) << h.err;
 }
 
 TEST(BlockTargetTest, ExtentsOverThePartitionTableAreRefused) {
-  Scratch root = TreeWith(FixtureDisk::Gpt());
-  const Run r = LoadTarget(root, "extents:0+2048");
+  Scratch root("proc-arm64-virt");
+  testing::InstallVirtioDisk(root, FixtureDisk::Gpt());
+  const LoadResult r = LoadTarget(root, "extents:0+2048");
   EXPECT_EQ(r.rc, 1);
   EXPECT_TRUE(Has(r.err, "the target overlaps /dev/vda's GPT partition table")) << r.err;
 }
@@ -232,9 +239,10 @@ TEST(BlockTargetTest, ExtentsOverThePartitionTableAreRefused) {
 TEST(BlockTargetTest, AnEmptyPartitionOrOneWithAnOlderDumpIsArmed) {
   FixtureDisk d = FixtureDisk::Gpt();
   d.Ext4At(2048);  // the other partitions may hold anything
-  Scratch root = TreeWith(d);
+  Scratch root("proc-arm64-virt");
+  testing::InstallVirtioDisk(root, d);
   root.Write("/proc/self/mountinfo", "22 1 254:1 / / rw - ext4 /dev/vda1 rw\n");
-  const Run r = Load(root, [](LoadSettings& s) {
+  const LoadResult r = Load(root, [](LoadSettings& s) {
     s.choices.target = "gpt-name:dump";
     s.verbose = true;
   }, /*dry_run=*/false);
@@ -244,15 +252,17 @@ TEST(BlockTargetTest, AnEmptyPartitionOrOneWithAnOlderDumpIsArmed) {
 
   FixtureDisk old = FixtureDisk::Gpt();
   old.Put(FixtureDisk::kDumpFirst, 0, "SLVGDUMP");
-  Scratch again = TreeWith(old);
+  Scratch again("proc-arm64-virt");
+  testing::InstallVirtioDisk(again, old);
   EXPECT_EQ(LoadTarget(again, "gpt-name:dump").rc, 0);
 }
 
 TEST(BlockTargetTest, TheDiskIsTheOneTheImageWouldPick) {
   // --sink virtio-blk: the first virtio-mmio node in DT order with a Linux block device
   // (a003c00 has a network device); @ADDR: that one only.
-  Scratch root = TreeWith(FixtureDisk::Gpt());
-  const Run r = Load(root, [](LoadSettings& s) {
+  Scratch root("proc-arm64-virt");
+  testing::InstallVirtioDisk(root, FixtureDisk::Gpt());
+  const LoadResult r = Load(root, [](LoadSettings& s) {
     s.choices.sink = "virtio-blk@0xa003c00";
     s.choices.target = "gpt-name:dump";
   });
@@ -260,12 +270,12 @@ TEST(BlockTargetTest, TheDiskIsTheOneTheImageWouldPick) {
   EXPECT_TRUE(Has(r.err, "salvage load cannot tell which disk the image would write: no Linux block device is below "
                          "the virtio-mmio device at 0xa003c00")) << r.err;
   EXPECT_TRUE(Has(r.err, "modprobe virtio_blk")) << r.err;
-  const Run e = Load(root, [](LoadSettings& s) {
+  const LoadResult e = Load(root, [](LoadSettings& s) {
     s.choices.sink = "virtio-blk@0xa003e00";
     s.choices.target = "gpt-name:dump";
   });
   EXPECT_EQ(e.rc, 0) << e.err;
-  const Run none = Load(root, [](LoadSettings& s) {
+  const LoadResult none = Load(root, [](LoadSettings& s) {
     s.choices.sink = "virtio-blk@0xb000000";
     s.choices.target = "gpt-name:dump";
   });
@@ -274,8 +284,9 @@ TEST(BlockTargetTest, TheDiskIsTheOneTheImageWouldPick) {
 }
 
 TEST(BlockTargetTest, ATargetTheImageCannotResolveIsRefusedBeforeLoading) {
-  Scratch root = TreeWith(FixtureDisk::Gpt());
-  const Run r = LoadTarget(root, "gpt-name:nosuch");
+  Scratch root("proc-arm64-virt");
+  testing::InstallVirtioDisk(root, FixtureDisk::Gpt());
+  const LoadResult r = LoadTarget(root, "gpt-name:nosuch");
   EXPECT_EQ(r.rc, 1);
   EXPECT_TRUE(Has(r.err, "the target gpt-name:nosuch on /dev/vda: gpt: no partition named 'nosuch'")) << r.err;
 }
