@@ -128,6 +128,15 @@ TEST(LoadArgsTest, ConfigUnderRootAndCommandLineOverride) {
   EXPECT_TRUE(s.verbose);
 }
 
+TEST(LoadArgsTest, ConfirmWholeDevice) {
+  Scratch root;
+  Argv a({"--dry-run", "--root", root.path(), "--sink", "sd", "--target", "disk", "--confirm-whole-device"});
+  auto r = ParseLoadArgs(a.argc(), a.argv());
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->settings.choices.confirm_whole_device, true);
+  EXPECT_EQ(r->settings.choices.target, "disk");
+}
+
 TEST(LoadArgsTest, ExplicitConfigAndItsErrors) {
   Scratch dir;
   dir.Write("/my.conf", "SALVAGE_AFTER=halt\nBOGUS=1\n");
