@@ -184,11 +184,12 @@ echo "BENCH: $(( $(stat -c %s /mnt/fill) >> 20 )) MiB of random data in memory"
 """
 
 
-def crashing_initramfs(a, kit, load_cmd, extra_files):
+def crashing_initramfs(a, kit, load_cmd, extra_files, virtio_blk=False):
     """The crashing guest: fixes kallsyms (unless --no-text-fix), fills memory (--fill),
     loads the crash kernel with `load_cmd`, and panics. `extra_files` is [(path in
-    archive, host path)]; those in sbin/ are executable."""
-    init = lg.INIT_PRELUDE + (TEXT_FIX if a.text_fix else "") + (FILL.format(mib=a.fill) if a.fill else "") + f"""
+    archive, host path)]; those in sbin/ are executable. `virtio_blk`: load the disk's
+    driver first (salvage load checks the disk it arms)."""
+    init = lg.INIT_PRELUDE + (lg.INSMOD_VIRTIO_BLK if virtio_blk else "") + (TEXT_FIX if a.text_fix else "") + (FILL.format(mib=a.fill) if a.fill else "") + f"""
 echo "BENCH: reservation $(grep 'Crash kernel' /proc/iomem | sed 's/^ *//')"
 if {load_cmd}; then
   echo "BENCH: loaded, kexec_crash_loaded=$(cat /sys/kernel/kexec_crash_loaded)"
@@ -200,6 +201,8 @@ echo "BENCH: crashing"
 echo c > /proc/sysrq-trigger
 """
     c = lg.base_initramfs(kit, init)
+    if virtio_blk:
+        lg.add_virtio_blk(c, kit)
     lg.add_with_libs(c, kit, "sbin/kexec")
     for name, path in extra_files:
         c.host_file(name, path, 0o755 if name.startswith("sbin/") else 0o644)
@@ -277,12 +280,14 @@ def run_salvage(a, kit, ck, work):
     run = Run("salvage", ck, work)
     files = [("usr/lib/salvage/salvage.img", a.image)]
     if a.loader == "load":
-        load = "salvage load --sink virtio-blk --after poweroff"
+        # The blank disk is all the dump's; salvage load checks it, so the driver loads first.
+        load = "salvage load --sink virtio-blk --target disk --confirm-whole-device --after poweroff"
         files += [("usr/lib/salvage/purgatory.bin", a.purgatory), ("sbin/salvage", a.salvage_arm64)]
     else:
-        load = 'kexec -p /usr/lib/salvage/salvage.img --append="salvage.sink=virtio-blk salvage.after=poweroff"'
+        load = ('kexec -p /usr/lib/salvage/salvage.img --append="salvage.sink=virtio-blk salvage.target=disk '
+                'salvage.confirm=whole-disk salvage.after=poweroff"')
     disk = os.path.join(work, "disk.img")
-    boot(a, kit, run, crashing_initramfs(a, kit, load, files), disk)
+    boot(a, kit, run, crashing_initramfs(a, kit, load, files, virtio_blk=a.loader == "load"), disk)
     c = run.console
     run.capture_start, _ = c.find(SALVAGE_START, run.handoff or 0)
     run.done, m = c.find(SALVAGE_DONE)

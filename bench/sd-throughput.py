@@ -63,7 +63,7 @@ def bench(m, work, controller, card_kind, drive_opts):
     else:
         drive = f"if=sd,driver=null-co,size={CARD_BYTES},read-zeroes=on"
     image = os.path.join(BUILD, "image-aarch64", "boot", "salvage.img")
-    options = f"salvage.sink={sink} salvage.target=disk salvage.debug=copy-bench" + (f" {extra}" if extra else "")
+    options = f"salvage.sink={sink} salvage.target=disk salvage.confirm=whole-disk salvage.debug=copy-bench" + (f" {extra}" if extra else "")
     dtb = sft.make_dtb("raspi3b", os.path.join(BUILD, "pi-dtbs", "bcm2837-rpi-3-b.dtb"), image, m, options, work)
     secs, out = sft.boot("raspi3b", image, dtb, card, m, os.path.join(work, "serial.txt"), timeout=1800, drive=drive)
     if not re.search(rf"^salvage: sd: {re.escape(name)} .*SDHC/SDXC card", out, re.M):

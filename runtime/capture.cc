@@ -446,6 +446,13 @@ Status DumpToSd(const CaptureInput& in, const Plan& plan) {
 Status Capture(const CaptureInput& in) {
   ConsoleDiagnostics diag;
 
+  // A block sink writes only where it was told to, and the whole device only when the
+  // options confirm it: checked before any device is touched.
+  if (const char* refusal = BlockTargetRefusal(*in.options)) {
+    console::Printf("salvage: refused: %s\n", refusal);
+    return Status{Error::kInvalidArgument, "the block sink's target is missing or not confirmed; nothing was written"};
+  }
+
   // What salvage occupies: never dumped.
   PhysRange reserved[kMaxReserved];
   size_t nreserved = 0;

@@ -68,6 +68,13 @@ std::optional<uint64_t> ParseMemSize(std::string_view text) {
 
 Options ParseOptions(std::string_view bootargs) { return ParseOptions(bootargs, {}); }
 
+const char* BlockTargetRefusal(const Options& o) {
+  if (o.sink == SinkKind::kUart) return nullptr;
+  if (o.target.empty()) return kMsgNoTarget;
+  if (o.target == "disk" && !o.confirm_whole_disk) return kMsgWholeDiskUnconfirmed;
+  return nullptr;
+}
+
 namespace {
 void ParseInto(std::string_view bootargs, Options& o);
 }
@@ -135,6 +142,12 @@ void ParseInto(std::string_view bootargs, Options& o) {
     } else if (word.starts_with("salvage.target=")) {
       if (word.size() > 15) {
         o.target = word.substr(15);
+      } else {
+        malformed(word);
+      }
+    } else if (word.starts_with("salvage.confirm=")) {
+      if (word.substr(16) == "whole-disk") {
+        o.confirm_whole_disk = true;
       } else {
         malformed(word);
       }

@@ -9,6 +9,10 @@
 //   mem=size[@start]             the capture kernel's memory: with @start it is part of
 //                                salvage's reservation and never dumped
 //   salvage.sink=, salvage.target=, salvage.after=   see docs/options.md
+//   salvage.confirm=whole-disk   with salvage.target=disk: yes, write over the whole device
+//
+// A block sink writes only where it is told to: it has no default target, and the whole
+// device (salvage.target=disk) also needs salvage.confirm=whole-disk (BlockTargetRefusal).
 #pragma once
 
 #include <cstddef>
@@ -24,7 +28,8 @@ enum class AfterAction : uint8_t { kPowerOff, kReboot, kHalt };
 struct Options {
   SinkKind sink = SinkKind::kUart;            ///< salvage.sink=uart|virtio-blk[@ADDR]|sd[@ADDR]
   std::optional<uint64_t> sink_address;       ///< salvage.sink=virtio-blk@ADDR or sd@ADDR
-  std::string_view target = "disk";           ///< salvage.target=... (docs/options.md), parsed by blockdump
+  std::string_view target;                    ///< salvage.target=... (docs/options.md), parsed by blockdump; empty: none given
+  bool confirm_whole_disk = false;            ///< salvage.confirm=whole-disk
   AfterAction after = AfterAction::kPowerOff; ///< salvage.after=poweroff|reboot|halt
   bool debug_fault = false;
   bool debug_report_only = false;
@@ -50,6 +55,22 @@ Options ParseOptions(std::string_view bootargs);
 /// Reads `bootargs`, then `salvage_options` (/chosen/salvage,options, docs/options.md):
 /// where both give a word, salvage_options wins.
 Options ParseOptions(std::string_view bootargs, std::string_view salvage_options);
+
+/// Why a block sink must not write with these options, or nullptr when it may (or the
+/// sink is the UART): a block sink without salvage.target (there is no default: the first
+/// disk may be the system's own), or salvage.target=disk without
+/// salvage.confirm=whole-disk. The image checks this before it touches the device, prints
+/// the message and writes nothing.
+const char* BlockTargetRefusal(const Options& options);
+
+/// The messages BlockTargetRefusal returns.
+inline constexpr char kMsgNoTarget[] =
+    "a block sink needs salvage.target= (there is no default: the device may hold the system's own data): "
+    "a partition (gpt-name:NAME, gpt-uuid:UUID, mbr:N), extents:S+C,..., or the whole device with "
+    "salvage.target=disk salvage.confirm=whole-disk; nothing was written";
+inline constexpr char kMsgWholeDiskUnconfirmed[] =
+    "salvage.target=disk writes over the whole device, and salvage.confirm=whole-disk does not confirm it: "
+    "add that word (salvage load --target disk --confirm-whole-device), or name a partition; nothing was written";
 
 /// Linux's memparse: a number (decimal, 0x hex, or 0 octal) with an optional K, M, G,
 /// T suffix (either case). Returns nullopt for anything else or on overflow.

@@ -15,6 +15,12 @@ Checks on every vmcore: `makedumpfile --dump-dmesg` (Debian's arm64 build, under
 qemu-aarch64-static) extracts the crashed kernel's log and it holds "sysrq: Trigger a
 crash"; `readelf -n` shows one NT_PRSTATUS crash note per CPU.
 
+Mode `boundary` (load only): the reservation estimate is exact. A first boot runs
+`salvage load --dry-run -v` for the bytes salvage needs; a boot with crashkernel= exactly
+that must load (kexec_load takes two pages of its own from the reservation: with one page
+too few it failed with ENOMEM), and a boot with one page less must be refused by salvage
+load itself, with its own message, before kexec_load is called.
+
 Mode `damaged` (load only): after `salvage load`, one byte of the loaded image inside the
 reservation is overwritten through QEMU's gdbstub (physical memory mode); after the
 panic the purgatory must name the damaged segment and not jump.
@@ -45,14 +51,17 @@ class Fail(Exception):
 
 def build_initramfs(a, kit, work, loader, sink):
     """The guest: loads salvage, says where, and crashes."""
-    words = "salvage.sink=uart" if sink == "serial" else "salvage.sink=virtio-blk"
-    opts = "--sink uart" if sink == "serial" else "--sink virtio-blk"
+    # The virtio disk is blank and all the dump's: the whole device, confirmed.
+    words = "salvage.sink=uart" if sink == "serial" else "salvage.sink=virtio-blk salvage.target=disk salvage.confirm=whole-disk"
+    opts = "--sink uart" if sink == "serial" else "--sink virtio-blk --target disk --confirm-whole-device"
     if loader == "load":
         load = f"salvage load {opts} --after poweroff"
     else:
         load = f'kexec -p /usr/lib/salvage/salvage.img --append="{words} salvage.after=poweroff"'
     pause = "sleep 4\n" if a.mode == "damaged" else ""
-    init = lg.INIT_PRELUDE + f"""
+    # salvage load checks the disk it arms (/dev/vda): the driver must see it.
+    modules = lg.INSMOD_VIRTIO_BLK if sink == "virtio" and loader == "load" else ""
+    init = lg.INIT_PRELUDE + modules + f"""
 echo "E2E: reservation $(grep 'Crash kernel' /proc/iomem | sed 's/^ *//')"
 if {load}; then
   echo "E2E: loaded, kexec_crash_loaded=$(cat /sys/kernel/kexec_crash_loaded)"
@@ -65,6 +74,8 @@ fi
 echo c > /proc/sysrq-trigger
 """
     c = lg.base_initramfs(kit, init)
+    if modules:
+        lg.add_virtio_blk(c, kit)
     c.host_file("usr/lib/salvage/salvage.img", a.image, 0o644)
     if loader == "load":
         c.host_file("usr/lib/salvage/purgatory.bin", a.purgatory, 0o644)
@@ -143,6 +154,62 @@ def run_guest(a, kit, work, initrd, sink):
     if r.returncode != 0:
         raise Fail(f"salvage extract exited {r.returncode}: {r.stderr.strip()[-2000:]}\nconsole:\n{tail(console, 2000)}")
     return console, vmcore, time.monotonic() - start
+
+
+def boot_once(a, kit, work, tag, crashkernel, script):
+    """Boots with crashkernel=, runs `script` as /init's body (then powers off), returns
+    the console text."""
+    init = lg.INIT_PRELUDE + script + "\npoweroff -f\n"
+    c = lg.base_initramfs(kit, init)
+    c.host_file("usr/lib/salvage/salvage.img", a.image, 0o644)
+    c.host_file("usr/lib/salvage/purgatory.bin", a.purgatory, 0o644)
+    c.host_file("sbin/salvage", a.salvage_arm64, 0o755)
+    initrd = os.path.join(work, f"initrd-{tag}.gz")
+    with open(initrd, "wb") as f:
+        f.write(c.finish())
+    cmd = lg.qemu_cmd(kit, initrd, f"console=ttyAMA0 crashkernel={crashkernel} panic=1", RAM_MIB, CPUS,
+                      ["-serial", "stdio"])
+    r = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+    save(work, f"console-{tag}.txt", r.stdout + r.stderr)
+    return r.stdout + r.stderr
+
+
+def boundary(a, kit, work):
+    """Mode boundary (module comment). Returns the PASS detail."""
+    if a.loader != "load":
+        raise Fail("--mode boundary is for --loader load")
+    first = boot_once(a, kit, work, "estimate", a.crashkernel,
+                      'echo "E2E: reservation $(grep \'Crash kernel\' /proc/iomem | sed \'s/^ *//\')"\n'
+                      "salvage load --dry-run -v --sink uart 2>&1")
+    m = re.search(r"salvage needs \d+ \S+ \((\d+) bytes\)", first)
+    if not m:
+        raise Fail(f"salvage load --dry-run did not say how many bytes it needs:\n{tail(first, 3000)}")
+    needed = int(m.group(1))
+    if needed % 4096:
+        raise Fail(f"salvage needs {needed} bytes, not whole pages")
+    kib = needed >> 10
+    load = ('echo "E2E: reservation $(grep \'Crash kernel\' /proc/iomem | sed \'s/^ *//\')"\n'
+            "if salvage load --sink uart; then echo \"E2E: loaded, kexec_crash_loaded=$(cat /sys/kernel/kexec_crash_loaded)\"; "
+            "else echo \"E2E: load failed\"; fi")
+    exact = boot_once(a, kit, work, "exact", f"{kib}K", load)
+    res = re.search(r"^E2E: reservation (\S+) : Crash kernel", exact, re.M)
+    if not res or not re.search(r"^E2E: loaded, kexec_crash_loaded=1", exact, re.M):
+        raise Fail(f"with crashkernel={kib}K (exactly what salvage load says it needs) salvage did not load:\n"
+                   f"{tail(exact, 3000)}")
+    lo, hi = (int(x, 16) for x in res.group(1).split("-"))
+    if hi - lo + 1 != needed:
+        raise Fail(f"crashkernel={kib}K reserved {res.group(1)} ({hi - lo + 1} bytes), not {needed}")
+    short = boot_once(a, kit, work, "short", f"{kib - 4}K", load)
+    if not re.search(r"^E2E: load failed", short, re.M):
+        raise Fail(f"with crashkernel={kib - 4}K (one page less than salvage needs) salvage load did not refuse:\n"
+                   f"{tail(short, 3000)}")
+    if "kexec_load failed" in short:
+        raise Fail(f"with crashkernel={kib - 4}K salvage load called kexec_load, which failed, instead of refusing "
+                   f"itself:\n{tail(short, 3000)}")
+    if not re.search(r"salvage load: error: the crash kernel reservation is 0x[0-9a-f]+ bytes and salvage needs", short):
+        raise Fail(f"with crashkernel={kib - 4}K salvage load's refusal is not its own size message:\n{tail(short, 3000)}")
+    return (f"salvage load --dry-run says {needed} bytes ({kib}K): crashkernel={kib}K loads, "
+            f"crashkernel={kib - 4}K is refused by salvage load itself")
 
 
 def wait_for(path, pattern, proc, secs):
@@ -299,7 +366,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--loader", required=True, choices=["load", "kexec"])
     ap.add_argument("--sink", default="serial", choices=["serial", "virtio"])
-    ap.add_argument("--mode", default="capture", choices=["capture", "damaged"])
+    ap.add_argument("--mode", default="capture", choices=["capture", "damaged", "boundary"])
     ap.add_argument("--kit", default=lg.KIT_DEFAULT, help="the crash kit (tools/setup.sh)")
     ap.add_argument("--image", required=True, help="salvage.img (aarch64)")
     ap.add_argument("--purgatory", help="purgatory.bin (aarch64), for --loader load")
@@ -314,7 +381,7 @@ def main():
                     help="show what `salvage load` said in the guest, the tail of the crashed kernel's log as "
                          "makedumpfile read it from the vmcore, and `salvage inspect` of the vmcore")
     a = ap.parse_args()
-    name = f"crash-{a.loader}-{a.sink}" + ("-damaged" if a.mode == "damaged" else "")
+    name = f"crash-{a.loader}-{a.sink}" + ("" if a.mode == "capture" else f"-{a.mode}")
     if a.loader == "load" and not (a.purgatory and a.salvage_arm64):
         ap.error("--loader load needs --purgatory and --salvage-arm64")
     if a.crashkernel == "auto":
@@ -323,6 +390,9 @@ def main():
     os.makedirs(work, exist_ok=True)
     try:
         kit = lg.Kit(a.kit)
+        if a.mode == "boundary":
+            print(f"SALVAGE: PASS {name}: {boundary(a, kit, work)}")
+            return 0
         initrd = build_initramfs(a, kit, work, a.loader, a.sink)
         console, vmcore, secs = run_guest(a, kit, work, initrd, a.sink)
         if "E2E: load failed" in console or not re.search(r"^E2E: loaded", console, re.M):

@@ -6,7 +6,7 @@ after QEMU powers off, `salvage extract` reads the disk image back into a vmcore
 must equal the machine's memory byte for byte.
 
 Targets:
-  disk      the whole disk.
+  disk      the whole disk (salvage.target=disk salvage.confirm=whole-disk).
   gpt       a GPT partition found by name ("salvage-dump"), between two other partitions.
   extents   eight extents scattered over the disk; every byte outside them is a guard
             pattern that must be unchanged afterwards.
@@ -15,6 +15,9 @@ Targets:
   busy      the first driver instance leaves requests queued on the virtqueue
             (salvage.debug=virtio-busy) before the real one starts: the dump must still
             be right.
+  unconfirmed  salvage.target=disk without salvage.confirm=whole-disk: the image must
+            refuse, say why, stop, and leave every sector of the disk as it was.
+  notarget  salvage.sink=virtio-blk and no salvage.target at all: the same.
 
 Prints "SALVAGE: PASS|FAIL <arch> disk-<target>-<transport> ..." and exits 0 only on PASS.
 """
@@ -86,7 +89,7 @@ def write_gpt(path, disk_bytes, parts):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--arch", required=True, choices=sorted(bt.QEMU))
-    ap.add_argument("--target", required=True, choices=["disk", "gpt", "extents", "small", "busy"])
+    ap.add_argument("--target", required=True, choices=["disk", "gpt", "extents", "small", "busy", "unconfirmed", "notarget"])
     ap.add_argument("--transport", default="legacy", choices=["legacy", "modern"])
     ap.add_argument("--image", required=True)
     ap.add_argument("--salvage", required=True)
@@ -125,6 +128,8 @@ def run(a, work):
 
     extents = None
     if a.target in ("disk", "busy"):
+        target, extract_args = "disk salvage.confirm=whole-disk", []
+    elif a.target in ("unconfirmed", "notarget"):
         target, extract_args = "disk", []
     elif a.target == "gpt":
         first, last = 2048 + 8192, total_sectors - 34 - 8192
@@ -152,6 +157,8 @@ def run(a, work):
     ct.dump_dtb(arch, ram, a.image, dtb)
     ct.set_chosen(dtb, m["elfcorehdr"], m["usable_memory_range"])
     options = f"salvage.sink=virtio-blk salvage.target={target}"
+    if a.target == "notarget":
+        options = "salvage.sink=virtio-blk"
     if a.target == "busy":
         options += " salvage.debug=virtio-busy"
     if a.extra_options:
@@ -172,6 +179,8 @@ def run(a, work):
     out = open(serial, errors="replace").read()
     if r.returncode != 0:
         raise Fail(f"QEMU exited {r.returncode}: {r.stderr}\n{out[-3000:]}")
+    if a.target in ("unconfirmed", "notarget"):
+        return check_refused(a, disk, out, secs)
     if "salvage: done" not in out and a.target != "small":
         raise Fail(f"salvage did not finish:\n{out[-3000:]}")
     want_transport = {"legacy": "version 1", "modern": "version 2"}[a.transport]
@@ -216,6 +225,22 @@ def run(a, work):
         raise Fail(f"extract exited {x.returncode}, {len(missing)} pages missing:\n{log[-2000:]}")
     mib = sum(rg["size"] for rg in m["ranges"]) >> 20
     return f" ({mib} MiB equal byte for byte, {secs:.1f} s)"
+
+
+def check_refused(a, disk, out, secs):
+    """The image refused the unconfirmed whole disk (or the missing target): it said so,
+    stopped without a dump, and wrote nothing: every sector still holds the guard."""
+    want = {"unconfirmed": "salvage: refused: salvage.target=disk writes over the whole device, and "
+                           "salvage.confirm=whole-disk does not confirm it",
+            "notarget": "salvage: refused: a block sink needs salvage.target="}[a.target]
+    if want not in out:
+        raise Fail(f"the console does not say {want!r}:\n{out[-3000:]}")
+    if "salvage: stopping; the dump is incomplete" not in out:
+        raise Fail(f"salvage did not stop after refusing:\n{out[-3000:]}")
+    if re.search(r"^salvage: virtio-blk at ", out, re.M) or "salvage: writing" in out:
+        raise Fail(f"salvage went on to the device after refusing:\n{out[-3000:]}")
+    check_guards(disk, [], False)
+    return f" (refused, nothing written to the {a.disk_mib} MiB disk, {secs:.1f} s)"
 
 
 def check_guards(disk, extents, gpt):

@@ -161,6 +161,19 @@ echo "E2E: init on $(uname -r), $(nproc) CPUs"
 """
 
 
+# Debian builds virtio-mmio and virtio-blk as modules: a guest whose `salvage load` checks
+# the dump disk (/dev/vda) loads them first. add_virtio_blk puts them into the archive.
+INSMOD_VIRTIO_BLK = """insmod /lib/modules/virtio_mmio.ko && insmod /lib/modules/virtio_blk.ko || echo "E2E: insmod failed"
+n=0
+while [ ! -b /dev/vda ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+"""
+
+
+def add_virtio_blk(c, kit):
+    for mod in ("virtio_mmio.ko", "virtio_blk.ko"):
+        c.host_file(f"lib/modules/{mod}", os.path.join(kit.modules, mod), 0o644)
+
+
 def add_with_libs(c, kit, binary):
     """Adds root/<binary> and its shared libraries (same paths) to the archive."""
     c.host_file(binary, os.path.join(kit.root, binary), 0o755)

@@ -58,9 +58,12 @@ endforeach()
 
 # Dumps to virtio-blk (host-tests/qemu/disk-test.py), read back with `salvage extract`:
 # whole disk, GPT partition and scattered extents on both virtio-mmio transports; a
-# target too small (modern) and a device left busy by a first driver (legacy).
+# target too small (modern) and a device left busy by a first driver (legacy); a whole
+# disk without salvage.confirm=whole-disk and a block sink without a target, which the
+# image must refuse without writing a sector.
 foreach(arch IN LISTS SALVAGE_ARCHES)
-  foreach(case disk:legacy disk:modern gpt:legacy gpt:modern extents:legacy extents:modern small:modern busy:legacy)
+  foreach(case disk:legacy disk:modern gpt:legacy gpt:modern extents:legacy extents:modern small:modern busy:legacy
+               unconfirmed:legacy notarget:modern)
     string(REPLACE ":" ";" parts ${case})
     list(GET parts 0 target)
     list(GET parts 1 transport)
@@ -124,6 +127,12 @@ if("aarch64" IN_LIST SALVAGE_ARCHES)
     set_tests_properties(crash-load-${sink} PROPERTIES
       PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 400)
   endforeach()
+  # The reservation estimate at its boundary: crashkernel= exactly what salvage load says
+  # it needs loads, one page less is refused by salvage load itself (three boots).
+  add_test(NAME crash-load-boundary
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/crash-test.py ${_crash_load} --mode boundary ${_crash_common})
+  set_tests_properties(crash-load-boundary PROPERTIES
+    PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 600)
   # A byte of the loaded image overwritten inside the reservation (through QEMU's
   # gdbstub) before the panic: the purgatory names the segment and does not jump.
   add_test(NAME crash-load-damaged

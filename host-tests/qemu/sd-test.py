@@ -11,7 +11,8 @@ host-tests/data/raspi3b-sd.dts when it is missing. Either way the console is poi
 the PL011 (serial0), and the elfcorehdr, usable memory and options go into /chosen.
 
 Cases:
-  disk-sdsc   a 64 MiB card (SDSC: CSD 1.0, byte addressing), the whole card.
+  disk-sdsc   a 64 MiB card (SDSC: CSD 1.0, byte addressing), the whole card
+              (salvage.target=disk salvage.confirm=whole-disk).
   mbr-sdsc    the same card with an MBR: partition 2 between two others; every sector
               outside it (and the MBR) must keep its guard pattern.
   mbr-sdhc    a 4 GiB card (SDHC: CSD 2.0, block addressing) with partition 2 past
@@ -175,6 +176,8 @@ def run(a, work):
     card = os.path.join(work, "card.img")
     write_card(card, card_bytes, part2)
     options = f"salvage.sink=sd salvage.target={target}" + (f" {extra}" if extra else "")
+    if target == "disk":
+        options += " salvage.confirm=whole-disk"  # the whole card: the image refuses it unconfirmed
     dtb, dtb_source = make_dtb(a, work, m, options)
 
     serial = os.path.join(work, "serial.txt")

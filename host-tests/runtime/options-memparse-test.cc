@@ -1,5 +1,6 @@
 // Tests for elfcorehdr= / mem= in runtime/options.cc (Linux memparse syntax).
 #include <gtest/gtest.h>
+#include <string>
 
 #include "options.h"
 
@@ -114,17 +115,55 @@ TEST(ParseOptions, SdSink) {
   EXPECT_TRUE(ParseOptions("salvage.debug=sd-busy").debug_sd_busy);
 }
 
-TEST(ParseOptions, DefaultsAreUartWholeDiskPowerOff) {
+TEST(ParseOptions, DefaultsAreUartNoTargetPowerOff) {
   Options o = ParseOptions("console=ttyAMA0");
   EXPECT_EQ(o.sink, SinkKind::kUart);
-  EXPECT_EQ(o.target, "disk");
+  EXPECT_EQ(o.target, "");  // no default target: never the whole device by default
+  EXPECT_FALSE(o.confirm_whole_disk);
   EXPECT_EQ(o.after, AfterAction::kPowerOff);
+  EXPECT_EQ(BlockTargetRefusal(o), nullptr);  // the UART needs no target
+}
+
+TEST(BlockTargetRefusal, ABlockSinkWithoutATargetIsRefused) {
+  // Issue #10: salvage.sink=sd on a Pi that boots from its card would overwrite it.
+  for (const char* sink : {"salvage.sink=virtio-blk", "salvage.sink=virtio-blk@0xa003e00", "salvage.sink=sd",
+                           "salvage.sink=sd@0x3f202000"}) {
+    SCOPED_TRACE(sink);
+    const Options o = ParseOptions(sink);
+    EXPECT_EQ(BlockTargetRefusal(o), kMsgNoTarget);
+    EXPECT_EQ(BlockTargetRefusal(ParseOptions(std::string(sink) + " salvage.confirm=whole-disk")), kMsgNoTarget);
+  }
+}
+
+TEST(BlockTargetRefusal, TheWholeDiskNeedsTheConfirmation) {
+  EXPECT_EQ(BlockTargetRefusal(ParseOptions("salvage.sink=virtio-blk salvage.target=disk")), kMsgWholeDiskUnconfirmed);
+  EXPECT_EQ(BlockTargetRefusal(ParseOptions("salvage.sink=sd salvage.target=disk")), kMsgWholeDiskUnconfirmed);
+  const Options o = ParseOptions("salvage.sink=sd salvage.target=disk salvage.confirm=whole-disk");
+  EXPECT_TRUE(o.confirm_whole_disk);
+  EXPECT_EQ(o.malformed_count, 0u);
+  EXPECT_EQ(BlockTargetRefusal(o), nullptr);
+  // The confirmation may come from bootargs (kexec -p --append) with the target in
+  // salvage,options, or the other way round.
+  EXPECT_EQ(BlockTargetRefusal(ParseOptions("salvage.confirm=whole-disk", "salvage.sink=virtio-blk salvage.target=disk")),
+            nullptr);
+  // Any other confirmation word is malformed and confirms nothing.
+  const Options bad = ParseOptions("salvage.sink=sd salvage.target=disk salvage.confirm=yes salvage.confirm=");
+  EXPECT_FALSE(bad.confirm_whole_disk);
+  EXPECT_EQ(bad.malformed_count, 2u);
+  EXPECT_EQ(BlockTargetRefusal(bad), kMsgWholeDiskUnconfirmed);
+}
+
+TEST(BlockTargetRefusal, PartitionsAndExtentsNeedNoConfirmation) {
+  for (const char* t : {"mbr:1", "gpt-name:dump", "gpt-uuid:5a1a6e00-1234-4abc-8def-0123456789ab", "extents:2048+4096"}) {
+    SCOPED_TRACE(t);
+    EXPECT_EQ(BlockTargetRefusal(ParseOptions("salvage.sink=virtio-blk salvage.target=" + std::string(t))), nullptr);
+  }
 }
 
 TEST(ParseOptions, BadSinkTargetAfterAreMalformed) {
   Options o = ParseOptions("salvage.sink=floppy salvage.target= salvage.after=explode salvage.sink=virtio-blk@zz");
   EXPECT_EQ(o.sink, SinkKind::kUart);
-  EXPECT_EQ(o.target, "disk");
+  EXPECT_EQ(o.target, "");
   EXPECT_EQ(o.after, AfterAction::kPowerOff);
   ASSERT_EQ(o.malformed_count, 4u);
   EXPECT_EQ(o.malformed[0], "salvage.sink=floppy");

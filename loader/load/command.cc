@@ -26,8 +26,12 @@ const char kLoadUsage[] =
     "                        where the dump goes (default uart: the console, for salvage recv;\n"
     "                        every sink of docs/options.md is accepted; sd-file: a file on the\n"
     "                        SD card, read after the reboot with salvage extract FILE)\n"
-    "      --target T        with a disk sink: disk, mbr:N, gpt-name:NAME, gpt-uuid:UUID,\n"
-    "                        extents:S+C,... (default disk; docs/options.md)\n"
+    "      --target T        with virtio-blk or sd (required there): mbr:N, gpt-name:NAME,\n"
+    "                        gpt-uuid:UUID, extents:S+C,..., or disk (the whole device, with\n"
+    "                        --confirm-whole-device); the area must hold no partition table,\n"
+    "                        file system or swap and not be mounted (docs/options.md)\n"
+    "      --confirm-whole-device\n"
+    "                        with --target disk: yes, overwrite the whole device\n"
     "      --file PATH       with sd-file: the dump file, on the SD card's ext4 or vfat file\n"
     "                        system (default /var/crash/salvage.dump); made, or reused, here\n"
     "      --file-size auto|SIZE\n"
@@ -120,6 +124,8 @@ Expected<LoadArgs> ParseLoadArgs(int argc, char** argv) {
       if (!opt(&cli.sink)) return needs("uart, virtio-blk[@ADDR], sd[@ADDR] or sd-file");
     } else if (arg == "--target") {
       if (!opt(&cli.target)) return needs("a target (disk, mbr:N, gpt-name:NAME, gpt-uuid:UUID, extents:S+C,...)");
+    } else if (arg == "--confirm-whole-device") {
+      cli.confirm_whole_device = true;
     } else if (arg == "--file") {
       if (!opt(&cli.file)) return needs("a path (on the SD card's file system)");
     } else if (arg == "--file-size") {

@@ -9,9 +9,9 @@
 namespace salvage::loader::load {
 namespace {
 
-constexpr std::array<std::string_view, 10> kKeys = {
+constexpr std::array<std::string_view, 11> kKeys = {
     "USE_SALVAGE",    "SALVAGE_SINK",  "SALVAGE_TARGET",    "SALVAGE_AFTER", "SALVAGE_APPEND",
-    "SALVAGE_IMAGE",  "SALVAGE_PURGATORY", "SALVAGE_DTB",   "SALVAGE_FILE",  "SALVAGE_FILE_SIZE",
+    "SALVAGE_IMAGE",  "SALVAGE_PURGATORY", "SALVAGE_DTB",   "SALVAGE_FILE",  "SALVAGE_FILE_SIZE", "SALVAGE_CONFIRM_WHOLE_DEVICE",
 };
 
 bool IsBlank(char c) { return c == ' ' || c == '\t'; }
@@ -130,14 +130,15 @@ Expected<Choices> ParseConfig(std::string_view text, std::string_view source) {
     if (!seen.insert(key).second) return Fail(where + key + " is set a second time");
     std::string value, why;
     if (!ReadValue(rest.substr(k + 1), &value, &why)) return Fail(where + key + ": " + why);
-    if (key == "USE_SALVAGE") {
+    if (key == "USE_SALVAGE" || key == "SALVAGE_CONFIRM_WHOLE_DEVICE") {
       if (value.empty()) continue;
+      std::optional<bool>& flag = key == "USE_SALVAGE" ? c.enabled : c.confirm_whole_device;
       if (value == "1" || value == "yes" || value == "true") {
-        c.enabled = true;
+        flag = true;
       } else if (value == "0" || value == "no" || value == "false") {
-        c.enabled = false;
+        flag = false;
       } else {
-        return Fail(where + "USE_SALVAGE must be 1 or 0, not \"" + value + "\"");
+        return Fail(where + key + " must be 1 or 0, not \"" + value + "\"");
       }
       continue;
     }
@@ -158,6 +159,7 @@ Expected<Choices> ParseConfig(std::string_view text, std::string_view source) {
 Choices Merge(const Choices& cli, const Choices& file) {
   Choices m = cli;
   if (!m.enabled) m.enabled = file.enabled;
+  if (!m.confirm_whole_device) m.confirm_whole_device = file.confirm_whole_device;
   if (!m.sink) m.sink = file.sink;
   if (!m.target) m.target = file.target;
   if (!m.after) m.after = file.after;

@@ -13,6 +13,7 @@
 //                      stays enabled, as USE_KDUMP=0 does for kdump-tools)
 //   SALVAGE_SINK       --sink        uart | virtio-blk | virtio-blk@ADDR | sd | sd@ADDR | sd-file
 //   SALVAGE_TARGET     --target      disk | mbr:N | gpt-name:NAME | gpt-uuid:UUID | extents:...
+//   SALVAGE_CONFIRM_WHOLE_DEVICE  --confirm-whole-device   1 or 0: with SALVAGE_TARGET=disk
 //   SALVAGE_AFTER      --after       poweroff | reboot | halt
 //   SALVAGE_APPEND     --append      words for the image's bootargs
 //   SALVAGE_IMAGE      --image       the image file
@@ -41,6 +42,8 @@ namespace salvage::loader::load {
 /// The settings the command line and the configuration file share; unset = default.
 struct Choices {
   std::optional<bool> enabled{};  ///< USE_SALVAGE.
+  /// --confirm-whole-device, SALVAGE_CONFIRM_WHOLE_DEVICE: yes, --target disk means it.
+  std::optional<bool> confirm_whole_device{};
   std::optional<std::string> sink{}, target{}, after{}, append{}, image{}, purgatory{}, dtb{};
   /// --file, --file-size: the SD-card dump file of --sink sd-file (dump-file.h).
   std::optional<std::string> file{}, file_size{};

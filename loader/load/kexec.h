@@ -8,8 +8,9 @@
 // With KEXEC_ON_CRASH every segment [mem, mem + memsz) must lie inside the crash
 // reservation the kernel calls crashk_res (not crashk_low_res), mem and memsz page
 // aligned, bufsz <= memsz, no overlaps, at most 16 segments (KEXEC_SEGMENT_MAX), and
-// entry inside crashk_res; the kernel also takes one control page from the reservation
-// outside every segment. nr_segments 0 unloads. The high 16 bits of flags name the
+// entry inside crashk_res; the kernel also takes two pages from the reservation outside
+// every segment (its control page and the vmcoreinfo copy: placement.h kKernelPages).
+// nr_segments 0 unloads. The high 16 bits of flags name the
 // architecture (KEXEC_ARCH_*: the ELF e_machine); the kernel refuses any but its own and
 // KEXEC_ARCH_DEFAULT (0) with EINVAL, so the flag also checks that the image's
 // architecture is the running kernel's.

@@ -18,6 +18,7 @@
 #include "dtb-edit/dtb-edit.h"
 #include "elfcorehdr/builder.h"
 #include "format.h"
+#include "load/block-target.h"
 #include "load/state.h"
 #include "load/vmcoreinfo.h"
 #include "options.h"
@@ -173,6 +174,7 @@ Expected<ImageOptions> BuildImageOptions(const Choices& c) {
   const bool is_uart = so.sink == SinkKind::kUart;
   std::vector<std::string> words = {"salvage.sink=" + sink};
   out.uart_sink = is_uart;
+  const bool confirmed = c.confirm_whole_device.value_or(false);
   if (c.target) {
     if (is_uart)
       return Fail("--target " + *c.target + " is for a disk: it needs a block sink such as --sink virtio-blk (the "
@@ -182,7 +184,24 @@ Expected<ImageOptions> BuildImageOptions(const Choices& c) {
       return Fail("--target " + *c.target + ": " + (spec.ok() ? "no spaces allowed" : spec.status().what()) +
                   " (disk, mbr:N, gpt-name:NAME, gpt-uuid:UUID or extents:S+C,...; docs/options.md)");
     words.push_back("salvage.target=" + *c.target);
+    if (spec->kind == blockdump::TargetKind::kDisk) {
+      if (!confirmed)
+        return Fail("--target disk overwrites the whole device (" + sink +
+                    "), its partition table and everything on it, at every crash: add --confirm-whole-device "
+                    "(SALVAGE_CONFIRM_WHOLE_DEVICE=1) if that is what you want; a partition of its own "
+                    "(--target gpt-name:NAME or mbr:N) is safer");
+      words.push_back("salvage.confirm=whole-disk");
+    }
+  } else if (!is_uart) {
+    return Fail("--sink " + sink + " needs --target: where on the device the dump goes. There is no default, "
+                "because the device may hold the system's own data: give a partition of its own (--target "
+                "gpt-name:NAME, gpt-uuid:UUID or mbr:N), extents:S+C,..., or the whole device with --target disk "
+                "--confirm-whole-device" + (so.sink == SinkKind::kSd ? "; on a Raspberry Pi, --sink sd-file puts "
+                "the dump into a file of the SD card's file system instead" : std::string()));
   }
+  if (confirmed && !(c.target && *c.target == "disk"))
+    return Fail("--confirm-whole-device confirms --target disk, which is not given (target: " +
+                c.target.value_or("none") + ")");
   const std::string after = c.after.value_or("poweroff");
   const Options ao = ParseOptions("", "salvage.after=" + after);
   if (!one_word(after) || after.empty() || ao.malformed_count != 0 || ao.unknown_count != 0)
@@ -194,7 +213,7 @@ Expected<ImageOptions> BuildImageOptions(const Choices& c) {
   // Read the words back together: what the image understands must be what was asked for.
   const Options o = ParseOptions("", joined);
   if (o.malformed_count != 0 || o.unknown_count != 0 || o.sink != so.sink || o.after != ao.after ||
-      (c.target && o.target != *c.target))
+      (c.target && o.target != *c.target) || BlockTargetRefusal(o) != nullptr)
     return Fail("\"" + joined + "\": the image reads these options differently (a salvage bug)");
   out.words = joined;
   out.reset_on_stop = o.after == AfterAction::kReboot;
@@ -280,7 +299,11 @@ Expected<LoadPlan> PrepareLoad(const LoadSettings& s, Kernel& kernel, std::vecto
     if (s.choices.target)
       return Fail("--target " + *s.choices.target + " does not go with --sink sd-file: the dump file's blocks are the "
                   "target (to dump to a partition of the card instead, use --sink sd --target mbr:N)");
+    if (s.choices.confirm_whole_device.value_or(false))
+      return Fail("--confirm-whole-device goes with --target disk, not with --sink sd-file (which writes only the "
+                  "dump file's blocks)");
     image_choices.sink = "sd";
+    image_choices.target = std::string(kDryRunTarget);  // until the file's extents are known
     auto size = ParseFileSize(s.choices.file_size.value_or("auto"));
     if (!size.ok()) return size.failure();
     file_size = *size;
@@ -377,6 +400,36 @@ Expected<LoadPlan> PrepareLoad(const LoadSettings& s, Kernel& kernel, std::vecto
       return Fail(message + ": this kernel was not booted with a device tree (ACPI?): give salvage one with --dtb FILE");
     return Fail(message);
   }
+  // A block sink's disk, as the image will find it, before anything is armed (the dump
+  // file's card is checked by PrepareDumpFile instead).
+  if (!plan.options.uart_sink && !sd_file) {
+    const Options o = ParseOptions("", plan.options.words);
+    auto disk = FindSinkDisk(root, o, *dtb_in);
+    if (!disk.ok()) return disk.failure();
+    BlockTargetCheck check;
+    check.disk = *disk;
+    check.target_text = std::string(o.target);
+    auto spec = blockdump::ParseTarget(o.target);
+    if (!spec.ok()) return Fail("salvage.target=" + check.target_text + ": " + spec.status().what() + " (a salvage bug)");
+    check.target = *spec;
+    auto mountinfo = proc::ReadTextFile(proc::RootedPath(root, "/proc/self/mountinfo"));
+    if (!mountinfo.ok()) return mountinfo.failure();
+    check.mountinfo = *mountinfo;
+    auto swaps = proc::ReadTextFile(proc::RootedPath(root, "/proc/swaps"));
+    check.swaps = swaps.ok() ? *swaps : "";  // no /proc/swaps: a kernel without swap
+    check.read = DeviceFileReader(root, disk->name);
+    auto checked = CheckBlockTarget(check);
+    if (!checked.ok()) {
+      // An unprivileged dry run cannot read the device: say what a real load will check.
+      const bool unreadable = checked.error().starts_with("cannot check /dev/");
+      if (!(s.dry_run && unreadable)) return checked.failure();
+      note("warning: " + checked.error() + "; a real load (as root) checks it and refuses a disk that holds data");
+    } else {
+      note("disk: " + *checked);
+      plan.options.sink_text += ": /dev/" + disk->name;
+    }
+  }
+
   CrashDtbEdits edits;
   edits.elfcorehdr = PhysRange{plan.page_size, header->bytes.size()};
   edits.usable_memory = plan.reservations.empty() ? std::vector<PhysRange>{PhysRange{plan.page_size, plan.page_size}}
@@ -399,11 +452,12 @@ Expected<LoadPlan> PrepareLoad(const LoadSettings& s, Kernel& kernel, std::vecto
   pin.dtb_bytes = sized->size();
   pin.elfcorehdr_bytes = header->bytes.size();
   const uint64_t needed = NeededBytes(pin);
-  const std::string breakdown = "salvage needs " + Kib(needed) + ": image " + Kib(pin.image_memsz) + ", purgatory " +
+  const std::string breakdown = "salvage needs " + Kib(needed) + " (" + std::to_string(needed) +
+                                " bytes): image " + Kib(pin.image_memsz) + ", purgatory " +
                                 Kib(pin.purgatory_memsz) + ", DTB " + Kib(AlignUp(pin.dtb_bytes, plan.page_size)) +
                                 ", elfcorehdr " +
                                 Kib(elfcorehdr::SegmentSize(pin.elfcorehdr_bytes, plan.page_size)) +
-                                " and a page for the kernel's kexec control code";
+                                " and 2 pages the kernel takes (kexec control code, vmcoreinfo copy)";
   auto placement = PlaceSegments(pin);
   if (!placement.ok()) {
     std::string msg = placement.error() + ".\n" + CommandLineHint(root, proc::CrashkernelArgument(needed)) + "\n(" +
@@ -569,7 +623,7 @@ std::string KexecErrorMessage(int err, const LoadPlan& plan) {
              "this placement:\n" + SegmentTable(plan) + "  entry " + Hex(plan.entry);
     case ENOMEM:
       return call + "the kernel could not find memory for the crash kernel: either kernel memory is short, or no "
-             "page of the reservation is left for its control page (" + RangeText(plan.placement.reservation) +
+             "two pages of the reservation are left for its control page and vmcoreinfo copy (" + RangeText(plan.placement.reservation) +
              "; a larger crashkernel= helps)";
     case ENOSYS:
       return call + "this kernel was built without kexec_load (CONFIG_KEXEC); salvage cannot load there. Debian's "

@@ -17,7 +17,7 @@ bool IsPowerOfTwo(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 uint64_t NeededBytes(const PlacementInput& in) {
   const uint64_t p = in.page_size;
   return AlignUp(in.image_memsz, p) + AlignUp(in.purgatory_memsz, p) + AlignUp(in.dtb_bytes, p) +
-         elfcorehdr::SegmentSize(in.elfcorehdr_bytes, p) + p;
+         elfcorehdr::SegmentSize(in.elfcorehdr_bytes, p) + kKernelPages * p;
 }
 
 PhysRange MainReservation(std::span<const PhysRange> reservations) {
@@ -56,8 +56,11 @@ Expected<Placement> PlaceSegments(const PlacementInput& in) {
   if (!hdr.ok()) return hdr.failure();
   out.elfcorehdr_range = *hdr;
   out.elfcorehdr = {hdr->base, elfcorehdr::SegmentSize(in.elfcorehdr_bytes, p)};
-  // The kernel's control page must find a free page between the DTB and the header.
-  if (out.dtb.addr + out.dtb.memsz + p > out.elfcorehdr.addr) return too_small();
+  // The kernel's two pages (control code, vmcoreinfo copy) must find free pages in the
+  // reservation: before the image (when the 2 MiB alignment left a gap) or between the
+  // DTB and the header.
+  const uint64_t free_pages = (start - res.base) / p + (out.elfcorehdr.addr - (out.dtb.addr + out.dtb.memsz)) / p;
+  if (out.dtb.addr + out.dtb.memsz > out.elfcorehdr.addr || free_pages < kKernelPages) return too_small();
   return out;
 }
 

@@ -2,8 +2,8 @@
 //
 //   reservation start (2 MiB aligned when that still fits, else page aligned)
 //   | image (memsz: footprint) | purgatory (+ .bss) | DTB | ... free ... | elfcorehdr |
-//                                                          ^ at least one page free:
-//                                                            the kernel's control page
+//                                                          ^ at least two pages free:
+//                                                            the kernel's own (below)
 // The elfcorehdr takes the last page(s), as kexec-tools places it (PlaceAtEnd). Every
 // segment starts on a page and spans whole pages (kexec_load refuses anything else).
 //
@@ -52,8 +52,17 @@ struct Placement {
   uint64_t needed = 0;  ///< NeededBytes() of the input.
 };
 
-/// Bytes the reservation must hold: every segment rounded up to pages, plus one page
-/// for the kernel's control page.
+/// Pages a crash kexec_load takes from the reservation itself, outside every segment
+/// (kernel/kexec_core.c, both through kimage_alloc_crash_control_pages, which searches
+/// crashk_res upward from its start for pages no segment covers): the control code page
+/// (kimage_alloc_init; KEXEC_CONTROL_PAGE_SIZE is 4096 on arm64, arm and riscv, so one
+/// page) and the vmcoreinfo safe copy (kimage_crash_copy_vmcoreinfo). Without the second,
+/// kexec_load fails with ENOMEM ("Could not allocate vmcoreinfo buffer").
+inline constexpr uint64_t kKernelPages = 2;
+
+/// Bytes the reservation must hold: every segment rounded up to pages, plus the
+/// kKernelPages the kernel takes. Exact: a reservation of this size loads, one page less
+/// does not.
 uint64_t NeededBytes(const PlacementInput& in);
 
 /// The reservation kexec_load will accept segments in: the highest (see above).

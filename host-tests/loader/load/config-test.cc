@@ -59,7 +59,8 @@ TEST(ConfigTest, ErrorsNameFileAndLine) {
       {"# ok\nSALVAGE_SNK=uart\n",
        "/etc/salvage.conf:2: unknown key SALVAGE_SNK (salvage knows USE_SALVAGE, SALVAGE_SINK, SALVAGE_TARGET, "
        "SALVAGE_AFTER, SALVAGE_APPEND, SALVAGE_IMAGE, SALVAGE_PURGATORY, SALVAGE_DTB, SALVAGE_FILE, "
-       "SALVAGE_FILE_SIZE)"},
+       "SALVAGE_FILE_SIZE, SALVAGE_CONFIRM_WHOLE_DEVICE)"},
+      {"SALVAGE_CONFIRM_WHOLE_DEVICE=sure\n", "/etc/salvage.conf:1: SALVAGE_CONFIRM_WHOLE_DEVICE must be 1 or 0, not \"sure\""},
       {"USE_KDUMP=1\n", "/etc/salvage.conf:1: unknown key USE_KDUMP (salvage knows"},
       {"\n\nSALVAGE_SINK = uart\n", "/etc/salvage.conf:3: no spaces around '=' (write KEY=VALUE)"},
       {"SALVAGE_SINK uart\n", "/etc/salvage.conf:1: expected KEY=VALUE, found \"SALVAGE_SINK uart\""},
@@ -127,6 +128,15 @@ TEST(LoadArgsTest, ConfigUnderRootAndCommandLineOverride) {
   EXPECT_TRUE(s.verbose);
 }
 
+TEST(LoadArgsTest, ConfirmWholeDevice) {
+  Scratch root;
+  Argv a({"--dry-run", "--root", root.path(), "--sink", "sd", "--target", "disk", "--confirm-whole-device"});
+  auto r = ParseLoadArgs(a.argc(), a.argv());
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->settings.choices.confirm_whole_device, true);
+  EXPECT_EQ(r->settings.choices.target, "disk");
+}
+
 TEST(LoadArgsTest, ExplicitConfigAndItsErrors) {
   Scratch dir;
   dir.Write("/my.conf", "SALVAGE_AFTER=halt\nBOGUS=1\n");
@@ -185,6 +195,18 @@ TEST(LoadArgsTest, HelpMentionsEveryOption) {
                           "--elf32", "--elf64", "--arch", "--dry-run", "--out", "--root", "--verbose", "--help"}) {
     EXPECT_NE(usage.find(opt), std::string::npos) << opt;
   }
+}
+
+TEST(ConfigTest, ConfirmWholeDevice) {
+  auto c = ParseConfig("SALVAGE_SINK=virtio-blk\nSALVAGE_TARGET=disk\nSALVAGE_CONFIRM_WHOLE_DEVICE=1\n", "f");
+  ASSERT_TRUE(c.ok()) << c.error();
+  EXPECT_EQ(c->confirm_whole_device, true);
+  Choices cli;
+  EXPECT_EQ(Merge(cli, *c).confirm_whole_device, true);
+  auto off = ParseConfig("SALVAGE_CONFIRM_WHOLE_DEVICE=0\n", "f");
+  ASSERT_TRUE(off.ok());
+  EXPECT_EQ(off->confirm_whole_device, false);
+  EXPECT_FALSE(ParseConfig("SALVAGE_CONFIRM_WHOLE_DEVICE=\n", "f")->confirm_whole_device);
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include <salvage/elfcore/elfcore.h>
 #include <salvage/purgatory/params.h>
 
+#include "block-target-test-util.h"
 #include "load-test-util.h"
 #include "load/state.h"
 
@@ -334,20 +335,22 @@ bool Has(const std::string& text, const std::string& what) { return text.find(wh
 
 TEST(LoadTest, OptionsReachTheDtbAndTheImage) {
   Scratch root("proc-arm64-virt");
+  testing::InstallVirtioDisk(root, testing::FixtureDisk::Gpt());  // the partition is checked (block-target-test.cc)
   const LoadRun r = Arm64(root, [](LoadSettings& s, FakeKernel&) {
+    s.choices.dtb = testing::CompiledDtb("virt-aarch64-disks");
     s.choices.sink = "virtio-blk@0xa003e00";
-    s.choices.target = "gpt-name:salvage-dump";
+    s.choices.target = "gpt-name:dump";
     s.choices.after = "reboot";
     s.choices.append = "salvage.debug=report   mem=1M";
   });
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_TRUE(Has(r.out, "write the crashed kernel's memory to the virtio-blk device at 0xa003e00 (target "
-                         "gpt-name:salvage-dump) for salvage extract, then reboot."))
+                         "gpt-name:dump): /dev/vda for salvage extract, then reboot."))
       << r.out;
   const DryRunOutput o = ReadOut(root.At("/out"));
   AlignedDtb tree(o.by_name.at("dtb").bytes);
   EXPECT_EQ(tree.ChosenString("salvage,options"),
-            "salvage.sink=virtio-blk@0xa003e00 salvage.target=gpt-name:salvage-dump salvage.after=reboot");
+            "salvage.sink=virtio-blk@0xa003e00 salvage.target=gpt-name:dump salvage.after=reboot");
   EXPECT_EQ(tree.ChosenString("bootargs"), "salvage.debug=report mem=1M");
   boot::BootParams bp;
   std::memcpy(&bp, &o.by_name.at("image").bytes[boot::kBootParamsOffset], sizeof(bp));
@@ -556,7 +559,7 @@ TEST(LoadErrorTest, KexecLoadErrnos) {
       {EBUSY, "another crash kernel load is in progress"},
       {EADDRNOTAVAIL, "This is a salvage bug; please report it with this placement:\n  image      0x7b000000-"},
       {EINVAL, "Check that --arch (aarch64) is the running kernel's architecture"},
-      {ENOMEM, "no page of the reservation is left for its control page"},
+      {ENOMEM, "no two pages of the reservation are left for its control page and vmcoreinfo copy"},
       {ENOSYS, "CONFIG_KEXEC"},
   };
   for (const Case& c : cases) {
@@ -592,6 +595,11 @@ TEST(LoadErrorTest, BadOptions) {
       {{.target = "mbr:1"}, "--target mbr:1 is for a disk: it needs a block sink such as --sink virtio-blk"},
       {{.sink = "virtio-blk", .target = "mbr:9"}, "--target mbr:9: "},
       {{.sink = "virtio-blk", .target = "gpt-name:two words"}, "--target gpt-name:two words: "},
+      {{.sink = "virtio-blk"}, "--sink virtio-blk needs --target: where on the device the dump goes. There is no default"},
+      {{.sink = "sd@0x3f202000"}, "--sink sd@0x3f202000 needs --target"},
+      {{.sink = "virtio-blk", .target = "disk"}, "--target disk overwrites the whole device (virtio-blk)"},
+      {{.confirm_whole_device = true, .sink = "virtio-blk", .target = "mbr:1"},
+       "--confirm-whole-device confirms --target disk, which is not given (target: mbr:1)"},
       {{.after = "explode"}, "--after explode: the image knows poweroff, reboot and halt"},
       {{.append = "quiet salvage.bogus=1"}, "--append salvage.bogus=1: the image does not know this option"},
       {{.append = "salvage.after=later"}, "--append salvage.after=later: the image would not accept it"},
@@ -606,6 +614,9 @@ TEST(LoadErrorTest, BadOptions) {
   ASSERT_TRUE(good.ok()) << good.error();
   EXPECT_EQ(good->words, "salvage.sink=virtio-blk salvage.target=extents:2048+4096,10000+512 salvage.after=halt");
   EXPECT_FALSE(good->reset_on_stop);
+  auto whole = BuildImageOptions({.confirm_whole_device = true, .sink = "sd", .target = "disk"});
+  ASSERT_TRUE(whole.ok()) << whole.error();
+  EXPECT_EQ(whole->words, "salvage.sink=sd salvage.target=disk salvage.confirm=whole-disk salvage.after=poweroff");
   auto plain = BuildImageOptions({});
   ASSERT_TRUE(plain.ok());
   EXPECT_EQ(plain->words, "salvage.sink=uart salvage.after=poweroff");

@@ -1,6 +1,8 @@
 // Tests for loader/load/placement: where salvage load puts image, purgatory, DTB and
 // elfcorehdr in the crash reservation: page aligned, whole pages, inside, no overlaps,
-// a free page left for the kernel's control page, the elfcorehdr at the end; the advice
+// two free pages left for the kernel's own (control page, vmcoreinfo copy), the
+// elfcorehdr at the end; a reservation of exactly NeededBytes fits, one page less does
+// not; the advice
 // when the reservation is missing or too small; the high reservation of two.
 #include "load/placement.h"
 
@@ -39,8 +41,10 @@ void CheckInvariants(const PlacementInput& in, const Placement& p) {
       EXPECT_LE(all[i - 1].addr + all[i - 1].memsz, all[i].addr) << "overlap or out of order";
     }
   }
-  // A free page for the kernel's control page.
-  EXPECT_GE(p.elfcorehdr.addr - (p.dtb.addr + p.dtb.memsz), in.page_size);
+  // Two free pages the kernel takes (control page, vmcoreinfo copy): kexec_load's search
+  // starts at the reservation's base, so pages before a 2 MiB aligned image count too.
+  const uint64_t free_bytes = (p.image.addr - p.reservation.base) + (p.elfcorehdr.addr - (p.dtb.addr + p.dtb.memsz));
+  EXPECT_GE(free_bytes, 2 * in.page_size);
   // The elfcorehdr takes the last page(s); linux,elfcorehdr names its bytes.
   EXPECT_EQ(p.elfcorehdr.addr + p.elfcorehdr.memsz, p.reservation.End());
   EXPECT_EQ(p.elfcorehdr_range, (PhysRange{p.elfcorehdr.addr, in.elfcorehdr_bytes}));
@@ -58,21 +62,58 @@ TEST(PlacementTest, OneReservation) {
   EXPECT_EQ(p->elfcorehdr.addr, 0x7efff000u);
 }
 
-TEST(PlacementTest, NeededIsPagesOfEverySegmentPlusTheControlPage) {
+TEST(PlacementTest, NeededIsPagesOfEverySegmentPlusTheKernelsTwoPages) {
   const PlacementInput in = Typical({});
-  EXPECT_EQ(NeededBytes(in), 676 * KiB + 72 * KiB + 12 * KiB + 4 * KiB + 4 * KiB);
+  EXPECT_EQ(NeededBytes(in), 676 * KiB + 72 * KiB + 12 * KiB + 4 * KiB + 2 * 4 * KiB);
   PlacementInput big = in;
   big.page_size = 65536;
-  EXPECT_EQ(NeededBytes(big), 704 * KiB + 128 * KiB + 64 * KiB + 64 * KiB + 64 * KiB);
+  EXPECT_EQ(NeededBytes(big), 704 * KiB + 128 * KiB + 64 * KiB + 64 * KiB + 2 * 64 * KiB);
 }
 
-TEST(PlacementTest, ExactlyNeededFits) {
+// A model of what a crash kexec_load takes beyond the segments (kernel/kexec_core.c
+// kimage_alloc_crash_control_pages, called for the control code page and again for the
+// vmcoreinfo copy): pages searched upward from the reservation's base, skipping every
+// segment. True when both are found.
+bool KernelFindsItsPages(const Placement& p, uint64_t page) {
+  const Place segs[] = {p.image, p.purgatory, p.dtb, p.elfcorehdr};
+  unsigned found = 0;
+  for (uint64_t a = p.reservation.base; a + page <= p.reservation.End() && found < 2; a += page) {
+    bool covered = false;
+    for (const Place& s : segs) covered = covered || (a < s.addr + s.memsz && s.addr < a + page);
+    if (!covered) ++found;
+  }
+  return found == 2;
+}
+
+TEST(PlacementTest, ExactlyNeededFitsAndLeavesTheKernelItsTwoPages) {
   PlacementInput in = Typical({});
   in.reservations = {{0x40000000, NeededBytes(in)}};
   auto p = PlaceSegments(in);
   ASSERT_TRUE(p.ok()) << p.error();
   CheckInvariants(in, *p);
-  EXPECT_EQ(p->elfcorehdr.addr - (p->dtb.addr + p->dtb.memsz), 4096u);  // just the control page
+  EXPECT_EQ(p->elfcorehdr.addr - (p->dtb.addr + p->dtb.memsz), 2 * 4096u);  // just the kernel's two pages
+  EXPECT_TRUE(KernelFindsItsPages(*p, in.page_size));
+}
+
+TEST(PlacementTest, OnePageLessThanNeededIsRefused) {
+  // The boundary of issue #10: a reservation that leaves the kernel its control page but
+  // not the vmcoreinfo copy was accepted, and kexec_load failed with ENOMEM.
+  for (uint64_t page : {uint64_t{4096}, uint64_t{65536}}) {
+    SCOPED_TRACE(page);
+    PlacementInput in = Typical({}, page);
+    in.reservations = {{0x40000000, NeededBytes(in) - page}};
+    auto p = PlaceSegments(in);
+    ASSERT_FALSE(p.ok());
+    EXPECT_NE(p.error().find("salvage needs"), std::string::npos) << p.error();
+    // And exactly NeededBytes past a 2 MiB boundary: the image moves up to it, and the
+    // kernel still finds its two pages.
+    in.reservations = {{0x40100000, (1 * MiB) + NeededBytes(in)}};
+    auto q = PlaceSegments(in);
+    ASSERT_TRUE(q.ok()) << q.error();
+    CheckInvariants(in, *q);
+    EXPECT_EQ(q->image.addr, 0x40200000u);
+    EXPECT_TRUE(KernelFindsItsPages(*q, page));
+  }
 }
 
 TEST(PlacementTest, NoReservationSaysWhatToAdd) {
