@@ -98,3 +98,10 @@ foreach(entry IN LISTS SALVAGE_FUZZERS)
     WORKING_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
   set_tests_properties(fuzz-${name} PROPERTIES TIMEOUT 120)
 endforeach()
+
+# The generator of the binary seeds (tools/fuzz-seeds.py builds and runs it): streams,
+# disk images and dump-file extent maps made with the project's own encoder, block sink
+# and partition layouts. Not built by default.
+add_executable(salvage-fuzz-seeds EXCLUDE_FROM_ALL ${CMAKE_CURRENT_LIST_DIR}/fuzz/make-seeds.cc)
+target_include_directories(salvage-fuzz-seeds PRIVATE ${CMAKE_CURRENT_LIST_DIR})
+target_link_libraries(salvage-fuzz-seeds PRIVATE salvage_stream salvage_blockdump)

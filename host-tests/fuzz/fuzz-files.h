@@ -58,8 +58,10 @@ inline void ClearScratch() {
   closedir(d);
 }
 
-/// Removes the scratch directory at exit.
+/// Removes the scratch directory at exit. Makes it first, so that its name is destroyed
+/// after the handler ran.
 inline void RemoveScratchAtExit() {
+  (void)ScratchDir();
   std::atexit([] {
     ClearScratch();
     rmdir(ScratchDir().c_str());
