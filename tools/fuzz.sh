@@ -45,7 +45,9 @@ for n in $names; do
   fi
   (cd build/fuzz && "./$n-fuzz" "${args[@]}") >"build/fuzz/$n.log" 2>&1 || true
   after=$(ls build/fuzz | grep -cE '^(crash|leak|timeout|oom)-' || true)
-  execs=$(awk '/stat::number_of_executed_units/ {s += $2} END {print s + 0}' build/fuzz/$n.log build/fuzz/fuzz-*.log 2>/dev/null)
+  logs=("build/fuzz/$n.log")
+  for l in build/fuzz/fuzz-*.log; do [ -f "$l" ] && logs+=("$l"); done
+  execs=$(awk '/stat::number_of_executed_units/ {s += $2} END {print s + 0}' "${logs[@]}")
   last=$(grep -E '#[0-9]+.*cov: ' "build/fuzz/$n.log" | tail -1 | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9a-zA-Z]+' || true)
   summary+=("$(printf '%-15s %12s executions  %s  crashes: %d' "$n" "$execs" "${last:-?}" $((after - before)))")
   rm -f build/fuzz/fuzz-*.log
