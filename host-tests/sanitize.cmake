@@ -10,6 +10,16 @@ if(NOT SALVAGE_SANITIZED_TESTS)
 endif()
 find_program(SALVAGE_SANITIZE_CXX clang++-16 REQUIRED)
 find_program(SALVAGE_SANITIZE_CC clang-16 REQUIRED)
+# salvage load's end-to-end tests use the host build's images when they exist, as the
+# unsanitized tests do (without them some reservation checks see a fake image's size).
+set(_images)
+foreach(arch aarch64 arm riscv64)
+  if(SALVAGE_IMAGE_${arch})
+    list(APPEND _images -DSALVAGE_IMAGE_${arch}=${SALVAGE_IMAGE_${arch}}
+                        -DSALVAGE_PURGATORY_${arch}=${SALVAGE_PURGATORY_${arch}}
+                        -DSALVAGE_PURGATORY_ELF_${arch}=${SALVAGE_PURGATORY_ELF_${arch}})
+  endif()
+endforeach()
 include(ExternalProject)
 ExternalProject_Add(salvage-host-tests-sanitized
   SOURCE_DIR ${CMAKE_SOURCE_DIR}
@@ -24,6 +34,7 @@ ExternalProject_Add(salvage-host-tests-sanitized
              -DCMAKE_CXX_COMPILER=${SALVAGE_SANITIZE_CXX}
              -DSALVAGE_SYSROOTS=${SALVAGE_SYSROOTS}
              "-DSALVAGE_GIT=${SALVAGE_GIT}"
+             ${_images}
   BUILD_COMMAND ${CMAKE_COMMAND} --build <BINARY_DIR> --target salvage-host-tests
   BUILD_ALWAYS ON
   INSTALL_COMMAND ""
