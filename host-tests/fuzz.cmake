@@ -1,40 +1,107 @@
-# libFuzzer targets for the parsers of untrusted input, built with clang-16 whatever the
-# host compiler is (libFuzzer is clang's). ctest runs each briefly (fuzz-<name>); for
-# long runs use tools/fuzz.sh.
-find_program(SALVAGE_CLANGXX clang++-16 REQUIRED)
-set(_fuzz_flags -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-    -I${CMAKE_SOURCE_DIR}/runtime/base/include -I${CMAKE_SOURCE_DIR}/runtime/elfcore/include
-    -I${CMAKE_SOURCE_DIR}/runtime/stream/include -I${CMAKE_SOURCE_DIR}/runtime/blockdump/include
-    -I${CMAKE_SOURCE_DIR}/drivers/include -I${CMAKE_SOURCE_DIR}/loader)
+# libFuzzer targets for the parsers of untrusted input (docs/security.md, "Fuzzing").
+#
+# Included twice:
+#   - by the host build (host-tests/CMakeLists.txt): configures a sub-build in build/fuzz
+#     (SALVAGE_FUZZ_BUILD, clang-16 whatever the host compiler is: libFuzzer is clang's)
+#     as the target salvage-fuzzers, and registers a short ctest run of every target
+#     (fuzz-<name>) from its checked-in seeds;
+#   - by that sub-build (the top CMakeLists.txt): builds every library instrumented for
+#     libFuzzer, ASan and UBSan with SALVAGE_FUZZING (checksums always match, so that
+#     mutations get past them: runtime/base/include/salvage/base/fuzzing.h), and one
+#     executable per target, build/fuzz/<name>-fuzz.
+#
+# Seeds: host-tests/fuzz-corpus/<name>/ (regenerate with tools/fuzz-seeds.sh), with a
+# dictionary host-tests/fuzz-corpus/<name>.dict where one helps. What libFuzzer finds
+# besides goes to build/fuzz/<name>-corpus. Long runs: tools/fuzz.sh.
+#
+# name | source of LLVMFuzzerTestOneInput | libraries it links (comma-separated)
 set(SALVAGE_FUZZERS
-  "elfcore|${CMAKE_SOURCE_DIR}/runtime/elfcore/fuzz/elfcore-fuzz.cc|${CMAKE_SOURCE_DIR}/runtime/elfcore/elfcore.cc|"
-  "blockdump|${CMAKE_SOURCE_DIR}/runtime/blockdump/fuzz/blockdump-fuzz.cc|${CMAKE_SOURCE_DIR}/runtime/blockdump/target.cc|"
-  "iomem|${CMAKE_SOURCE_DIR}/loader/proc/fuzz/iomem-fuzz.cc|${CMAKE_SOURCE_DIR}/loader/proc/iomem.cc|"
-  "stream-decoder|${CMAKE_SOURCE_DIR}/runtime/stream/fuzz/decoder-fuzz.cc|${CMAKE_SOURCE_DIR}/runtime/stream/decoder.cc|${CMAKE_SOURCE_DIR}/runtime/stream/encoder.cc|-llz4")
-set(_fuzz_bins)
+  "elfcore|runtime/elfcore/fuzz/elfcore-fuzz.cc|salvage_elfcore"
+  "blockdump|runtime/blockdump/fuzz/blockdump-fuzz.cc|salvage_blockdump"
+  "iomem|loader/proc/fuzz/iomem-fuzz.cc|salvage_loader_fuzz"
+  "stream-decoder|runtime/stream/fuzz/decoder-fuzz.cc|salvage_stream"
+  "receiver|loader/recv/fuzz/receiver-fuzz.cc|salvage_loader_fuzz"
+  "inspect|loader/inspect/fuzz/inspect-fuzz.cc|salvage_loader_fuzz"
+  "extract|loader/extract/fuzz/extract-fuzz.cc|salvage_loader_fuzz"
+  "dtb|runtime/dtb/fuzz/dtb-fuzz.cc|salvage_devices,salvage_options"
+  "config|loader/load/fuzz/config-fuzz.cc|salvage_loader_fuzz"
+  "crashkernel|loader/proc/fuzz/crashkernel-fuzz.cc|salvage_loader_fuzz"
+  "dump-file|loader/load/fuzz/dump-file-fuzz.cc|salvage_loader_fuzz")
+
+# Seconds of fuzzing per target in ctest (after the seeds have run): enough for shallow
+# crashes on every change, short enough for CI (11 targets, 2 at a time).
+set(SALVAGE_FUZZ_CTEST_SECONDS 12 CACHE STRING "Seconds each fuzz-<name> ctest runs its target")
+
+if(SALVAGE_FUZZ_BUILD)
+  # ---- in the sub-build: the targets ----
+  set(CMAKE_RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
+  find_package(Threads REQUIRED)
+  # The salvage command's code (everything but main.cc), for the targets that reach it.
+  # A glob, so that a new file in loader/ needs no change here.
+  file(GLOB_RECURSE _loader_srcs CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/loader/*.cc)
+  list(FILTER _loader_srcs EXCLUDE REGEX "/fuzz/|/loader/main\\.cc$")
+  add_library(salvage_loader_fuzz STATIC ${_loader_srcs})
+  target_include_directories(salvage_loader_fuzz PUBLIC ${CMAKE_SOURCE_DIR}/loader
+    ${CMAKE_SOURCE_DIR}/boot/include ${CMAKE_SOURCE_DIR}/purgatory/include)
+  target_compile_definitions(salvage_loader_fuzz PUBLIC _FILE_OFFSET_BITS=64)
+  target_link_libraries(salvage_loader_fuzz PUBLIC salvage_stream salvage_elfcore salvage_blockdump
+    salvage_devices salvage_dtb salvage_options Threads::Threads)
+  foreach(entry IN LISTS SALVAGE_FUZZERS)
+    string(REPLACE "|" ";" parts "${entry}")
+    list(GET parts 0 name)
+    list(GET parts 1 src)
+    list(GET parts 2 libs)
+    string(REPLACE "," ";" libs "${libs}")
+    add_executable(${name}-fuzz ${CMAKE_SOURCE_DIR}/${src})
+    target_include_directories(${name}-fuzz PRIVATE ${CMAKE_SOURCE_DIR}/host-tests/fuzz)
+    target_link_libraries(${name}-fuzz PRIVATE ${libs})
+    target_link_options(${name}-fuzz PRIVATE -fsanitize=fuzzer)
+  endforeach()
+  return()
+endif()
+
+# ---- in the host build: the sub-build and the short runs ----
+find_program(SALVAGE_CLANGXX clang++-16 REQUIRED)
+find_program(SALVAGE_CLANG clang-16 REQUIRED)
+include(ExternalProject)
+ExternalProject_Add(salvage-fuzzers
+  SOURCE_DIR ${CMAKE_SOURCE_DIR}
+  BINARY_DIR ${CMAKE_BINARY_DIR}/fuzz
+  CMAKE_ARGS -G Ninja
+             -DSALVAGE_FUZZ_BUILD=ON
+             -DCMAKE_BUILD_TYPE=Debug
+             -DCMAKE_C_COMPILER=${SALVAGE_CLANG}
+             -DCMAKE_CXX_COMPILER=${SALVAGE_CLANGXX}
+             "-DSALVAGE_GIT=${SALVAGE_GIT}"
+  BUILD_ALWAYS ON
+  INSTALL_COMMAND ""
+  USES_TERMINAL_BUILD ON)
+
+set(SALVAGE_FUZZ_CORPUS ${CMAKE_SOURCE_DIR}/host-tests/fuzz-corpus)
 foreach(entry IN LISTS SALVAGE_FUZZERS)
   string(REPLACE "|" ";" parts "${entry}")
-  list(POP_FRONT parts name)
-  set(srcs)
-  set(libs)
-  foreach(p IN LISTS parts)
-    if(p MATCHES "^-l")
-      list(APPEND libs ${p})
-    elseif(p)
-      list(APPEND srcs ${p})
-    endif()
-  endforeach()
-  set(bin ${CMAKE_BINARY_DIR}/fuzz/${name}-fuzz)
-  add_custom_command(OUTPUT ${bin}
-    COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/fuzz/${name}-corpus
-    COMMAND ${SALVAGE_CLANGXX} ${_fuzz_flags} ${srcs} ${libs} -o ${bin}
-    DEPENDS ${srcs} COMMENT "libFuzzer target ${name}" VERBATIM)
-  list(APPEND _fuzz_bins ${bin})
-  # A short, seeded run: finds shallow crashes on every change. Crashes fail the test.
+  list(GET parts 0 name)
+  set(dict)
+  if(EXISTS ${SALVAGE_FUZZ_CORPUS}/${name}.dict)
+    set(dict -dict=${SALVAGE_FUZZ_CORPUS}/${name}.dict)
+  endif()
+  # A short, seeded run: every seed first (they are the valid inputs, so this is also a
+  # regression test of the parsers on them), then mutations for a few seconds. New
+  # inputs go to build/fuzz/<name>-corpus; the checked-in seeds are only read.
+  # -close_fd_mask=3: the targets' own messages are not news (libFuzzer's report still
+  # shows). A crash, a leak, a sanitizer report or a timeout fails the test.
+  file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz/${name}-corpus)
   add_test(NAME fuzz-${name}
-    COMMAND ${bin} -seed=1 -max_total_time=20 -rss_limit_mb=2048 -print_final_stats=1
-            ${CMAKE_BINARY_DIR}/fuzz/${name}-corpus
+    COMMAND ${CMAKE_BINARY_DIR}/fuzz/${name}-fuzz -seed=1 -max_total_time=${SALVAGE_FUZZ_CTEST_SECONDS}
+            -rss_limit_mb=2048 -timeout=10 -close_fd_mask=3 -print_final_stats=1 ${dict}
+            ${CMAKE_BINARY_DIR}/fuzz/${name}-corpus ${SALVAGE_FUZZ_CORPUS}/${name}
     WORKING_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
   set_tests_properties(fuzz-${name} PROPERTIES TIMEOUT 120)
 endforeach()
-add_custom_target(salvage-fuzzers ALL DEPENDS ${_fuzz_bins})
+
+# The generator of the binary seeds (tools/fuzz-seeds.py builds and runs it): streams,
+# disk images and dump-file extent maps made with the project's own encoder, block sink
+# and partition layouts. Not built by default.
+add_executable(salvage-fuzz-seeds EXCLUDE_FROM_ALL ${CMAKE_CURRENT_LIST_DIR}/fuzz/make-seeds.cc)
+target_include_directories(salvage-fuzz-seeds PRIVATE ${CMAKE_CURRENT_LIST_DIR})
+target_link_libraries(salvage-fuzz-seeds PRIVATE salvage_stream salvage_blockdump)

@@ -195,8 +195,9 @@ bool StreamCounts(const AreaReader& area, uint64_t from, uint64_t length, uint64
   const std::span<const uint8_t> t(b);
   if (!stream::DecodeRecordHeader(t.first<stream::kRecordHeaderSize>(), &h, &crc) ||
       h.type != stream::RecordType::kTrailer || h.payload_len != stream::trl::kSize ||
-      stream::Crc32c::Update(stream::StoredHeaderCrc(t.first<stream::kRecordHeaderSize>()),
-                             t.subspan(stream::kRecordHeaderSize)) != crc) {
+      !ChecksumMatches(stream::Crc32c::Update(stream::StoredHeaderCrc(t.first<stream::kRecordHeaderSize>()),
+                                              t.subspan(stream::kRecordHeaderSize)),
+                       crc)) {
     return false;
   }
   stream::StreamTotals totals;

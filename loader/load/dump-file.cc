@@ -68,6 +68,12 @@ std::string FlagProblem(uint32_t flags) {
 
 constexpr uint32_t kPlainFlags = fiemap::kLast | fiemap::kMerged;
 
+// Where an extent's bytes end in the file. FIEMAP's numbers come from the kernel, but a
+// sum that wraps must not turn into a small offset (found by the dump-file fuzzer).
+uint64_t ExtentEnd(const FileExtent& e) {
+  return e.length > ~uint64_t{0} - e.logical ? ~uint64_t{0} : e.logical + e.length;
+}
+
 Failure MapFailure(const std::string& name, const std::string& fs_name, int err) {
   if (err == EPERM)
     return Fail("cannot map " + name + "'s blocks: " + fs_name + " has no FIEMAP, and FIBMAP needs root "
@@ -325,7 +331,7 @@ std::vector<ByteRange> RangesToWrite(std::span<const FileExtent> map, uint64_t s
   for (const FileExtent& e : sorted) {
     if (at >= size) break;
     if (e.logical >= size) break;
-    const uint64_t end = std::min(size, e.logical + e.length);
+    const uint64_t end = std::min(size, ExtentEnd(e));
     if (e.logical > at) add(at, e.logical);  // a hole
     if (e.flags & (fiemap::kUnwritten | fiemap::kDelalloc)) add(std::max(at, e.logical), end);
     at = std::max(at, end);
@@ -342,7 +348,7 @@ Expected<std::vector<CardExtent>> CardExtentsFromMap(std::span<const FileExtent>
   for (const FileExtent& e : map) {
     if (at >= area_bytes) break;
     if (e.length == 0) continue;
-    if (e.logical + e.length <= at) continue;
+    if (ExtentEnd(e) <= at) continue;
     if (e.logical > at)
       return Fail(path + " has a hole at " + ByteSpan(at, e.logical - at) +
                   " (no blocks on the card there)" + again);
@@ -355,7 +361,7 @@ Expected<std::vector<CardExtent>> CardExtentsFromMap(std::span<const FileExtent>
       return Fail(path + ": its " + ByteSpan(e.logical, length) + " are not in whole 512-byte sectors on the card" +
                   again);
     const uint64_t first = e.physical / kSector, count = length / kSector;
-    if (first > device.sectors || count > device.sectors - first)
+    if (first > device.sectors || count > device.sectors - first || device.start > ~uint64_t{0} - device.sectors)
       return Fail(path + ": FIEMAP puts its " + ByteSpan(e.logical, length) + " outside /dev/" + device.partition +
                   " (" + std::to_string(device.sectors) + " sectors)");
     const uint64_t card = device.start + first;

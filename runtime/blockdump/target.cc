@@ -202,7 +202,7 @@ Result<Extents> ResolveGpt(const ReaderRef& d, const TargetSpec& spec, std::span
   uint32_t crc = Crc32IsoHdlc::Update(0, h.first(gpt::kHeaderCrc));
   crc = Crc32IsoHdlc::Update(crc, kZero4);
   crc = Crc32IsoHdlc::Update(crc, h.subspan(gpt::kHeaderCrc + 4, header_size - gpt::kHeaderCrc - 4));
-  if (crc != LoadLe32(&h[gpt::kHeaderCrc])) {
+  if (!ChecksumMatches(crc, LoadLe32(&h[gpt::kHeaderCrc]))) {
     return Status{Error::kMalformed, "gpt: header CRC32 mismatch (the table is damaged; not writing)"};
   }
   if (LoadLe64(&h[gpt::kMyLba]) != 1) return Status{Error::kMalformed, "gpt: the header's own LBA is not 1"};
@@ -256,7 +256,7 @@ Result<Extents> ResolveGpt(const ReaderRef& d, const TargetSpec& spec, std::span
     }
     done += want;
   }
-  if (acrc != entries_crc) {
+  if (!ChecksumMatches(acrc, entries_crc)) {
     return Status{Error::kMalformed, "gpt: partition entry array CRC32 mismatch (the table is damaged; not writing)"};
   }
   const bool by_uuid = spec.kind == TargetKind::kGptUuid;

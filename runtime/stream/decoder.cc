@@ -236,7 +236,7 @@ size_t Decoder::Scan(std::span<const uint8_t> d, bool final) {
       continue;
     }
     const auto payload = d.subspan(m + kRecordHeaderSize, h.payload_len);
-    if (Crc32c::Update(StoredHeaderCrc(head), payload) != record_crc) {
+    if (!ChecksumMatches(Crc32c::Update(StoredHeaderCrc(head), payload), record_crc)) {
       // The header is intact, so this record's extent is known: what follows the marker
       // up to its claimed end is damage, not text. Search again from the next byte,
       // since bytes may have been dropped and the next record may start inside.
@@ -666,7 +666,7 @@ void Decoder::Conclude() {
     StreamTotals b = v.sent;
     a.digest = b.digest = 0;
     if (!(a == b)) p |= kProblemTotalsMismatch;
-    if (v.received.digest != v.sent.digest) p |= kProblemDigestMismatch;
+    if (!ChecksumMatches(v.received.digest, v.sent.digest)) p |= kProblemDigestMismatch;
   }
   if (inconsistent_) p |= kProblemInconsistent;
   v.problems = p;

@@ -347,6 +347,21 @@ TEST(DumpFileExtentsTest, WhatMustBeWrittenFirst) {
             (std::vector<ByteRange>{{kMiB, 2 * kMiB}, {4 * kMiB, 6 * kMiB}}));
 }
 
+// An extent whose end wraps past 2^64 (found by the dump-file fuzzer): it reaches to the
+// end of the file, and the ranges to write stay apart and in order.
+TEST(DumpFileExtentsTest, AnExtentThatWrapsEndsAtTheEndOfTheFile) {
+  const uint64_t big = ~uint64_t{0} - kMiB;
+  const std::vector<FileExtent> map = {{2 * kMiB, 0x300000, big, fiemap::kLast}};
+  EXPECT_EQ(RangesToWrite(map, 6 * kMiB), (std::vector<ByteRange>{{0, 2 * kMiB}}));
+  const std::vector<FileExtent> unwritten = {{2 * kMiB, 0x300000, big, fiemap::kUnwritten}};
+  EXPECT_EQ(RangesToWrite(unwritten, 6 * kMiB), (std::vector<ByteRange>{{0, 6 * kMiB}}));
+  // Overlapping what is already mapped: named as such, not skipped as if it ended early.
+  const std::vector<FileExtent> card_map = {{0, 0x100000, kMiB, 0}, {kMiB / 2, 0x900000, ~uint64_t{0}, 0}};
+  auto e = CardExtentsFromMap(card_map, 2 * kMiB, Card(), "/f");
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.error().find("overlapping extents"), std::string::npos) << e.error();
+}
+
 // vfat has no FIEMAP: its blocks come from FIBMAP, a cluster (8 blocks here) at a time.
 TEST(DumpFileExtentsTest, FibmapRunsOfClusters) {
   // File clusters 0..5 on device clusters 10, 11, 30, 31, 32, 5; cluster c is blocks 8c..8c+7.

@@ -27,6 +27,9 @@ struct Checker : salvage::stream::DecoderEvents {
   void OnLost(const salvage::stream::LostPages& lost) override {
     if (lost.pages == 0) std::abort();
   }
+  // After a stream's end the next one may start without a header (its first frames were
+  // lost), with its own page size.
+  void OnStreamEnd(const salvage::stream::Verdict&) override { page_size = 0; }
 };
 
 }  // namespace

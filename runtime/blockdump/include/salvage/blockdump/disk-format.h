@@ -159,7 +159,7 @@ constexpr BlockCheck DecodeHeader(std::span<const uint8_t, kBlockSize> in, DumpH
   for (size_t i = 0; i < 8; ++i) {
     if (p[dh::kMagic + i] != kHeaderMagic[i]) return BlockCheck::kNoMagic;
   }
-  if (stream::Crc32c::Compute(in.first(dh::kCrc)) != stream::LoadLe32(p + dh::kCrc)) return BlockCheck::kBadCrc;
+  if (!ChecksumMatches(stream::Crc32c::Compute(in.first(dh::kCrc)), stream::LoadLe32(p + dh::kCrc))) return BlockCheck::kBadCrc;
   if (stream::LoadLe16(p + dh::kVersion) != kDiskVersion) return BlockCheck::kBadVersion;
   h->state = stream::LoadLe32(p + dh::kState);
   h->dump_id = stream::LoadLe64(p + dh::kDumpId);
@@ -193,7 +193,7 @@ constexpr BlockCheck DecodeTrailer(std::span<const uint8_t, kBlockSize> in, Dump
   for (size_t i = 0; i < 8; ++i) {
     if (p[dt::kMagic + i] != kTrailerMagic[i]) return BlockCheck::kNoMagic;
   }
-  if (stream::Crc32c::Compute(in.first(dt::kCrc)) != stream::LoadLe32(p + dt::kCrc)) return BlockCheck::kBadCrc;
+  if (!ChecksumMatches(stream::Crc32c::Compute(in.first(dt::kCrc)), stream::LoadLe32(p + dt::kCrc))) return BlockCheck::kBadCrc;
   if (stream::LoadLe16(p + dt::kVersion) != kDiskVersion) return BlockCheck::kBadVersion;
   t->flags = stream::LoadLe32(p + dt::kFlags);
   t->dump_id = stream::LoadLe64(p + dt::kDumpId);

@@ -20,6 +20,7 @@
 #include <span>
 #include <type_traits>
 
+#include "salvage/base/fuzzing.h"
 #include "salvage/base/phys.h"
 
 namespace salvage::stream {
@@ -436,8 +437,8 @@ constexpr bool DecodeRecordHeader(std::span<const uint8_t, kRecordHeaderSize> in
                                   uint32_t* record_crc) {
   const uint8_t* p = in.data();
   if (!HasSync(in)) return false;
-  if (Crc32c::Compute(in.subspan(rec::kType, rec::kHeaderCrc - rec::kType)) !=
-      LoadLe32(p + rec::kHeaderCrc)) {
+  if (!ChecksumMatches(Crc32c::Compute(in.subspan(rec::kType, rec::kHeaderCrc - rec::kType)),
+                       LoadLe32(p + rec::kHeaderCrc))) {
     return false;
   }
   h->type = static_cast<RecordType>(p[rec::kType]);
