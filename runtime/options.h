@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 
 namespace salvage {
@@ -50,6 +51,13 @@ Options ParseOptions(std::string_view bootargs);
 /// Reads `bootargs`, then `salvage_options` (/chosen/salvage,options, docs/options.md):
 /// where both give a word, salvage_options wins.
 Options ParseOptions(std::string_view bootargs, std::string_view salvage_options);
+
+/// The options a stream header records (docs/stream-format.md §4.5): where the dump
+/// went and what happens after, as the salvage.* words that say so, e.g.
+/// "salvage.sink=virtio-blk@0xa003e00 salvage.target=gpt-name:dump salvage.after=reboot"
+/// ("salvage.target=" only for a block sink). Writes at most out.size() bytes (a word
+/// that does not fit is left out) and returns how many.
+size_t FormatStreamOptions(const Options& options, std::span<char> out);
 
 /// Linux's memparse: a number (decimal, 0x hex, or 0 octal) with an optional K, M, G,
 /// T suffix (either case). Returns nullopt for anything else or on overflow.
