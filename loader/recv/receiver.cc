@@ -421,8 +421,8 @@ int Receiver::Conclude() {
   if (!writer_.Warning().empty()) std::fprintf(stderr, "salvage %s: warning: %s\n", options_.tool, writer_.Warning().c_str());
   if (writer_.ProgramHeadersAtEnd()) {
     std::fprintf(stderr,
-                 "salvage %s: note: %llu program headers (a PT_LOAD per piece received) follow the data%s; gdb, "
-                 "drgn and makedumpfile read them where e_phoff says, crash may not\n",
+                 "salvage %s: note: %llu program headers (a PT_LOAD per piece received) follow the data%s; gdb and "
+                 "readelf read them where e_phoff says, tools that expect them after the ELF header (crash) may not\n",
                  options_.tool, static_cast<unsigned long long>(writer_.ProgramHeaders()),
                  writer_.ProgramHeaders() >= VmcoreWriter::kPnXnum ? " (ELF extended numbering, PN_XNUM)" : "");
   }
