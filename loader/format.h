@@ -14,6 +14,9 @@ inline constexpr int kExitOk = 0;         ///< Done: a complete and intact dump,
 inline constexpr int kExitFailure = 1;    ///< Could not read, write, decode or load.
 inline constexpr int kExitUsage = 2;      ///< Wrong arguments.
 inline constexpr int kExitIncomplete = 3; ///< A vmcore was written but pages are missing or it is not intact.
+/// inspect: a vmcore with no SALVAGE note (not written by salvage): whether it is
+/// complete is unknown.
+inline constexpr int kExitNotSalvage = 4;
 
 /// "0x1f000".
 inline std::string Hex(uint64_t v) {

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <exception>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -60,6 +62,8 @@ const char kRecvUsage[] =
     "  -f, --force              replace FILE if it exists (default: refuse)\n"
     "  -b, --baud N             serial line speed (default 115200)\n"
     "      --save-stream FILE   also keep every byte received, for convert/inspect later\n"
+    "                           (a new file, mode 0600; never through a symbolic link; an\n"
+    "                           existing FILE only with --force)\n"
     "      --timeout S          once the stream started, give up after S seconds without\n"
     "                           data (default 30; 0 waits forever). Before the stream\n"
     "                           starts, recv waits for it indefinitely.\n"
@@ -67,8 +71,14 @@ const char kRecvUsage[] =
     "  -q, --quiet              no progress line and no console text\n"
     "\n"
     "The vmcore is written to a temporary file (mode 0600: a dump holds secrets) and\n"
-    "renamed when done. Exit status: 0 complete and intact; 3 written but incomplete (the\n"
-    "missing ranges are named); 1 nothing usable received or an I/O error; 2 usage.\n";
+    "renamed when done; it holds every page received, however many holes the dump has.\n"
+    "Without --save-stream the raw bytes also go to a temporary file beside the vmcore: if\n"
+    "no vmcore can be written, it is kept as VMCORE.stream (and named) for convert later.\n"
+    "On a terminal, console text is shown with control bytes and escape sequences as \\xHH.\n"
+    "A stream header is checked before anything is sized by it: ranges inside the physical\n"
+    "address space of its architecture, counts capped, total pages matching the ranges.\n"
+    "Exit status: 0 complete and intact; 3 written but incomplete (the missing ranges are\n"
+    "named); 1 nothing usable received, a refused header, or an I/O error; 2 usage.\n";
 
 const char kConvertUsage[] =
     "usage: salvage convert [-o VMCORE] [-f] STREAM\n"
@@ -81,8 +91,10 @@ const char kInspectUsage[] =
     "\n"
     "Shows what a dump stream or a vmcore written by salvage holds: architecture, ELF\n"
     "class, page size, notes (CPUs with crash notes; VMCOREINFO OSRELEASE and PAGESIZE),\n"
-    "the memory ranges, and whether the dump is complete and intact.\n"
-    "Exit status: 0 complete and intact; 3 incomplete; 1 unreadable.\n";
+    "the memory ranges, and whether the dump is complete and intact (from the stream's\n"
+    "trailer, or the SALVAGE note salvage writes into every vmcore).\n"
+    "Exit status: 0 complete and intact; 3 incomplete; 4 a vmcore not written by salvage\n"
+    "(no SALVAGE note: completeness unknown); 1 unreadable or malformed.\n";
 
 std::string DefaultOutput() {
   char buf[64];
@@ -159,9 +171,27 @@ int Receive(const char* cmd, int argc, char** argv) {
   return receiver.Run(src);
 }
 
+int Main(int argc, char** argv);
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Last resort: input is checked before anything is sized by it, but should a check
+  // be missing, an exception unwinds (removing temporary files) into a message, not an
+  // abort.
+  try {
+    return Main(argc, argv);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "salvage: error: out of memory; nothing was written (please report this with the input)\n");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "salvage: error: %s; nothing was written (please report this with the input)\n", e.what());
+  }
+  return salvage::loader::kExitFailure;
+}
+
+namespace {
+
+int Main(int argc, char** argv) {
   if (argc < 2) {
     std::fputs(kUsage, stderr);
     return kExitUsage;
@@ -192,3 +222,5 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "salvage: unknown command '%s'\ntry 'salvage --help'\n", cmd.c_str());
   return kExitUsage;
 }
+
+}  // namespace

@@ -529,7 +529,9 @@ Status Capture(const CaptureInput& in) {
   info.ranges = std::span<const PhysRange>(ranges, nranges);
   info.segments = std::span<const stream::LoadSegment>(g_segments, nsegments);
   info.notes = std::span<const std::span<const uint8_t>>(g_notes, nnotes);
-  info.options = "salvage.sink=uart";
+  // The options in force, as the dump's reader will see them (inspect shows them).
+  static char options_text[1024];  // a target of 64 extents fits
+  info.options = std::string_view(options_text, FormatStreamOptions(*in.options, options_text));
 
   const Plan plan{info, std::span<const PhysRange>(ranges, nranges), total, in.entry_ticks};
   if (in.options->debug_copy_bench) CopyBench(in, plan);

@@ -17,7 +17,58 @@ bool ParseSizeAt(std::string_view v, std::optional<uint64_t>* first, std::option
   return first->has_value() && second->has_value();
 }
 
+// Appends words to a fixed buffer; a word that does not fit whole is left out.
+class WordWriter {
+ public:
+  explicit WordWriter(std::span<char> out) : out_(out) {}
+  /// Appends " " (unless first) and the concatenation a + b + c.
+  void Word(std::string_view a, std::string_view b = {}, std::string_view c = {}) {
+    const std::string_view parts[] = {a, b, c};
+    size_t need = len_ == 0 ? 0 : 1;
+    for (std::string_view p : parts) need += p.size();
+    if (need > out_.size() - len_) return;
+    if (len_ != 0) out_[len_++] = ' ';
+    for (std::string_view p : parts) {
+      for (char c : p) out_[len_++] = c;
+    }
+  }
+  size_t size() const { return len_; }
+
+ private:
+  std::span<char> out_;
+  size_t len_ = 0;
+};
+
 }  // namespace
+
+size_t FormatStreamOptions(const Options& o, std::span<char> out) {
+  WordWriter w(out);
+  const std::string_view sink = o.sink == SinkKind::kVirtioBlk ? "virtio-blk" : o.sink == SinkKind::kSd ? "sd" : "uart";
+  char addr[20] = "";  // "@0x" + 16 hex digits
+  std::string_view at;
+  if (o.sink != SinkKind::kUart && o.sink_address) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    char digits[16];
+    size_t n = 0;
+    uint64_t v = *o.sink_address;
+    do {
+      digits[n++] = kHex[v & 15];
+      v >>= 4;
+    } while (v != 0);
+    size_t len = 0;
+    addr[len++] = '@';
+    addr[len++] = '0';
+    addr[len++] = 'x';
+    while (n > 0) addr[len++] = digits[--n];
+    at = std::string_view(addr, len);
+  }
+  w.Word("salvage.sink=", sink, at);
+  if (o.sink != SinkKind::kUart) w.Word("salvage.target=", o.target);
+  const std::string_view after =
+      o.after == AfterAction::kReboot ? "reboot" : o.after == AfterAction::kHalt ? "halt" : "poweroff";
+  w.Word("salvage.after=", after);
+  return w.size();
+}
 
 std::optional<uint64_t> ParseMemSize(std::string_view text) {
   if (text.empty()) return std::nullopt;

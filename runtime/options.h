@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 
 namespace salvage {
@@ -71,6 +72,13 @@ inline constexpr char kMsgNoTarget[] =
 inline constexpr char kMsgWholeDiskUnconfirmed[] =
     "salvage.target=disk writes over the whole device, and salvage.confirm=whole-disk does not confirm it: "
     "add that word (salvage load --target disk --confirm-whole-device), or name a partition; nothing was written";
+
+/// The options a stream header records (docs/stream-format.md §4.5): where the dump
+/// went and what happens after, as the salvage.* words that say so, e.g.
+/// "salvage.sink=virtio-blk@0xa003e00 salvage.target=gpt-name:dump salvage.after=reboot"
+/// ("salvage.target=" only for a block sink). Writes at most out.size() bytes (a word
+/// that does not fit is left out) and returns how many.
+size_t FormatStreamOptions(const Options& options, std::span<char> out);
 
 /// Linux's memparse: a number (decimal, 0x hex, or 0 octal) with an optional K, M, G,
 /// T suffix (either case). Returns nullopt for anything else or on overflow.

@@ -540,6 +540,208 @@ TEST_F(ReceiverTest, ReadsTcp) {
   EXPECT_EQ(VerdictNote(f, c).rfind("complete=yes intact=yes", 0), 0u);
 }
 
+/// Receives `input` with options `o` (output, tool and timeouts filled in by the caller).
+Received ReceiveWith(ReceiveOptions o, const std::string& input) {
+  Received out;
+  Source src;
+  std::string error;
+  EXPECT_TRUE(src.Open(input, 115200, 0, &error)) << error;
+  testing::internal::CaptureStderr();
+  {
+    Receiver r(o);
+    out.rc = r.Run(src);
+  }
+  out.log = testing::internal::GetCapturedStderr();
+  return out;
+}
+
+/// Runs `fn` with standard input reading `bytes` from a pipe (not a file: a serial line's
+/// or TCP's behaviour, where nothing can be read twice).
+template <class Fn>
+void WithPipeOnStdin(const std::vector<uint8_t>& bytes, Fn fn) {
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  std::thread writer([&] {
+    size_t off = 0;
+    while (off < bytes.size()) {
+      const ssize_t w = write(p[1], bytes.data() + off, bytes.size() - off);
+      if (w <= 0) break;
+      off += static_cast<size_t>(w);
+    }
+    close(p[1]);
+  });
+  const int saved = dup(0);
+  ASSERT_EQ(dup2(p[0], 0), 0);
+  close(p[0]);
+  fn();
+  dup2(saved, 0);
+  close(saved);
+  writer.join();
+}
+
+/// The stream of `s` with every frame that holds data (raw, lz4) dropped: only the zero
+/// frames arrive, each one a run of its own between two holes.
+std::vector<uint8_t> EveryOtherFrame(const StreamSpec& s) {
+  const std::vector<uint8_t> whole = Encode(s);
+  std::vector<uint8_t> out;
+  const auto records = stream::test::SplitRecords(whole);
+  for (const auto& r : records) {
+    const bool frame = r.h.type == stream::RecordType::kFrame;
+    // Keep the header, the trailer and the zero frames; drop every raw/lz4 frame.
+    if (frame && r.h.encoding != stream::Encoding::kZero) continue;
+    out.insert(out.end(), whole.begin() + static_cast<long>(r.offset),
+               whole.begin() + static_cast<long>(r.offset + r.size));
+  }
+  return out;
+}
+
+TEST_F(ReceiverTest, MoreThan8191HolesKeepEveryPageReceived) {
+  // Regression (issue #10): a dump with more holes than 8191 program headers could
+  // describe was refused by the vmcore writer and everything received was deleted.
+  StreamSpec s;
+  s.ranges = {{0x40000000, 18000 * 0x1000ull}};
+  s.segments = {};
+  s.zero_pages.clear();
+  for (uint64_t p = 0; p < 18000; p += 2) s.zero_pages.insert(0x40000000 + p * 0x1000);
+  WriteFile(In(), EveryOtherFrame(s));
+  const Received r = Receive(In(), Out());
+  ASSERT_EQ(r.rc, kExitIncomplete) << r.log.substr(0, 3000);
+  EXPECT_NE(r.log.find("program headers"), std::string::npos) << r.log.substr(r.log.size() - 2000);
+  EXPECT_NE(r.log.find("more missing ranges"), std::string::npos);  // not 9000 lines of them
+  const std::vector<uint8_t> f = ReadFile(Out());
+  const Core c = ParseCore(f);
+  ASSERT_TRUE(c.ok);
+  EXPECT_EQ(c.Loads().size(), 9000u);
+  for (const Phdr& ph : c.Loads()) EXPECT_EQ(ph.filesz, 0x1000u);
+  ExpectLoadsHoldMemory(f, c, s);
+  EXPECT_EQ(VerdictNote(f, c).rfind("complete=no intact=no pages=9000 lost=9000 ", 0), 0u) << VerdictNote(f, c);
+}
+
+TEST_F(ReceiverTest, RefusedHeaderSaysWhyAndLeavesNothing) {
+  // Regression (issue #10): a header claiming a 2^60-byte range made the receiver abort
+  // with std::bad_alloc, leaving a .partial file.
+  StreamSpec s;
+  s.ranges = {{0, uint64_t{1} << 60}};
+  s.segments = {};
+  s.trailer = false;
+  stream::test::VectorSink sink;
+  stream::NoCompression none;
+  std::vector<uint8_t> scratch(4096);
+  stream::Encoder enc(sink, none, scratch);
+  stream::HeaderInfo info;
+  info.e_machine = stream::kEmAarch64;
+  info.page_size = 4096;
+  info.stream_id = 0x77;
+  info.ranges = s.ranges;
+  ASSERT_TRUE(enc.WriteHeader(info).ok());
+  WriteFile(In(), sink.bytes);
+  const Received r = Receive(In(), Out());
+  EXPECT_EQ(r.rc, kExitFailure) << r.log;
+  EXPECT_NE(r.log.find("header was refused"), std::string::npos) << r.log;
+  EXPECT_NE(r.log.find("physical address space"), std::string::npos) << r.log;
+  EXPECT_EQ(dir_.List(), (std::vector<std::string>{"stream"}));
+}
+
+TEST_F(ReceiverTest, FailedConversionKeepsTheRawStreamFromALine) {
+  // A stream that cannot become a vmcore (ELF32 with memory above 4 GiB), read from a
+  // pipe: the bytes cannot be read again, so they are kept and named.
+  StreamSpec s;
+  s.machine = stream::kEmArm;
+  s.elf_class = kElfClass32;
+  s.ranges = {{0x80000000, 0x1000}, {0x100000000ull, 0x1000}};
+  s.segments = {};
+  s.zero_pages = {};
+  const std::vector<uint8_t> bytes = Concat(Text("console\n"), Encode(s));
+  Received r;
+  WithPipeOnStdin(bytes, [&] { r = Receive("-", Out()); });
+  EXPECT_EQ(r.rc, kExitFailure) << r.log;
+  EXPECT_FALSE(Exists(Out()));
+  const std::string kept = Out() + ".stream";
+  ASSERT_TRUE(Exists(kept)) << r.log;
+  EXPECT_EQ(ReadFile(kept), bytes);  // all of it: reading went on after the failure
+  EXPECT_EQ(ModeOf(kept), 0600u);
+  EXPECT_NE(r.log.find("kept in " + kept), std::string::npos) << r.log;
+  EXPECT_NE(r.log.find("salvage convert"), std::string::npos) << r.log;
+  EXPECT_EQ(dir_.List(), (std::vector<std::string>{"vmcore.stream"}));
+}
+
+TEST_F(ReceiverTest, RawStreamCopyIsRemovedWhenTheVmcoreIsWritten) {
+  const StreamSpec s;
+  Received r;
+  WithPipeOnStdin(Encode(s), [&] { r = Receive("-", Out()); });
+  ASSERT_EQ(r.rc, kExitOk) << r.log;
+  EXPECT_EQ(dir_.List(), (std::vector<std::string>{"vmcore"}));
+}
+
+TEST_F(ReceiverTest, SaveStreamNeverFollowsALinkNorReplacesWithoutForce) {
+  // Regression (issue #10): --save-stream opened its file with O_CREAT | O_TRUNC: it
+  // followed a symbolic link and truncated whatever was there.
+  WriteFile(In(), Encode(StreamSpec{}));
+  const std::string victim = dir_.File("victim");
+  WriteFile(victim, Text("precious"), 0644);
+  ASSERT_EQ(symlink("victim", dir_.File("link").c_str()), 0);
+  Received r = Receive(In(), Out(), false, dir_.File("link"));
+  EXPECT_EQ(r.rc, kExitFailure);
+  EXPECT_NE(r.log.find("symbolic link"), std::string::npos) << r.log;
+  EXPECT_EQ(ReadFile(victim), Text("precious"));
+  EXPECT_FALSE(Exists(Out()));
+
+  r = Receive(In(), Out(), false, victim);
+  EXPECT_EQ(r.rc, kExitFailure);
+  EXPECT_NE(r.log.find("--force"), std::string::npos) << r.log;
+  EXPECT_EQ(ReadFile(victim), Text("precious"));
+
+  // With --force a link is still refused, and a regular file is replaced by a new one.
+  r = Receive(In(), Out(), true, dir_.File("link"));
+  EXPECT_EQ(r.rc, kExitFailure);
+  EXPECT_EQ(ReadFile(victim), Text("precious"));
+  r = Receive(In(), Out(), true, victim);
+  EXPECT_EQ(r.rc, kExitOk) << r.log;
+  EXPECT_EQ(ReadFile(victim), ReadFile(In()));
+  EXPECT_EQ(ModeOf(victim), 0600u);
+}
+
+TEST(CreateStreamFileTest, RefusesLinksDirectoriesAndExistingFiles) {
+  TempDir dir;
+  std::string error;
+  ASSERT_EQ(symlink("nowhere", dir.File("dangling").c_str()), 0);
+  EXPECT_LT(CreateStreamFile(dir.File("dangling"), true, &error), 0);
+  EXPECT_NE(error.find("symbolic link"), std::string::npos) << error;
+  EXPECT_FALSE(Exists(dir.File("nowhere")));
+  ASSERT_EQ(mkdir(dir.File("d").c_str(), 0700), 0);
+  EXPECT_LT(CreateStreamFile(dir.File("d"), true, &error), 0);
+  EXPECT_NE(error.find("not a regular file"), std::string::npos) << error;
+  rmdir(dir.File("d").c_str());
+  const int fd = CreateStreamFile(dir.File("new"), false, &error);
+  ASSERT_GE(fd, 0) << error;
+  close(fd);
+  EXPECT_EQ(ModeOf(dir.File("new")), 0600u);
+  EXPECT_LT(CreateStreamFile(dir.File("new"), false, &error), 0);
+  EXPECT_NE(error.find("exists"), std::string::npos) << error;
+}
+
+TEST_F(ReceiverTest, ConsoleTextIsEscapedForATerminal) {
+  const std::string text = "boot\r\n\x1b]52;c;aGk=\x07\x1b[2Jok\n";
+  WriteFile(In(), Concat(Text(text), Encode(StreamSpec{})));
+  ReceiveOptions o;
+  o.output = Out();
+  o.progress = false;
+  o.echo_text = true;
+  o.escape_text = TextEscape::kAlways;  // what a terminal on stderr gets
+  o.idle_timeout_s = 5;
+  const Received r = ReceiveWith(o, In());
+  ASSERT_EQ(r.rc, kExitOk) << r.log;
+  EXPECT_NE(r.log.find("boot\n\\x1b]52;c;aGk=\\x07\\x1b[2Jok\n"), std::string::npos) << r.log;
+  EXPECT_EQ(r.log.find('\x1b'), std::string::npos) << "a raw escape reached the terminal";
+}
+
+TEST_F(ReceiverTest, HeaderLineNamesTheOptions) {
+  WriteFile(In(), Encode(StreamSpec{}));
+  const Received r = Receive(In(), Out());
+  ASSERT_EQ(r.rc, kExitOk) << r.log;
+  EXPECT_NE(r.log.find("options \"salvage.sink=uart\""), std::string::npos) << r.log;
+}
+
 TEST(SourceTest, OpenErrorsSayWhatIsWrong) {
   TempDir dir;
   std::string error;

@@ -122,6 +122,7 @@ struct Core {
   uint16_t machine = 0;
   uint64_t phoff = 0;
   uint16_t phentsize = 0;
+  bool extended = false;  ///< e_phnum was PN_XNUM: the count came from shdr[0].sh_info.
   std::vector<Phdr> phdrs;
 
   std::vector<Phdr> Of(uint32_t type_wanted) const {
@@ -153,11 +154,25 @@ inline Core ParseCore(const std::vector<uint8_t>& f) {
     c.phentsize = eh.e_phentsize;
     EXPECT_EQ(eh.e_ehsize, sizeof(Elf64_Ehdr));
     EXPECT_EQ(eh.e_version, static_cast<uint32_t>(EV_CURRENT));
-    if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff + uint64_t{eh.e_phnum} * sizeof(Elf64_Phdr) > f.size()) {
+    uint64_t phnum = eh.e_phnum;
+    if (eh.e_phnum == PN_XNUM) {
+      // gABI extended numbering: the count is in section header 0's sh_info.
+      Elf64_Shdr sh;
+      if (eh.e_shentsize != sizeof(sh) || eh.e_shoff == 0 || eh.e_shoff > f.size() ||
+          f.size() - eh.e_shoff < sizeof(sh)) {
+        ADD_FAILURE() << "PN_XNUM without a readable section header 0";
+        return c;
+      }
+      std::memcpy(&sh, f.data() + eh.e_shoff, sizeof(sh));
+      phnum = sh.sh_info;
+      c.extended = true;
+    }
+    if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > f.size() ||
+        phnum > (f.size() - eh.e_phoff) / sizeof(Elf64_Phdr)) {
       ADD_FAILURE() << "bad program header table";
       return c;
     }
-    for (unsigned i = 0; i < eh.e_phnum; ++i) {
+    for (uint64_t i = 0; i < phnum; ++i) {
       Elf64_Phdr ph;
       std::memcpy(&ph, f.data() + eh.e_phoff + i * sizeof(ph), sizeof(ph));
       c.phdrs.push_back({ph.p_type, ph.p_flags, ph.p_offset, ph.p_vaddr, ph.p_paddr, ph.p_filesz, ph.p_memsz});
@@ -173,11 +188,25 @@ inline Core ParseCore(const std::vector<uint8_t>& f) {
     c.phentsize = eh.e_phentsize;
     EXPECT_EQ(eh.e_ehsize, sizeof(Elf32_Ehdr));
     EXPECT_EQ(eh.e_version, static_cast<uint32_t>(EV_CURRENT));
-    if (eh.e_phentsize != sizeof(Elf32_Phdr) || eh.e_phoff + uint64_t{eh.e_phnum} * sizeof(Elf32_Phdr) > f.size()) {
+    uint64_t phnum = eh.e_phnum;
+    if (eh.e_phnum == PN_XNUM) {
+      // gABI extended numbering: the count is in section header 0's sh_info.
+      Elf32_Shdr sh;
+      if (eh.e_shentsize != sizeof(sh) || eh.e_shoff == 0 || eh.e_shoff > f.size() ||
+          f.size() - eh.e_shoff < sizeof(sh)) {
+        ADD_FAILURE() << "PN_XNUM without a readable section header 0";
+        return c;
+      }
+      std::memcpy(&sh, f.data() + eh.e_shoff, sizeof(sh));
+      phnum = sh.sh_info;
+      c.extended = true;
+    }
+    if (eh.e_phentsize != sizeof(Elf32_Phdr) || eh.e_phoff > f.size() ||
+        phnum > (f.size() - eh.e_phoff) / sizeof(Elf32_Phdr)) {
       ADD_FAILURE() << "bad program header table";
       return c;
     }
-    for (unsigned i = 0; i < eh.e_phnum; ++i) {
+    for (uint64_t i = 0; i < phnum; ++i) {
       Elf32_Phdr ph;
       std::memcpy(&ph, f.data() + eh.e_phoff + i * sizeof(ph), sizeof(ph));
       c.phdrs.push_back({ph.p_type, ph.p_flags, ph.p_offset, ph.p_vaddr, ph.p_paddr, ph.p_filesz, ph.p_memsz});

@@ -5,9 +5,11 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -24,7 +26,8 @@ using test::Phdr;
 using test::ReadFile;
 using test::TempDir;
 
-// Independent of the writer: ELF header + 8192 program headers.
+// Independent of the writer: ELF header + 8192 program headers (the room reserved for
+// them before the notes).
 constexpr uint64_t kNotes64 = 64 + 56 * 8192;  // 0x70040
 constexpr uint64_t kNotes32 = 52 + 32 * 8192;  // 0x40034
 
@@ -89,7 +92,7 @@ class VmcoreWriterTest : public ::testing::Test {
   int fd_ = -1;
 };
 
-TEST_F(VmcoreWriterTest, NotesOffsetIsHeaderPlusMaxProgramHeaders) {
+TEST_F(VmcoreWriterTest, NotesOffsetIsHeaderPlusReservedProgramHeaders) {
   EXPECT_EQ(VmcoreWriter::NotesOffsetFor(64), kNotes64);
   EXPECT_EQ(VmcoreWriter::NotesOffsetFor(32), kNotes32);
 }
@@ -223,15 +226,15 @@ TEST_F(VmcoreWriterTest, PagesOutOfOrderLandAtTheirPlace) {
   const Core c = ParseCore(f);
   ASSERT_TRUE(c.ok);
   EXPECT_EQ(c.machine, EM_RISCV);
+  // Pages are stored in the order they came, each once: every PT_LOAD shows its own
+  // pages, together they cover the range exactly once, and the file holds 8 pages.
   const auto loads = c.Loads();
-  ASSERT_EQ(loads.size(), 1u);  // one run: nothing missing
+  ExpectLoadData(f, c, 4096);
+  uint64_t covered = 0;
+  for (const Phdr& ph : loads) covered += ph.filesz;
+  EXPECT_EQ(covered, 0x8000u);
   const uint64_t data = AlignUp(kNotes64, 4096);
-  EXPECT_EQ(loads[0].offset, data);
-  EXPECT_EQ(loads[0].paddr, 0x80000000u);
-  EXPECT_EQ(loads[0].filesz, 0x8000u);
-  for (int p = 0; p < 8; ++p) {
-    EXPECT_EQ(Bytes(f, data + p * 0x1000ull, 0x1000), PageAt(0x80000000 + p * 0x1000ull, 4096)) << "page " << p;
-  }
+  EXPECT_EQ(f.size(), data + 0x8000);
   // No notes: an empty PT_NOTE at the fixed offset.
   ASSERT_EQ(c.Of(PT_NOTE).size(), 1u);
   EXPECT_EQ(c.Of(PT_NOTE)[0].filesz, 0u);
@@ -267,10 +270,10 @@ TEST_F(VmcoreWriterTest, MissingPagesSplitLoadsAndAreReported) {
   EXPECT_EQ(loads[0].offset, data);
   EXPECT_EQ(loads[0].filesz, 0x2000u);
   EXPECT_EQ(loads[1].paddr, 0x40003000u);
-  EXPECT_EQ(loads[1].offset, data + 0x3000);
+  EXPECT_EQ(loads[1].offset, data + 0x2000);  // pages missing take no room in the file
   EXPECT_EQ(loads[1].filesz, 0x2000u);
   EXPECT_EQ(loads[2].paddr, 0x50001000u);
-  EXPECT_EQ(loads[2].offset, data + 0x6000 + 0x1000);
+  EXPECT_EQ(loads[2].offset, data + 0x4000);
   EXPECT_EQ(loads[2].filesz, 0x1000u);
   ExpectLoadData(f, c, 4096);
   // No PT_LOAD claims a missing page, and the file holds zeros there.
@@ -280,9 +283,7 @@ TEST_F(VmcoreWriterTest, MissingPagesSplitLoadsAndAreReported) {
           << "PT_LOAD " << Hex(ph.paddr) << " covers missing " << Hex(g.first);
     }
   }
-  EXPECT_EQ(Bytes(f, data + 0x2000, 0x1000), std::vector<uint8_t>(0x1000, 0));
-  EXPECT_EQ(Bytes(f, data + 0x5000, 0x1000), std::vector<uint8_t>(0x1000, 0));
-  EXPECT_EQ(f.size(), data + 0x9000);  // sized for every range, received or not
+  EXPECT_EQ(f.size(), data + 0x5000);  // the 5 pages received, not the 9 of the ranges
 }
 
 TEST_F(VmcoreWriterTest, TwoSegmentsOverTheSameMemoryShareFileBytes) {
@@ -339,9 +340,9 @@ TEST_F(VmcoreWriterTest, MissingPageSplitsEveryView) {
   ASSERT_EQ(loads.size(), 4u);
   const uint64_t want[4][4] = {  // vaddr, paddr, offset, size
       {kText, 0x40000000, data, 0x1000},
-      {kText + 0x2000, 0x40002000, data + 0x2000, 0x2000},
+      {kText + 0x2000, 0x40002000, data + 0x1000, 0x2000},
       {kLinear, 0x40000000, data, 0x1000},
-      {kLinear + 0x2000, 0x40002000, data + 0x2000, 0x2000}};
+      {kLinear + 0x2000, 0x40002000, data + 0x1000, 0x2000}};
   for (size_t i = 0; i < 4; ++i) {
     EXPECT_EQ(loads[i].vaddr, want[i][0]) << i;
     EXPECT_EQ(loads[i].paddr, want[i][1]) << i;
@@ -481,9 +482,7 @@ TEST_F(VmcoreWriterTest, WritePageOutsideEveryRangeIsRefused) {
   ASSERT_TRUE(c.ok);
   EXPECT_EQ(c.phdrs.size(), 1u);  // only the PT_NOTE
   EXPECT_TRUE(c.Loads().empty());
-  const uint64_t data = AlignUp(kNotes64, 4096);
-  EXPECT_EQ(f.size(), data + 0x3000);
-  EXPECT_EQ(Bytes(f, data, 0x3000), std::vector<uint8_t>(0x3000, 0));  // nothing was written
+  EXPECT_EQ(f.size(), AlignUp(kNotes64, 4096));  // nothing was received: no data at all
 }
 
 TEST_F(VmcoreWriterTest, BeginRefusesBadLayouts) {
@@ -512,18 +511,22 @@ TEST_F(VmcoreWriterTest, BeginRefusesBadLayouts) {
     EXPECT_NE(error.find("not page-aligned"), std::string::npos) << error;
   }
   {
-    // kMaxPhdrs - 1 ranges fit (one header is the PT_NOTE); kMaxPhdrs do not.
-    VmcoreLayout layout;
-    layout.page_size = 512;
-    for (uint64_t i = 0; i < VmcoreWriter::kMaxPhdrs; ++i) layout.ranges.push_back({i * 1024, 0, 512});
     error.clear();
+    VmcoreLayout layout;
+    layout.ranges = {{0x40000000, 0, 0x2000}, {0x40001000, 0, 0x1000}};
     VmcoreWriter w;
     EXPECT_FALSE(w.Begin(fd_, layout, &error));
-    EXPECT_NE(error.find("too many ranges"), std::string::npos) << error;
-    layout.ranges.pop_back();
+    EXPECT_NE(error.find("overlaps"), std::string::npos) << error;
+  }
+  {
+    // As many ranges as the stream may have: the number of ranges costs nothing, only
+    // what is received does.
+    VmcoreLayout layout;
+    layout.page_size = 512;
+    for (uint64_t i = 0; i < 2 * VmcoreWriter::kReservedPhdrs; ++i) layout.ranges.push_back({i * 1024, 0, 512});
     error.clear();
-    VmcoreWriter w2;
-    EXPECT_TRUE(w2.Begin(fd_, layout, &error)) << error;
+    VmcoreWriter w;
+    EXPECT_TRUE(w.Begin(fd_, layout, &error)) << error;
   }
 }
 
@@ -540,39 +543,148 @@ TEST_F(VmcoreWriterTest, UnalignedRangeMessageShowsTheAddressInHex) {
   EXPECT_NE(error.find("0x40000800"), std::string::npos) << error;
 }
 
-TEST_F(VmcoreWriterTest, AsManyHolesAsProgramHeadersFitAndNoMore) {
-  // 512-byte pages keep the file small: 16384 pages, every other one received.
+TEST_F(VmcoreWriterTest, AsManyHolesAsProgramHeadersFitStayAfterTheElfHeader) {
+  // 512-byte pages keep the file small: every other page received.
   VmcoreLayout layout;
   layout.page_size = 512;
   layout.notes = SampleNotes();
   layout.ranges = {{0, 0, 16384 * 512}};
   const std::vector<uint8_t> page(512, 0x5a);
   std::string error;
-  {
-    // 8191 runs + the PT_NOTE = kMaxPhdrs headers: fits, and does not overwrite the notes.
-    VmcoreWriter w;
-    ASSERT_TRUE(w.Begin(fd_, layout, &error)) << error;
-    for (uint64_t p = 0; p < 16382; p += 2) ASSERT_TRUE(w.WritePage(p * 512, page.data(), &error)) << error;
-    ASSERT_TRUE(w.Finish(&error)) << error;
-    const std::vector<uint8_t> f = Contents();
-    const Core c = ParseCore(f);
-    ASSERT_TRUE(c.ok);
-    ASSERT_EQ(c.phdrs.size(), VmcoreWriter::kMaxPhdrs);
-    EXPECT_EQ(c.Loads().size(), 8191u);
-    EXPECT_EQ(c.Loads().back().paddr, 16380u * 512);
-    EXPECT_EQ(c.Loads().back().filesz, 512u);
-    EXPECT_EQ(Bytes(f, kNotes64, layout.notes.size()), layout.notes);
+  // 8191 runs + the PT_NOTE = kReservedPhdrs headers: in their room, notes untouched.
+  VmcoreWriter w;
+  ASSERT_TRUE(w.Begin(fd_, layout, &error)) << error;
+  for (uint64_t p = 0; p < 16382; p += 2) ASSERT_TRUE(w.WritePage(p * 512, page.data(), &error)) << error;
+  ASSERT_TRUE(w.Finish(&error)) << error;
+  EXPECT_FALSE(w.ProgramHeadersAtEnd());
+  const std::vector<uint8_t> f = Contents();
+  const Core c = ParseCore(f);
+  ASSERT_TRUE(c.ok);
+  EXPECT_EQ(c.phoff, sizeof(Elf64_Ehdr));
+  EXPECT_FALSE(c.extended);
+  ASSERT_EQ(c.phdrs.size(), VmcoreWriter::kReservedPhdrs);
+  EXPECT_EQ(c.Loads().size(), 8191u);
+  EXPECT_EQ(c.Loads().back().paddr, 16380u * 512);
+  EXPECT_EQ(c.Loads().back().filesz, 512u);
+  EXPECT_EQ(Bytes(f, kNotes64, layout.notes.size()), layout.notes);
+}
+
+TEST_F(VmcoreWriterTest, MoreHolesThanTheRoomKeepsEveryPage) {
+  // Regression (issue #10): with 8192 or more runs Finish refused ("too many holes")
+  // and everything received was thrown away. Now the program headers go after the
+  // pages (e_phoff says where).
+  VmcoreLayout layout;
+  layout.page_size = 512;
+  layout.notes = SampleNotes();
+  layout.ranges = {{0x100000, 0, 20000 * 512}};
+  std::string error;
+  VmcoreWriter w;
+  ASSERT_TRUE(w.Begin(fd_, layout, &error)) << error;
+  for (uint64_t p = 0; p < 20000; p += 2) {
+    const uint64_t a = 0x100000 + p * 512;
+    ASSERT_TRUE(w.WritePage(a, PageAt(a, 512).data(), &error)) << error;
   }
-  {
-    ASSERT_EQ(ftruncate(fd_, 0), 0);
-    VmcoreWriter w;
-    error.clear();
-    ASSERT_TRUE(w.Begin(fd_, layout, &error)) << error;
-    for (uint64_t p = 0; p < 16384; p += 2) ASSERT_TRUE(w.WritePage(p * 512, page.data(), &error)) << error;
-    EXPECT_FALSE(w.Finish(&error));
-    EXPECT_NE(error.find("too many holes"), std::string::npos) << error;
-    EXPECT_NE(error.find("8192"), std::string::npos) << error;
+  ASSERT_TRUE(w.Finish(&error)) << error;
+  EXPECT_TRUE(w.ProgramHeadersAtEnd());
+  EXPECT_EQ(w.ProgramHeaders(), 10001u);
+  const std::vector<uint8_t> f = Contents();
+  const Core c = ParseCore(f);
+  ASSERT_TRUE(c.ok);
+  EXPECT_FALSE(c.extended);  // 10001 < PN_XNUM
+  EXPECT_EQ(c.phoff, AlignUp(kNotes64 + layout.notes.size(), 512) + 10000 * 512);
+  ASSERT_EQ(c.Loads().size(), 10000u);
+  EXPECT_EQ(Bytes(f, c.Of(PT_NOTE)[0].offset, layout.notes.size()), layout.notes);
+  ExpectLoadData(f, c, 512);
+}
+
+TEST_F(VmcoreWriterTest, PnXnumWhenProgramHeadersReach0xffff) {
+  // 70000 runs of one zero page each (zero pages are holes: the file stays small).
+  VmcoreLayout layout;
+  layout.page_size = 512;
+  layout.ranges = {{0, 0, 140000ull * 512}};
+  const std::vector<uint8_t> zero(512, 0);
+  std::string error;
+  VmcoreWriter w;
+  ASSERT_TRUE(w.Begin(fd_, layout, &error)) << error;
+  for (uint64_t p = 0; p < 140000; p += 2) ASSERT_TRUE(w.WritePage(p * 512, zero.data(), &error)) << error;
+  // One page with contents, to see it is where its PT_LOAD says.
+  ASSERT_TRUE(w.WritePage(1 * 512, PageAt(512, 512).data(), &error)) << error;
+  ASSERT_TRUE(w.Finish(&error)) << error;
+  const std::vector<uint8_t> f = Contents();
+  const Core c = ParseCore(f);
+  ASSERT_TRUE(c.ok);
+  EXPECT_TRUE(c.extended);
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, f.data(), sizeof(eh));
+  EXPECT_EQ(eh.e_phnum, PN_XNUM);
+  EXPECT_EQ(eh.e_shnum, 1u);
+  EXPECT_EQ(eh.e_shentsize, sizeof(Elf64_Shdr));
+  Elf64_Shdr sh;
+  std::memcpy(&sh, f.data() + eh.e_shoff, sizeof(sh));
+  EXPECT_EQ(sh.sh_type, static_cast<uint32_t>(SHT_NULL));
+  EXPECT_EQ(sh.sh_info, w.ProgramHeaders());
+  // Page 1 follows page 0 in address order but not in the file (it came last): 70000
+  // runs of zero pages + page 1 + the PT_NOTE.
+  EXPECT_EQ(c.phdrs.size(), 70002u);
+  bool found = false;
+  for (const Phdr& ph : c.Loads()) {
+    EXPECT_EQ(ph.filesz, 512u);
+    if (ph.paddr == 512) {
+      found = true;
+      EXPECT_EQ(Bytes(f, ph.offset, 512), PageAt(512, 512));
+    } else {
+      EXPECT_EQ(Bytes(f, ph.offset, 512), zero);
+    }
   }
+  EXPECT_TRUE(found);
+  struct stat st {};
+  ASSERT_EQ(fstat(fd_, &st), 0);
+  EXPECT_LT(static_cast<uint64_t>(st.st_blocks) * 512, 16ull << 20) << "zero pages should be holes";
+}
+
+TEST_F(VmcoreWriterTest, HugeRangesCostOnlyWhatIsReceived) {
+  // Regression (issue #10): a range of 2^44 bytes (2^32 pages) allocated a bit per page
+  // (512 MiB) and sized the file to the range (a 16 TiB sparse vmcore).
+  VmcoreLayout layout;
+  layout.page_size = 4096;
+  for (uint64_t i = 0; i < 200; ++i) layout.ranges.push_back({i << 45, 0, 1ull << 44});
+  std::string error;
+  VmcoreWriter w;
+  ASSERT_TRUE(w.Begin(fd_, layout, &error)) << error;
+  EXPECT_EQ(w.PagesExpected(), 200ull << 32);
+  const uint64_t a = (7ull << 45) + 0x5000;
+  ASSERT_TRUE(w.WritePage(a, PageAt(a, 4096).data(), &error)) << error;
+  const auto missing = w.Missing();
+  EXPECT_EQ(missing.size(), 201u);
+  ASSERT_TRUE(w.Finish(&error)) << error;
+  const std::vector<uint8_t> f = Contents();
+  EXPECT_EQ(f.size(), AlignUp(kNotes64, 4096) + 4096);
+  const Core c = ParseCore(f);
+  ASSERT_TRUE(c.ok);
+  ASSERT_EQ(c.Loads().size(), 1u);
+  EXPECT_EQ(c.Loads()[0].paddr, a);
+  ExpectLoadData(f, c, 4096);
+}
+
+TEST_F(VmcoreWriterTest, ViewsThatWouldMultiplyTheHeadersAreLeftOut) {
+  // 1000 segments over the same memory and 1000 runs: a million program headers. The
+  // vmcore shows each run once at its physical address instead.
+  VmcoreLayout layout;
+  layout.page_size = 512;
+  layout.ranges = {{0, 0, 2000 * 512}};
+  for (uint64_t i = 0; i < 1000; ++i) layout.segments.push_back({0, 0xffff000000000000ull + (i << 32), 2000 * 512});
+  std::string error;
+  VmcoreWriter w;
+  ASSERT_TRUE(w.Begin(fd_, layout, &error)) << error;
+  for (uint64_t p = 0; p < 2000; p += 2) ASSERT_TRUE(w.WritePage(p * 512, PageAt(p * 512, 512).data(), &error));
+  ASSERT_TRUE(w.Finish(&error)) << error;
+  EXPECT_NE(w.Warning().find("physical addresses only"), std::string::npos) << w.Warning();
+  const std::vector<uint8_t> f = Contents();
+  const Core c = ParseCore(f);
+  ASSERT_TRUE(c.ok);
+  ASSERT_EQ(c.Loads().size(), 1000u);
+  for (const Phdr& ph : c.Loads()) EXPECT_EQ(ph.vaddr, 0u);
+  ExpectLoadData(f, c, 512);
 }
 
 TEST(AppendElfNoteTest, LaysOutHeaderNameAndDescWithFourBytePadding) {

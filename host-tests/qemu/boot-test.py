@@ -13,6 +13,8 @@ Modes:
   nodtb      entered with a null DTB pointer: a clear message on the early console.
   baddtb     entered with a pointer to bytes that are not a DTB: a clear message.
   corruptdtb entered with a DTB whose header is right but whose structure is broken.
+  olddtb     entered with a DTB whose header says version 4 (libfdt 1.6.1's fdt_check_full
+             dereferences NULL on it): refused by salvage's own header check, a message.
   badprops   /chosen/linux,elfcorehdr and linux,usable-memory-range have the wrong
              length: each is reported with its node and property, and the boot goes on.
 
@@ -390,7 +392,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--arch", required=True, choices=sorted(QEMU))
     ap.add_argument("--mode", required=True,
-                    choices=["report", "relocated", "el2", "fault", "nodtb", "baddtb", "corruptdtb", "badprops"])
+                    choices=["report", "relocated", "el2", "fault", "nodtb", "baddtb", "corruptdtb", "olddtb",
+                             "badprops"])
     ap.add_argument("--image", required=True, help="salvage.img (raw)")
     ap.add_argument("--elf", required=True, help="salvage.elf, for the image size")
     ap.add_argument("--trampoline", help="the trampoline binary (relocated and DTB modes)")
@@ -529,18 +532,22 @@ def run_mode(a, work):
         args += ["-device", f"loader,file={blob},addr=0x{blob_addr:x},force-raw=on"]
         magic = struct.unpack(">I", garbage[:4])[0]
         want = rf"^salvage: error: no DTB at 0x{blob_addr:x}: magic is 0x{magic:08x}, a DTB starts with 0xd00dfeed$"
-    else:  # corruptdtb: right magic and size, struct block offset past the end
+    else:  # corruptdtb: right magic and size, struct block offset past the end; olddtb: version 4
         plain = os.path.join(work, "plain.dtb")
         qemu_dump(arch, "", [], plain)
         with open(plain, "rb") as f:
             data = bytearray(f.read())
-        struct.pack_into(">I", data, 8, len(data) + 0x1000)  # off_dt_struct beyond totalsize
+        if mode == "olddtb":
+            struct.pack_into(">II", data, 20, 4, 2)  # version, last_comp_version
+        else:
+            struct.pack_into(">I", data, 8, len(data) + 0x1000)  # off_dt_struct beyond totalsize
         blob = os.path.join(work, "corrupt.dtb")
         with open(blob, "wb") as f:
             f.write(data)
         patch_u64(tramp, 0x10, blob_addr)
         args += ["-device", f"loader,file={blob},addr=0x{blob_addr:x},force-raw=on"]
-        want = r"^salvage: error: dtb: .+$"
+        want = r"^salvage: error: dtb: .+$" if mode == "corruptdtb" else \
+            r"^salvage: error: dtb: device tree header version is not 17 .+$"
     marker = "salvage: stopping; no dump was written"
     out, secs = qemu_boot(arch, "", args, out_path, expect_exit=False, stop_marker=marker)
     find(want, out, "the DTB error message")

@@ -419,6 +419,9 @@ def run(a, work):
         raise Fail(f"{len(missing)} pages missing from the vmcore, first at 0x{missing[0]:x}")
     if "complete and intact" not in log:
         raise Fail("recv did not say the dump is complete and intact")
+    # The stream header records the sink really used (issue #10).
+    if 'options "salvage.sink=uart ' not in log:
+        raise Fail(f"the stream header does not record salvage.sink=uart:\n{log[-2000:]}")
     insp = subprocess.run([a.salvage, "inspect", vmcore], capture_output=True, text=True)
     want_insp = ["status:    complete and intact"]
     if not fallback:

@@ -223,6 +223,9 @@ def run(a, work):
         return f" ({len(present)} of {len(all_pages)} pages kept in order, marked truncated, {secs:.1f} s)"
     if x.returncode != 0 or missing:
         raise Fail(f"extract exited {x.returncode}, {len(missing)} pages missing:\n{log[-2000:]}")
+    # The stream header records the sink really used, not uart (issue #10).
+    if f'options "salvage.sink=virtio-blk salvage.target={target} ' not in log:
+        raise Fail(f"the stream header does not record the virtio-blk sink and its target:\n{log[-2000:]}")
     mib = sum(rg["size"] for rg in m["ranges"]) >> 20
     return f" ({mib} MiB equal byte for byte, {secs:.1f} s)"
 

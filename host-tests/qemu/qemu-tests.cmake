@@ -9,7 +9,7 @@ find_program(SALVAGE_OBJCOPY llvm-objcopy-16 REQUIRED)
 set(_triple_aarch64 aarch64-none-elf)
 set(_triple_arm armv7a-none-eabi)
 set(_triple_riscv64 riscv64-unknown-elf)
-set(_qemu_modes report relocated fault nodtb baddtb corruptdtb badprops)
+set(_qemu_modes report relocated fault nodtb baddtb corruptdtb olddtb badprops)
 
 foreach(arch IN LISTS SALVAGE_ARCHES)
   set(src ${CMAKE_CURRENT_LIST_DIR}/trampoline/${arch}.S)

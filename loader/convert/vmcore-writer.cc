@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 
 namespace salvage::loader {
 namespace {
@@ -29,13 +30,34 @@ bool PWriteAll(int fd, const void* data, size_t len, uint64_t offset, std::strin
 
 uint64_t AlignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
-// The ELF header and program headers of a core file: one PT_NOTE, then `loads`.
-// Begin() has checked that every value fits an ELF32 file where Ehdr is Elf32_Ehdr.
-template <class Ehdr, class Phdr, int kClass>
-std::vector<uint8_t> ElfHead(uint16_t machine, uint64_t notes_offset, uint64_t notes_size,
-                             const std::vector<VmcoreWriter::Load>& loads) {
-  using Addr = decltype(Phdr{}.p_offset);
-  const uint16_t phnum = static_cast<uint16_t>(loads.size() + 1);
+bool AllZero(const uint8_t* p, size_t n) {
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    if (w != 0) return false;
+  }
+  for (; n > 0; ++p, --n) {
+    if (*p != 0) return false;
+  }
+  return true;
+}
+
+/// Where the headers of a core file go and how many there are.
+struct HeadPlacement {
+  uint64_t phoff = 0;
+  uint64_t phnum = 0;     // PT_NOTE + loads
+  bool extended = false;  // phnum >= PN_XNUM: e_phnum = PN_XNUM, count in shdr[0].sh_info
+  uint64_t shoff = 0;     // the one section header when extended
+};
+
+// The ELF header, the program headers (one PT_NOTE, then `loads`) and, with extended
+// numbering, section header 0, as bytes to write at 0, phoff and shoff. Finish() has
+// checked that every value fits an ELF32 file where Ehdr is Elf32_Ehdr.
+template <class Ehdr, class Phdr, class Shdr, int kClass>
+void ElfHead(uint16_t machine, uint64_t notes_offset, uint64_t notes_size, const std::vector<VmcoreWriter::Load>& loads,
+             const HeadPlacement& at, std::vector<uint8_t>* ehdr, std::vector<uint8_t>* phdrs,
+             std::vector<uint8_t>* shdr) {
+  using Off = decltype(Phdr{}.p_offset);
   Ehdr eh{};
   std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
   eh.e_ident[EI_CLASS] = kClass;
@@ -44,28 +66,43 @@ std::vector<uint8_t> ElfHead(uint16_t machine, uint64_t notes_offset, uint64_t n
   eh.e_type = ET_CORE;
   eh.e_machine = machine;
   eh.e_version = EV_CURRENT;
-  eh.e_phoff = sizeof(Ehdr);
+  eh.e_phoff = static_cast<Off>(at.phoff);
   eh.e_ehsize = sizeof(Ehdr);
   eh.e_phentsize = sizeof(Phdr);
-  eh.e_phnum = phnum;
-  std::vector<uint8_t> head(sizeof(eh) + phnum * sizeof(Phdr));
-  std::memcpy(head.data(), &eh, sizeof(eh));
+  eh.e_phnum = static_cast<uint16_t>(at.extended ? VmcoreWriter::kPnXnum : at.phnum);
+  if (at.extended) {
+    // As Linux's fill_extnum_info(): one SHT_NULL section header whose sh_info holds the
+    // real program header count (sh_size the section count, sh_link e_shstrndx).
+    eh.e_shoff = static_cast<Off>(at.shoff);
+    eh.e_shentsize = sizeof(Shdr);
+    eh.e_shnum = 1;
+    eh.e_shstrndx = SHN_UNDEF;
+    Shdr sh{};
+    sh.sh_type = SHT_NULL;
+    sh.sh_size = 1;
+    sh.sh_link = SHN_UNDEF;
+    sh.sh_info = static_cast<uint32_t>(at.phnum);
+    shdr->resize(sizeof(sh));
+    std::memcpy(shdr->data(), &sh, sizeof(sh));
+  }
+  ehdr->resize(sizeof(eh));
+  std::memcpy(ehdr->data(), &eh, sizeof(eh));
+  phdrs->assign(at.phnum * sizeof(Phdr), 0);
   Phdr note{};
   note.p_type = PT_NOTE;
-  note.p_offset = static_cast<Addr>(notes_offset);
+  note.p_offset = static_cast<Off>(notes_offset);
   note.p_filesz = note.p_memsz = static_cast<decltype(note.p_filesz)>(notes_size);
-  std::memcpy(head.data() + sizeof(eh), &note, sizeof(note));
+  std::memcpy(phdrs->data(), &note, sizeof(note));
   for (size_t i = 0; i < loads.size(); ++i) {
     Phdr ph{};
     ph.p_type = PT_LOAD;
     ph.p_flags = PF_R | PF_W | PF_X;
-    ph.p_offset = static_cast<Addr>(loads[i].offset);
+    ph.p_offset = static_cast<Off>(loads[i].offset);
     ph.p_vaddr = static_cast<decltype(ph.p_vaddr)>(loads[i].vaddr);
     ph.p_paddr = static_cast<decltype(ph.p_paddr)>(loads[i].phys);
     ph.p_filesz = ph.p_memsz = static_cast<decltype(ph.p_filesz)>(loads[i].size);
-    std::memcpy(head.data() + sizeof(eh) + (i + 1) * sizeof(ph), &ph, sizeof(ph));
+    std::memcpy(phdrs->data() + (i + 1) * sizeof(ph), &ph, sizeof(ph));
   }
-  return head;
 }
 
 }  // namespace
@@ -85,8 +122,8 @@ void AppendElfNote(std::vector<uint8_t>* out, std::string_view name, uint32_t ty
 }
 
 uint64_t VmcoreWriter::NotesOffsetFor(int elf_class) {
-  return elf_class == 64 ? sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr) * kMaxPhdrs
-                         : sizeof(Elf32_Ehdr) + sizeof(Elf32_Phdr) * kMaxPhdrs;
+  return elf_class == 64 ? sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr) * kReservedPhdrs
+                         : sizeof(Elf32_Ehdr) + sizeof(Elf32_Phdr) * kReservedPhdrs;
 }
 
 bool VmcoreWriter::Begin(int fd, const VmcoreLayout& layout, std::string* error) {
@@ -100,142 +137,225 @@ bool VmcoreWriter::Begin(int fd, const VmcoreLayout& layout, std::string* error)
     *error = "vmcore: page size " + std::to_string(layout_.page_size) + " is not a power of two >= 512";
     return false;
   }
-  if (layout_.ranges.size() + 1 > kMaxPhdrs) {
-    *error = "vmcore: too many ranges";
-    return false;
-  }
-  notes_offset_ = NotesOffsetFor(layout_.elf_class);
-  uint64_t offset = AlignUp(notes_offset_ + layout_.notes.size(), layout_.page_size);
-  for (const VmcoreRange& r : layout_.ranges) {
-    if (r.size % layout_.page_size != 0 || r.phys % layout_.page_size != 0) {
-      char buf[96];
+  uint64_t prev_end = 0;
+  for (size_t i = 0; i < layout_.ranges.size(); ++i) {
+    const VmcoreRange& r = layout_.ranges[i];
+    char buf[128];
+    if (r.size == 0 || r.size % layout_.page_size != 0 || r.phys % layout_.page_size != 0) {
       std::snprintf(buf, sizeof(buf), "vmcore: range at 0x%llx size 0x%llx is not page-aligned",
                     static_cast<unsigned long long>(r.phys), static_cast<unsigned long long>(r.size));
       *error = buf;
       return false;
     }
-    if (layout_.elf_class == 32 && (r.phys + r.size > (1ull << 32) || offset + r.size > (1ull << 32))) {
+    if (r.phys + r.size < r.phys || (i > 0 && r.phys < prev_end)) {
+      std::snprintf(buf, sizeof(buf), "vmcore: range at 0x%llx size 0x%llx wraps, overlaps or is out of order",
+                    static_cast<unsigned long long>(r.phys), static_cast<unsigned long long>(r.size));
+      *error = buf;
+      return false;
+    }
+    if (layout_.elf_class == 32 && r.phys + r.size > (1ull << 32)) {
       *error = "vmcore: an ELF32 vmcore cannot hold memory or offsets above 4 GiB";
       return false;
     }
-    range_offset_.push_back(offset);
-    received_.emplace_back(r.size / layout_.page_size, false);
+    prev_end = r.phys + r.size;
     total_pages_ += r.size / layout_.page_size;
-    offset += r.size;
   }
-  if (!PWriteAll(fd_, layout_.notes.data(), layout_.notes.size(), notes_offset_, error)) return false;
-  // Size the file now so that pages not received read as zeros.
-  if (ftruncate(fd_, static_cast<off_t>(offset)) != 0) {
-    *error = std::string("vmcore: cannot size the output: ") + std::strerror(errno);
-    return false;
-  }
-  return true;
+  notes_offset_ = NotesOffsetFor(layout_.elf_class);
+  data_offset_ = data_end_ = AlignUp(notes_offset_ + layout_.notes.size(), layout_.page_size);
+  return PWriteAll(fd_, layout_.notes.data(), layout_.notes.size(), notes_offset_, error);
 }
 
-int VmcoreWriter::Locate(uint64_t phys, uint64_t* page_index) const {
-  for (size_t i = 0; i < layout_.ranges.size(); ++i) {
-    const VmcoreRange& r = layout_.ranges[i];
-    if (phys >= r.phys && phys - r.phys < r.size) {
-      *page_index = (phys - r.phys) / layout_.page_size;
-      return static_cast<int>(i);
-    }
-  }
-  return -1;
+int VmcoreWriter::RangeOf(uint64_t phys) const {
+  const auto& ranges = layout_.ranges;
+  auto it = std::upper_bound(ranges.begin(), ranges.end(), phys,
+                             [](uint64_t v, const VmcoreRange& r) { return v < r.phys; });
+  if (it == ranges.begin()) return -1;
+  --it;
+  if (phys - it->phys >= it->size) return -1;
+  return static_cast<int>(it - ranges.begin());
 }
 
 bool VmcoreWriter::WritePage(uint64_t phys, const uint8_t* data, std::string* error) {
-  uint64_t page = 0;
-  const int i = Locate(phys, &page);
-  if (i < 0 || phys % layout_.page_size != 0) {
+  const uint64_t ps = layout_.page_size;
+  const int range = RangeOf(phys);
+  if (range < 0 || phys % ps != 0) {
     char buf[96];
     std::snprintf(buf, sizeof(buf), "page 0x%llx is not in any range of the stream header",
                   static_cast<unsigned long long>(phys));
     *error = buf;
     return false;
   }
-  if (!PWriteAll(fd_, data, layout_.page_size, range_offset_[i] + page * layout_.page_size, error)) return false;
-  if (!received_[i][page]) {
-    received_[i][page] = true;
-    ++received_pages_;
+  // Received before: overwrite that copy.
+  auto next = runs_.upper_bound(phys);
+  if (next != runs_.begin()) {
+    auto prev = std::prev(next);
+    const uint64_t in = (phys - prev->first) / ps;
+    if (in < prev->second.pages) return PWriteAll(fd_, data, ps, prev->second.offset + in * ps, error);
   }
+  if (layout_.elf_class == 32 && data_end_ + ps > (1ull << 32)) {
+    *error = "vmcore: an ELF32 vmcore cannot hold more than 4 GiB of pages";
+    return false;
+  }
+  // All-zero pages stay holes of the file (Finish sizes it).
+  if (!AllZero(data, ps) && !PWriteAll(fd_, data, ps, data_end_, error)) return false;
+  bool extended = false;
+  if (next != runs_.begin()) {
+    Run& prev_run = std::prev(next)->second;
+    const uint64_t prev_phys = std::prev(next)->first;
+    if (prev_phys + prev_run.pages * ps == phys && prev_run.range == static_cast<size_t>(range) &&
+        prev_run.offset + prev_run.pages * ps == data_end_) {
+      ++prev_run.pages;
+      extended = true;
+    }
+  }
+  if (!extended) runs_.emplace_hint(next, phys, Run{1, data_end_, static_cast<size_t>(range)});
+  data_end_ += ps;
+  ++received_pages_;
   return true;
 }
 
 std::vector<std::pair<uint64_t, uint64_t>> VmcoreWriter::Missing() const {
   std::vector<std::pair<uint64_t, uint64_t>> out;
-  for (size_t i = 0; i < layout_.ranges.size(); ++i) {
-    const auto& got = received_[i];
-    for (size_t p = 0; p < got.size();) {
-      if (got[p]) {
-        ++p;
-        continue;
-      }
-      size_t q = p;
-      while (q < got.size() && !got[q]) ++q;
-      out.emplace_back(layout_.ranges[i].phys + p * layout_.page_size, (q - p) * layout_.page_size);
-      p = q;
+  const uint64_t ps = layout_.page_size;
+  for (const VmcoreRange& r : layout_.ranges) {
+    uint64_t cursor = r.phys;
+    for (auto it = runs_.lower_bound(r.phys); it != runs_.end() && it->first - r.phys < r.size; ++it) {
+      if (it->first > cursor) out.emplace_back(cursor, it->first - cursor);
+      cursor = it->first + it->second.pages * ps;
     }
+    if (cursor < r.phys + r.size) out.emplace_back(cursor, r.phys + r.size - cursor);
   }
   return out;
 }
 
-bool VmcoreWriter::Finish(std::string* error) {
-  std::vector<Load> loads;
-  // Received runs of [from, to) within range i, each as a PT_LOAD seen at `vaddr_of`.
-  auto add_runs = [&](size_t i, uint64_t from, uint64_t to, uint64_t view_phys, uint64_t view_vaddr) {
-    const VmcoreRange& r = layout_.ranges[i];
-    const uint64_t ps = layout_.page_size;
-    uint64_t p = (from - r.phys) / ps, end = (to - r.phys + ps - 1) / ps;
-    while (p < end) {
-      if (!received_[i][p]) {
-        ++p;
-        continue;
-      }
-      uint64_t q = p;
-      while (q < end && received_[i][q]) ++q;
-      const uint64_t phys = r.phys + p * ps;
-      loads.push_back({range_offset_[i] + p * ps, view_vaddr ? view_vaddr + (phys - view_phys) : 0, phys, (q - p) * ps});
-      p = q;
-    }
+std::vector<VmcoreWriter::Load> VmcoreWriter::ComputeLoads() {
+  // Everything in page numbers (address / page size): no sum can overflow.
+  const uint64_t ps = layout_.page_size;
+  struct Piece {
+    uint64_t first, end;  // pages [first, end)
+    uint64_t offset;
+    size_t range;
   };
-  std::vector<std::vector<bool>> covered(layout_.ranges.size());
-  for (size_t i = 0; i < layout_.ranges.size(); ++i) covered[i].assign(received_[i].size(), false);
+  std::vector<Piece> runs;
+  runs.reserve(runs_.size());
+  for (const auto& [phys, run] : runs_) runs.push_back({phys / ps, phys / ps + run.pages, run.offset, run.range});
+  struct View {
+    uint64_t first, end;  // pages
+    uint64_t phys, vaddr;
+  };
+  std::vector<View> views;
   for (const VmcoreSegment& s : layout_.segments) {
     if (s.size == 0) continue;
-    for (size_t i = 0; i < layout_.ranges.size(); ++i) {
-      const VmcoreRange& r = layout_.ranges[i];
-      const uint64_t from = std::max(r.phys, s.phys & ~uint64_t(layout_.page_size - 1));
-      const uint64_t to = std::min(r.phys + r.size, s.phys + s.size);
-      if (from >= to) continue;
-      add_runs(i, from, to, s.phys, s.vaddr);
-      for (uint64_t p = (from - r.phys) / layout_.page_size; p * layout_.page_size < to - r.phys; ++p) covered[i][p] = true;
+    const uint64_t last = s.size - 1 > ~uint64_t{0} - s.phys ? ~uint64_t{0} : s.phys + s.size - 1;
+    views.push_back({s.phys / ps, last / ps + 1, s.phys, s.vaddr});
+  }
+  // The runs a view meets: [lo, hi) of `runs`, found by binary search.
+  auto meets = [&](const View& v, size_t* lo, size_t* hi) {
+    *lo = static_cast<size_t>(std::upper_bound(runs.begin(), runs.end(), v.first,
+                                               [](uint64_t p, const Piece& r) { return p < r.end; }) -
+                              runs.begin());
+    *hi = static_cast<size_t>(std::lower_bound(runs.begin(), runs.end(), v.end,
+                                               [](const Piece& r, uint64_t p) { return r.first < p; }) -
+                              runs.begin());
+    if (*hi < *lo) *hi = *lo;
+  };
+  // A real elfcorehdr shows memory once or twice (arm64: the linear map and the kernel
+  // text); a layout whose views would multiply the runs is left with physical views
+  // only, so the program headers stay in proportion to what was received.
+  uint64_t pieces = 0;
+  for (const View& v : views) {
+    size_t lo, hi;
+    meets(v, &lo, &hi);
+    pieces += hi - lo;
+  }
+  if (pieces > 4 * (runs.size() + views.size()) + 64) {
+    warning_ = "vmcore: the stream's " + std::to_string(views.size()) + " segments would need " +
+               std::to_string(pieces) + " program headers for " + std::to_string(runs.size()) +
+               " runs of pages; the vmcore shows the memory at its physical addresses only";
+    views.clear();
+  }
+  std::vector<Load> loads;
+  for (const View& v : views) {
+    size_t lo, hi;
+    meets(v, &lo, &hi);
+    for (size_t i = lo; i < hi; ++i) {
+      const uint64_t first = std::max(runs[i].first, v.first), end = std::min(runs[i].end, v.end);
+      const uint64_t phys = first * ps;
+      loads.push_back({runs[i].offset + (first - runs[i].first) * ps, v.vaddr ? v.vaddr + (phys - v.phys) : 0, phys,
+                       (end - first) * ps});
     }
   }
-  // Dumped memory no segment shows (a fallback dump has no segments at all).
-  for (size_t i = 0; i < layout_.ranges.size(); ++i) {
-    const VmcoreRange& r = layout_.ranges[i];
-    for (size_t p = 0; p < covered[i].size();) {
-      if (covered[i][p]) {
-        ++p;
+  // Received memory no view shows (a fallback dump has no segments at all).
+  std::vector<std::pair<uint64_t, uint64_t>> shown;  // union of the views, pages [first, end)
+  for (const View& v : views) shown.emplace_back(v.first, v.end);
+  std::sort(shown.begin(), shown.end());
+  std::vector<std::pair<uint64_t, uint64_t>> merged;
+  for (const auto& iv : shown) {
+    if (!merged.empty() && iv.first <= merged.back().second) {
+      merged.back().second = std::max(merged.back().second, iv.second);
+    } else {
+      merged.push_back(iv);
+    }
+  }
+  size_t j = 0;
+  for (const Piece& run : runs) {
+    const VmcoreRange& r = layout_.ranges[run.range];
+    uint64_t cur = run.first;
+    while (cur < run.end) {
+      while (j < merged.size() && merged[j].second <= cur) ++j;
+      if (j < merged.size() && merged[j].first <= cur) {
+        cur = std::min(run.end, merged[j].second);
         continue;
       }
-      size_t q = p;
-      while (q < covered[i].size() && !covered[i][q]) ++q;
-      add_runs(i, r.phys + p * layout_.page_size, r.phys + q * layout_.page_size, r.phys, r.vaddr);
-      p = q;
+      const uint64_t end = j < merged.size() ? std::min(run.end, merged[j].first) : run.end;
+      const uint64_t phys = cur * ps;
+      loads.push_back({run.offset + (cur - run.first) * ps, r.vaddr ? r.vaddr + (phys - r.phys) : 0, phys,
+                       (end - cur) * ps});
+      cur = end;
     }
   }
-  if (loads.size() + 1 > kMaxPhdrs) {
-    *error = "vmcore: the dump has too many holes to describe (" + std::to_string(loads.size()) + " pieces)";
+  return loads;
+}
+
+bool VmcoreWriter::Finish(std::string* error) {
+  const std::vector<Load> loads = ComputeLoads();
+  const bool elf64 = layout_.elf_class == 64;
+  const uint64_t phent = elf64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
+  HeadPlacement at;
+  at.phnum = loads.size() + 1;
+  if (at.phnum <= kReservedPhdrs) {
+    at.phoff = elf64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr);
+  } else {
+    // More than the room before the notes: after the pages, where e_phoff says.
+    at.phoff = AlignUp(data_end_, 8);
+    phdrs_at_end_ = true;
+  }
+  at.extended = at.phnum >= kPnXnum;
+  if (at.extended) at.shoff = AlignUp(at.phoff + at.phnum * phent, 8);
+  const uint64_t end = at.extended ? at.shoff + (elf64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr))
+                                   : at.phoff + at.phnum * phent;
+  if (!elf64 && end > (1ull << 32)) {
+    *error = "vmcore: an ELF32 vmcore cannot hold program headers above 4 GiB (" + std::to_string(at.phnum) +
+             " program headers after " + std::to_string(data_end_) + " bytes)";
     return false;
   }
-  std::vector<uint8_t> head;
-  if (layout_.elf_class == 64) {
-    head = ElfHead<Elf64_Ehdr, Elf64_Phdr, ELFCLASS64>(layout_.machine, notes_offset_, layout_.notes.size(), loads);
-  } else {
-    head = ElfHead<Elf32_Ehdr, Elf32_Phdr, ELFCLASS32>(layout_.machine, notes_offset_, layout_.notes.size(), loads);
+  // The file ends after the last page even when the last pages were zeros (holes).
+  if (ftruncate(fd_, static_cast<off_t>(data_end_)) != 0) {
+    *error = std::string("vmcore: cannot size the output: ") + std::strerror(errno);
+    return false;
   }
-  return PWriteAll(fd_, head.data(), head.size(), 0, error);
+  std::vector<uint8_t> ehdr, phdrs, shdr;
+  if (elf64) {
+    ElfHead<Elf64_Ehdr, Elf64_Phdr, Elf64_Shdr, ELFCLASS64>(layout_.machine, notes_offset_, layout_.notes.size(), loads,
+                                                            at, &ehdr, &phdrs, &shdr);
+  } else {
+    ElfHead<Elf32_Ehdr, Elf32_Phdr, Elf32_Shdr, ELFCLASS32>(layout_.machine, notes_offset_, layout_.notes.size(), loads,
+                                                            at, &ehdr, &phdrs, &shdr);
+  }
+  if (!PWriteAll(fd_, phdrs.data(), phdrs.size(), at.phoff, error)) return false;
+  if (!shdr.empty() && !PWriteAll(fd_, shdr.data(), shdr.size(), at.shoff, error)) return false;
+  phdrs_written_ = at.phnum;
+  return PWriteAll(fd_, ehdr.data(), ehdr.size(), 0, error);
 }
 
 }  // namespace salvage::loader

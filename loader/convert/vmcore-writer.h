@@ -1,14 +1,22 @@
 // Writes a vmcore as /proc/vmcore presents it: an ELF core file (ELF64, or ELF32 where
 // the crashed kernel's header was ELF32) with one PT_NOTE holding every note and a
-// PT_LOAD per dumped range. Pages arrive in any order; a range with pages missing is
-// split so that no PT_LOAD ever covers a page that was not received (the file keeps
-// zeros there, but no program header claims them).
+// PT_LOAD per received run of pages (per view, see VmcoreSegment). No PT_LOAD ever
+// covers a page that was not received.
 //
-// File layout: ELF header | program headers (room for kMaxPhdrs) | notes | pad to a
-// page | each range's pages, in range order, page-aligned.
+// The file holds what arrived, never what a stream header announced: pages are appended
+// in the order they arrive (a page received again overwrites its first copy), the
+// writer's memory grows with the runs of pages received (not with the ranges' sizes),
+// and all-zero pages are left as holes of a sparse file.
+//
+// File layout: ELF header | room for kReservedPhdrs program headers | notes | pad to a
+// page | received pages. When the program headers do not fit in their room (a dump with
+// thousands of holes), they go after the pages instead (e_phoff says where), and from
+// PN_XNUM (0xffff) on their count is in section header 0's sh_info, as Linux writes
+// core files: nothing received is dropped for want of program headers.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
@@ -36,7 +44,7 @@ struct VmcoreLayout {
   uint16_t machine = 0;    ///< ELF e_machine of the crashed kernel.
   uint32_t page_size = 4096;
   std::vector<uint8_t> notes;  ///< Every note, concatenated (4-byte aligned records).
-  std::vector<VmcoreRange> ranges;      ///< What was dumped (the file's data, in order).
+  std::vector<VmcoreRange> ranges;      ///< What may be received: ascending, not overlapping.
   std::vector<VmcoreSegment> segments;  ///< Views for the program headers; may be empty.
 };
 
@@ -46,41 +54,67 @@ void AppendElfNote(std::vector<uint8_t>* out, std::string_view name, uint32_t ty
 
 class VmcoreWriter {
  public:
-  static constexpr size_t kMaxPhdrs = 8192;
+  /// Program headers that fit between the ELF header and the notes. Tools that expect
+  /// the program headers right after the ELF header (crash) read a vmcore with fewer.
+  static constexpr size_t kReservedPhdrs = 8192;
+  /// ELF extended numbering (gABI): e_phnum = PN_XNUM, the count in shdr[0].sh_info.
+  static constexpr uint32_t kPnXnum = 0xffff;
   /// One PT_LOAD: file offset, kernel virtual address (0: none), physical address, size.
   struct Load {
     uint64_t offset, vaddr, phys, size;
   };
 
   /// Prepares `fd` (an empty file opened for writing). Returns false with *error set when
-  /// the layout cannot be written (ELF32 with addresses above 4 GiB, too many ranges).
+  /// the layout cannot be written (ELF32 with addresses above 4 GiB, ranges not
+  /// page-aligned, unordered or overlapping).
   bool Begin(int fd, const VmcoreLayout& layout, std::string* error);
   /// Writes one page (page_size bytes) at physical address `phys`. Returns false when
-  /// phys is not the start of a page inside a range (*error says which).
+  /// phys is not the start of a page inside a range, or the page cannot be stored
+  /// (*error says which).
   bool WritePage(uint64_t phys, const uint8_t* data, std::string* error);
   /// Writes the ELF header and program headers for what was received: a PT_LOAD for
   /// every received part of every segment, and (vaddr 0) for received memory no segment
   /// covers.
   bool Finish(std::string* error);
 
-  /// File offset of the notes for an ELF class (fixed: header + kMaxPhdrs headers).
+  /// File offset of the notes for an ELF class (fixed: header + kReservedPhdrs headers).
   static uint64_t NotesOffsetFor(int elf_class);
 
   /// Ranges of pages not received, in address order (phys, size).
   std::vector<std::pair<uint64_t, uint64_t>> Missing() const;
   uint64_t PagesReceived() const { return received_pages_; }
   uint64_t PagesExpected() const { return total_pages_; }
+  /// After Finish: program headers written (PT_NOTE included), and whether they had to
+  /// go after the data (more than kReservedPhdrs).
+  uint64_t ProgramHeaders() const { return phdrs_written_; }
+  bool ProgramHeadersAtEnd() const { return phdrs_at_end_; }
+  /// After Finish: non-empty when the segments' views were left out (a layout whose
+  /// views would multiply the program headers far beyond the received runs); every
+  /// received page is still in a PT_LOAD at its physical address.
+  const std::string& Warning() const { return warning_; }
 
  private:
-  int Locate(uint64_t phys, uint64_t* page_index) const;
+  /// Received pages contiguous both in physical addresses and in the file, inside one
+  /// range.
+  struct Run {
+    uint64_t pages = 0;
+    uint64_t offset = 0;  ///< File offset of the first page.
+    size_t range = 0;     ///< Index of the range holding it.
+  };
+  int RangeOf(uint64_t phys) const;
+  std::vector<Load> ComputeLoads();
 
   int fd_ = -1;
   VmcoreLayout layout_;
-  std::vector<uint64_t> range_offset_;            // file offset of each range's data
-  std::vector<std::vector<bool>> received_;       // per range, per page
+  std::map<uint64_t, Run> runs_;  // by physical address of the first page
+  uint64_t data_offset_ = 0;      // file offset of the first page
+  uint64_t data_end_ = 0;         // end of the last page appended
   uint64_t received_pages_ = 0;
   uint64_t total_pages_ = 0;
   uint64_t notes_offset_ = 0;
+  uint64_t phdrs_written_ = 0;
+  bool phdrs_at_end_ = false;
+  std::string warning_;
 };
 
 }  // namespace salvage::loader

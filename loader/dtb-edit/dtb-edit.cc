@@ -9,6 +9,8 @@
 #include <libfdt.h>
 #include <unistd.h>
 
+#include <salvage/dtb/dtb.h>
+
 namespace salvage::loader {
 namespace {
 
@@ -194,6 +196,12 @@ Status LoadInput(std::span<const uint8_t> dtb, std::vector<uint64_t>* words, std
   }
   words->assign((total + 7) / 8, 0);
   std::memcpy(words->data(), dtb.data(), total);
+  // What libfdt cannot handle (header versions other than 17: fdt_check_full of libfdt
+  // 1.6.1 dereferences NULL on version 4) is refused before it is called.
+  if (Status s = dtb::CheckHeader(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(words->data()), total));
+      !s.ok()) {
+    return Fail(s.error(), s.what(), message);
+  }
   if (int err = fdt_check_full(words->data(), total); err != 0) {
     return FailFdt(err, "dtb-edit: input fails fdt_check_full", message);
   }
@@ -352,9 +360,14 @@ Result<std::vector<uint8_t>> ReadDtbFile(const std::string& path, std::string* m
                 path + ": totalsize " + std::to_string(total));
   }
   data.resize(total);
-  // fdt_check_header wants the header 8-byte aligned; the copy is.
+  // fdt_check_header wants the header 8-byte aligned; the copy is. Our own check first:
+  // libfdt accepts header versions it cannot walk safely.
   std::vector<uint64_t> aligned((total + 7) / 8, 0);
   std::memcpy(aligned.data(), data.data(), total);
+  if (Status s = dtb::CheckHeader(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(aligned.data()), total));
+      !s.ok()) {
+    return Fail(s.error(), "dtb-edit: the DTB file's header is refused", message, path + ": " + s.what());
+  }
   if (int err = fdt_check_header(aligned.data()); err != 0) {
     return Fail(FdtErrorKind(err), "dtb-edit: the DTB file's header is invalid", message,
                 path + ": " + fdt_strerror(err));

@@ -277,6 +277,9 @@ int ReceiveFromArea(const ExtractOptions& o, const AreaReader& area, uint64_t fr
   ro.echo_text = false;     // no console text on a disk; padding and old data are not news
   ro.idle_timeout_s = 0;    // the writer ends the input
   ro.tool = "extract";
+  // The stream stays on the source (extract only reads it): no copy is needed.
+  ro.keep_stream_on_failure = false;
+  ro.stream_origin = o.source + " (extract only reads it; run it again with another -o)";
   int rc;
   {
     Receiver receiver(ro);

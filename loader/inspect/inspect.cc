@@ -15,7 +15,9 @@
 #include <salvage/elfcore/elfcore.h>
 #include <salvage/stream/decoder.h>
 
+#include "format.h"
 #include "recv/receiver.h"
+#include "recv/terminal-text.h"
 
 namespace salvage::loader {
 namespace {
@@ -49,8 +51,10 @@ std::string PrintNotes(const std::vector<std::span<const uint8_t>>& buffers) {
     if (!s.ok()) std::printf("  notes: %s\n", s.what());
   }
   std::printf("notes:     %u (%u CPUs with crash notes)\n", notes, cpus);
-  std::printf("kernel:    OSRELEASE=%s PAGESIZE=%s\n", osrelease.empty() ? "(no VMCOREINFO)" : osrelease.c_str(),
-              pagesize.empty() ? "?" : pagesize.c_str());
+  // Text from the dump is shown escaped: it is the crashed machine's, or anyone's.
+  std::printf("kernel:    OSRELEASE=%s PAGESIZE=%s\n",
+              osrelease.empty() ? "(no VMCOREINFO)" : EscapeForTerminal(osrelease).c_str(),
+              pagesize.empty() ? "?" : EscapeForTerminal(pagesize).c_str());
   return verdict;
 }
 
@@ -63,7 +67,11 @@ class Collector : public stream::DecoderEvents {
   void OnStreamEnd(const stream::Verdict& v) override {
     if (!ended) verdict = v, ended = true;
   }
+  void OnDiagnostic(std::string_view what, uint64_t) override {
+    if (what.starts_with("header:") && what != "header: repeated, ignored") header_rejected = std::string(what);
+  }
   bool seen = false, ended = false;
+  std::string header_rejected;
   stream::DecodedHeader header;
   stream::Verdict verdict;
   std::vector<stream::LostPages> lost;
@@ -75,8 +83,13 @@ int InspectStream(const std::string& path, std::span<const uint8_t> data) {
   d.Feed(data);
   if (!c.ended) c.verdict = d.Finish();
   if (!c.seen) {
+    if (!c.header_rejected.empty()) {
+      std::fprintf(stderr, "salvage inspect: %s holds a salvage stream whose header is refused (%s)\n", path.c_str(),
+                   c.header_rejected.c_str());
+      return kExitFailure;
+    }
     std::fprintf(stderr, "salvage inspect: %s is neither a vmcore (ELF) nor holds a salvage stream header\n", path.c_str());
-    return 1;
+    return kExitFailure;
   }
   const auto& h = c.header;
   std::printf("file:      %s (salvage dump stream, format version %u)\n", path.c_str(), h.version);
@@ -92,53 +105,82 @@ int InspectStream(const std::string& path, std::span<const uint8_t> data) {
     total += r.size;
   }
   std::printf("memory:    %llu KiB in %zu ranges; options \"%s\"\n", static_cast<unsigned long long>(total >> 10),
-              h.ranges.size(), h.options.c_str());
+              h.ranges.size(), EscapeForTerminal(h.options).c_str());
   const std::string v = VerdictText(c.verdict, c.lost);
   std::printf("verdict:   %s\n", v.c_str());
   std::printf("status:    %s\n", c.verdict.complete && c.verdict.intact ? "complete and intact" : "INCOMPLETE");
-  return c.verdict.complete && c.verdict.intact ? 0 : 3;
+  return c.verdict.complete && c.verdict.intact ? kExitOk : kExitIncomplete;
 }
 
-template <class Ehdr, class Phdr>
+/// Program headers printed one by one; the rest are counted.
+constexpr uint64_t kLoadsShown = 64;
+
+template <class Ehdr, class Phdr, class Shdr>
 int InspectElf(const std::string& path, std::span<const uint8_t> data, int bits) {
+  // Every offset and size below is the file's: each sum is checked against the file's
+  // size by subtraction, so none can wrap.
+  const uint64_t size = data.size();
+  auto fits = [size](uint64_t offset, uint64_t length) { return offset <= size && length <= size - offset; };
+  auto unreadable = [&](const std::string& why) {
+    std::fprintf(stderr, "salvage inspect: %s is an ELF file but not a readable core file: %s\n", path.c_str(),
+                 why.c_str());
+    return kExitFailure;
+  };
   Ehdr eh;
   std::memcpy(&eh, data.data(), sizeof(eh));
-  if (eh.e_type != ET_CORE || eh.e_phentsize != sizeof(Phdr) ||
-      eh.e_phoff + static_cast<uint64_t>(eh.e_phnum) * sizeof(Phdr) > data.size()) {
-    std::fprintf(stderr, "salvage inspect: %s is an ELF file but not a readable core file\n", path.c_str());
-    return 1;
+  if (eh.e_type != ET_CORE) return unreadable("e_type is not ET_CORE");
+  if (eh.e_phentsize != sizeof(Phdr)) return unreadable("e_phentsize is not the size of a program header");
+  uint64_t phnum = eh.e_phnum;
+  if (eh.e_phnum == PN_XNUM) {
+    // ELF extended numbering: the count is in section header 0's sh_info.
+    if (eh.e_shentsize != sizeof(Shdr) || eh.e_shoff == 0 || !fits(eh.e_shoff, sizeof(Shdr))) {
+      return unreadable("e_phnum is PN_XNUM but section header 0 is not in the file");
+    }
+    Shdr sh;
+    std::memcpy(&sh, data.data() + eh.e_shoff, sizeof(sh));
+    phnum = sh.sh_info;
+  }
+  if (eh.e_phoff > size || phnum > (size - eh.e_phoff) / sizeof(Phdr)) {
+    return unreadable("its " + std::to_string(phnum) + " program headers at offset " + std::to_string(eh.e_phoff) +
+                      " run past the end of the file");
   }
   std::printf("file:      %s (vmcore, ELF%d, %s)\n", path.c_str(), bits, MachineName(eh.e_machine));
   std::vector<std::span<const uint8_t>> notes;
-  uint64_t total = 0;
-  unsigned loads = 0;
-  for (unsigned i = 0; i < eh.e_phnum; ++i) {
+  uint64_t total = 0, loads = 0, bad = 0;
+  for (uint64_t i = 0; i < phnum; ++i) {
     Phdr ph;
     std::memcpy(&ph, data.data() + eh.e_phoff + i * sizeof(Phdr), sizeof(ph));
-    if (ph.p_offset + ph.p_filesz > data.size()) {
-      std::printf("program header %u points past the end of the file\n", i);
+    if ((ph.p_type == PT_NOTE || ph.p_type == PT_LOAD) && !fits(ph.p_offset, ph.p_filesz)) {
+      if (++bad <= kLoadsShown) std::printf("program header %llu points past the end of the file\n",
+                                            static_cast<unsigned long long>(i));
       continue;
     }
-    if (ph.p_type == PT_NOTE) notes.emplace_back(data.data() + ph.p_offset, ph.p_filesz);
+    if (ph.p_type == PT_NOTE) notes.emplace_back(data.data() + ph.p_offset, static_cast<size_t>(ph.p_filesz));
     if (ph.p_type == PT_LOAD) {
-      ++loads;
-      std::printf("load:      phys 0x%llx-0x%llx vaddr 0x%llx (%llu KiB)\n", static_cast<unsigned long long>(ph.p_paddr),
-                  static_cast<unsigned long long>(ph.p_paddr + ph.p_memsz - 1), static_cast<unsigned long long>(ph.p_vaddr),
-                  static_cast<unsigned long long>(ph.p_memsz >> 10));
+      if (++loads <= kLoadsShown) {
+        std::printf("load:      phys 0x%llx-0x%llx vaddr 0x%llx (%llu KiB)\n", static_cast<unsigned long long>(ph.p_paddr),
+                    static_cast<unsigned long long>(ph.p_paddr + ph.p_memsz - 1),
+                    static_cast<unsigned long long>(ph.p_vaddr), static_cast<unsigned long long>(ph.p_memsz >> 10));
+      }
       total += ph.p_memsz;
     }
   }
-  const std::string verdict = PrintNotes(notes);
-  std::printf("memory:    %u PT_LOAD, %llu KiB (a page shown by two views counts twice)\n", loads,
-              static_cast<unsigned long long>(total >> 10));
-  if (verdict.empty()) {
-    std::printf("status:    unknown (no SALVAGE note: not written by salvage)\n");
-    return 0;
+  if (loads > kLoadsShown) {
+    std::printf("load:      ... and %llu more\n", static_cast<unsigned long long>(loads - kLoadsShown));
   }
-  std::printf("verdict:   %s\n", verdict.c_str());
+  const std::string verdict = PrintNotes(notes);
+  std::printf("memory:    %llu PT_LOAD, %llu KiB (a page shown by two views counts twice)\n",
+              static_cast<unsigned long long>(loads), static_cast<unsigned long long>(total >> 10));
+  if (verdict.empty()) {
+    // Only salvage's own note says whether pages are missing: a vmcore from elsewhere
+    // (Linux's /proc/vmcore, makedumpfile) may be whole or not; nothing here tells.
+    std::printf("status:    not written by salvage, completeness unknown (no SALVAGE note)\n");
+    return kExitNotSalvage;
+  }
+  std::printf("verdict:   %s\n", EscapeForTerminal(verdict).c_str());
   const bool whole = verdict.rfind("complete=yes intact=yes", 0) == 0;
   std::printf("status:    %s\n", whole ? "complete and intact" : "INCOMPLETE");
-  return whole ? 0 : 3;
+  return whole ? kExitOk : kExitIncomplete;
 }
 
 }  // namespace
@@ -168,8 +210,8 @@ int Inspect(const std::string& path) {
   } unmap{map, size};
   std::span<const uint8_t> data(static_cast<const uint8_t*>(map), size);
   if (data.size() >= EI_NIDENT && std::memcmp(data.data(), ELFMAG, SELFMAG) == 0) {
-    if (data[EI_CLASS] == ELFCLASS64 && data.size() >= sizeof(Elf64_Ehdr)) return InspectElf<Elf64_Ehdr, Elf64_Phdr>(path, data, 64);
-    if (data[EI_CLASS] == ELFCLASS32 && data.size() >= sizeof(Elf32_Ehdr)) return InspectElf<Elf32_Ehdr, Elf32_Phdr>(path, data, 32);
+    if (data[EI_CLASS] == ELFCLASS64 && data.size() >= sizeof(Elf64_Ehdr)) return InspectElf<Elf64_Ehdr, Elf64_Phdr, Elf64_Shdr>(path, data, 64);
+    if (data[EI_CLASS] == ELFCLASS32 && data.size() >= sizeof(Elf32_Ehdr)) return InspectElf<Elf32_Ehdr, Elf32_Phdr, Elf32_Shdr>(path, data, 32);
     std::fprintf(stderr, "salvage inspect: %s: unknown ELF class\n", path.c_str());
     return 1;
   }

@@ -35,7 +35,41 @@ bool WriteAll(int fd, const uint8_t* p, size_t n) {
   return true;
 }
 
+/// Most missing ranges listed one by one; the rest are counted.
+constexpr size_t kMissingShown = 32;
+
 }  // namespace
+
+int CreateStreamFile(const std::string& path, bool force, std::string* error) {
+  struct stat st {};
+  if (lstat(path.c_str(), &st) == 0) {
+    if (S_ISLNK(st.st_mode)) {
+      *error = path + " is a symbolic link: salvage does not write a dump through a link; give another path";
+      return -1;
+    }
+    if (!force) {
+      *error = path + " exists; use --force to replace it or choose another name";
+      return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+      *error = path + " exists and is not a regular file; give another path";
+      return -1;
+    }
+    // Replaced by a new file (never truncated in place: another name may link to it).
+    if (unlink(path.c_str()) != 0) {
+      *error = "cannot replace " + path + ": " + std::strerror(errno);
+      return -1;
+    }
+  }
+  // O_EXCL: a link or file that appears meanwhile is not followed or reused.
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    const int e = errno;
+    *error = "cannot create " + path + ": " + std::strerror(e) + (e == EEXIST ? " (it appeared meanwhile)" : "");
+    return -1;
+  }
+  return fd;
+}
 
 VmcoreLayout LayoutFor(const stream::DecodedHeader& header, uint64_t* verdict_note_offset) {
   VmcoreLayout layout;
@@ -81,18 +115,72 @@ std::string VerdictText(const stream::Verdict& v, const std::vector<stream::Lost
   return t;
 }
 
-Receiver::Receiver(ReceiveOptions options) : options_(std::move(options)) { tty_ = isatty(2) != 0; }
+Receiver::Receiver(ReceiveOptions options) : options_(std::move(options)) {
+  tty_ = isatty(2) != 0;
+  escape_ = options_.escape_text == TextEscape::kAlways || (options_.escape_text == TextEscape::kWhenTerminal && tty_);
+}
 
 Receiver::~Receiver() {
   if (fd_ >= 0) close(fd_);
+  // Left by an early exit (an exception): what was received is kept.
+  KeepOrDropStreamCopy(!succeeded_ && (records_seen_ || header_seen_));
   if (save_fd_ >= 0) close(save_fd_);
   if (!temp_path_.empty()) unlink(temp_path_.c_str());
+}
+
+bool Receiver::OpenStreamCopy(const Source& source) {
+  if (!options_.save_stream.empty() || !options_.keep_stream_on_failure || source.IsSeekableFile()) return true;
+  const size_t slash = options_.output.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : options_.output.substr(0, slash);
+  const std::string base = slash == std::string::npos ? options_.output : options_.output.substr(slash + 1);
+  std::string tmpl = dir + "/." + base + ".stream-XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back(0);
+  save_fd_ = mkostemp(buf.data(), O_CLOEXEC);  // mode 0600, O_EXCL
+  if (save_fd_ < 0) {
+    std::fprintf(stderr, "salvage %s: error: cannot create a temporary file in %s for the raw stream: %s\n",
+                 options_.tool, dir.c_str(), std::strerror(errno));
+    return false;
+  }
+  stream_copy_path_ = buf.data();
+  return true;
+}
+
+void Receiver::KeepOrDropStreamCopy(bool keep) {
+  if (stream_copy_path_.empty()) return;
+  if (save_fd_ >= 0) {
+    if (keep) (void)fsync(save_fd_);
+    close(save_fd_);
+    save_fd_ = -1;
+  }
+  const std::string temp = stream_copy_path_;
+  stream_copy_path_.clear();
+  if (!keep) {
+    unlink(temp.c_str());
+    return;
+  }
+  const std::string kept = options_.output + ".stream";
+  std::string where = temp;
+  if (renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, kept.c_str(), RENAME_NOREPLACE) == 0) where = kept;
+  std::fprintf(stderr,
+               "salvage %s: the raw stream received (%s) is kept in %s: 'salvage inspect %s' shows it, "
+               "'salvage convert -o VMCORE %s' tries again\n",
+               options_.tool, Mib(stream_bytes_).c_str(), where.c_str(), where.c_str(), where.c_str());
 }
 
 bool Receiver::Fail(const std::string& message) {
   ClearProgress();
   std::fprintf(stderr, "salvage %s: error: %s\n", options_.tool, message.c_str());
+  if (!failed_ && save_fd_ >= 0 && header_seen_ && !stream_ended_) {
+    std::fprintf(stderr, "salvage %s: no vmcore will be written; still receiving, to keep the raw stream whole\n",
+                 options_.tool);
+  }
   failed_ = true;
+  // Nothing that looks like a dump stays behind.
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+  if (!temp_path_.empty()) unlink(temp_path_.c_str());
+  temp_path_.clear();
   return false;
 }
 
@@ -127,19 +215,34 @@ void Receiver::Progress(bool force) {
 void Receiver::OnText(std::span<const uint8_t> text) {
   if (!options_.echo_text) return;
   ClearProgress();
-  std::fwrite(text.data(), 1, text.size(), stderr);
+  if (escape_) {
+    // The bytes are the board's (or anyone's on the line): on a terminal, no escape
+    // sequence of theirs may reach it.
+    std::string shown;
+    escaper_.Escape(text, &shown);
+    std::fwrite(shown.data(), 1, shown.size(), stderr);
+  } else {
+    std::fwrite(text.data(), 1, text.size(), stderr);
+  }
   std::fflush(stderr);
 }
 
+void Receiver::OnDiagnostic(std::string_view what, uint64_t /*value*/) {
+  records_seen_ = true;
+  if (what.starts_with("header:") && what != "header: repeated, ignored") header_rejected_ = std::string(what);
+}
+
 void Receiver::OnHeader(const stream::DecodedHeader& header) {
+  records_seen_ = true;
   if (header_seen_ || failed_) return;  // a second stream: only the first is written
   header_seen_ = true;
   header_ = header;
   started_ns_ = NowNs();
   ClearProgress();
-  std::fprintf(stderr, "salvage %s: stream %s: %zu ranges, %llu pages of %u bytes, %zu note buffers\n", options_.tool,
-               Hex(header.stream_id).c_str(), header.ranges.size(), static_cast<unsigned long long>(header.total_pages),
-               header.page_size, header.notes.size());
+  std::fprintf(stderr, "salvage %s: stream %s: %zu ranges, %llu pages of %u bytes, %zu note buffers; options \"%s\"\n",
+               options_.tool, Hex(header.stream_id).c_str(), header.ranges.size(),
+               static_cast<unsigned long long>(header.total_pages), header.page_size, header.notes.size(),
+               EscapeForTerminal(header.options).c_str());
   // Temporary file beside the output, mode 0600 (a dump holds secrets), renamed at the end.
   const size_t slash = options_.output.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : options_.output.substr(0, slash);
@@ -172,6 +275,7 @@ void Receiver::OnPage(uint64_t phys, std::span<const uint8_t> data) {
 }
 
 void Receiver::OnLost(const stream::LostPages& lost) {
+  records_seen_ = true;
   if (stream_ended_) return;
   lost_.push_back(lost);
   ClearProgress();
@@ -192,20 +296,27 @@ int Receiver::Run(Source& source) {
     return kExitUsage;
   }
   if (!options_.save_stream.empty()) {
-    save_fd_ = open(options_.save_stream.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    std::string error;
+    save_fd_ = CreateStreamFile(options_.save_stream, options_.force, &error);
     if (save_fd_ < 0) {
-      std::fprintf(stderr, "salvage %s: error: cannot create %s: %s\n", options_.tool, options_.save_stream.c_str(),
-                   std::strerror(errno));
+      std::fprintf(stderr, "salvage %s: error: --save-stream: %s\n", options_.tool, error.c_str());
       return kExitFailure;
     }
+  } else if (!OpenStreamCopy(source)) {
+    return kExitFailure;
   }
+  stream_origin_ = !options_.stream_origin.empty() ? options_.stream_origin
+                   : source.IsSeekableFile()        ? source.Describe()
+                                                    : std::string();
   std::fprintf(stderr, "salvage %s: reading %s%s\n", options_.tool, source.Describe().c_str(),
                source.IsSeekableFile() ? "" : "; waiting for a dump stream (console text is shown as it comes)");
   stream::Decoder decoder(*this);
   std::vector<uint8_t> buf(1 << 16);
   uint64_t last_data = NowNs();
   bool timed_out = false;
-  while (!stream_ended_ && !failed_) {
+  // After a failure (the vmcore cannot be written), the raw stream is still saved to
+  // its end when it is being kept: a serial line does not send it twice.
+  while (!stream_ended_ && (!failed_ || (save_fd_ >= 0 && header_seen_))) {
     std::string error;
     const long n = source.Read(buf.data(), buf.size(), 250, &error);
     if (n == -2) {
@@ -224,7 +335,8 @@ int Receiver::Run(Source& source) {
     last_data = NowNs();
     stream_bytes_ += static_cast<uint64_t>(n);
     if (save_fd_ >= 0 && !WriteAll(save_fd_, buf.data(), static_cast<size_t>(n))) {
-      Fail("writing " + options_.save_stream + ": " + std::strerror(errno));
+      Fail("writing the raw stream to " + (stream_copy_path_.empty() ? options_.save_stream : stream_copy_path_) +
+           ": " + std::strerror(errno));
       break;
     }
     decoder.Feed(std::span<const uint8_t>(buf.data(), static_cast<size_t>(n)));
@@ -243,16 +355,38 @@ int Receiver::Run(Source& source) {
       decoder.Feed(std::span<const uint8_t>(buf.data(), static_cast<size_t>(n)));
     }
   }
+  if (escape_) {
+    std::string rest;
+    escaper_.Flush(&rest);
+    std::fwrite(rest.data(), 1, rest.size(), stderr);
+  }
   if (timed_out) {
     std::fprintf(stderr, "salvage %s: no data for %d s; ending (the dump is incomplete)\n", options_.tool,
                  options_.idle_timeout_s);
   }
-  return Conclude();
+  const int rc = Conclude();
+  succeeded_ = rc == kExitOk || rc == kExitIncomplete;
+  if (!succeeded_ && (records_seen_ || header_seen_)) {
+    // Nothing received is thrown away: say where the stream is.
+    if (!options_.save_stream.empty()) {
+      std::fprintf(stderr, "salvage %s: the raw stream received is in %s: 'salvage convert -o VMCORE %s' tries again\n",
+                   options_.tool, options_.save_stream.c_str(), options_.save_stream.c_str());
+    } else if (!stream_origin_.empty()) {
+      std::fprintf(stderr, "salvage %s: the stream is unchanged in %s\n", options_.tool, stream_origin_.c_str());
+    }
+  }
+  KeepOrDropStreamCopy(!succeeded_ && (records_seen_ || header_seen_));
+  return rc;
 }
 
 int Receiver::Conclude() {
   if (failed_) return kExitFailure;
   if (!header_seen_) {
+    if (!header_rejected_.empty()) {
+      std::fprintf(stderr, "salvage %s: error: the stream's header was refused (%s); nothing written\n", options_.tool,
+                   header_rejected_.c_str());
+      return kExitFailure;
+    }
     std::fprintf(stderr, "salvage %s: error: no dump stream found in the input (%s of console text); nothing written\n",
                  options_.tool, Mib(stream_bytes_).c_str());
     return kExitFailure;
@@ -277,12 +411,21 @@ int Receiver::Conclude() {
   }
   if (rc != 0) {
     const int e = errno;
+    const std::string stays = temp_path_;
+    temp_path_.clear();  // a whole vmcore: not removed
     Fail("cannot move the vmcore to " + options_.output + ": " + std::strerror(e) +
-         (e == EEXIST ? " (it appeared meanwhile; use --force or -o)" : "") + "; it stays at " + temp_path_);
-    temp_path_.clear();
+         (e == EEXIST ? " (it appeared meanwhile; use --force or -o)" : "") + "; it stays at " + stays);
     return kExitFailure;
   }
   temp_path_.clear();
+  if (!writer_.Warning().empty()) std::fprintf(stderr, "salvage %s: warning: %s\n", options_.tool, writer_.Warning().c_str());
+  if (writer_.ProgramHeadersAtEnd()) {
+    std::fprintf(stderr,
+                 "salvage %s: note: %llu program headers (a PT_LOAD per piece received) follow the data%s; gdb and "
+                 "readelf read them where e_phoff says, tools that expect them after the ELF header (crash) may not\n",
+                 options_.tool, static_cast<unsigned long long>(writer_.ProgramHeaders()),
+                 writer_.ProgramHeaders() >= VmcoreWriter::kPnXnum ? " (ELF extended numbering, PN_XNUM)" : "");
+  }
 
   const double secs = (NowNs() - started_ns_) / 1e9;
   const auto& r = verdict_.received;
@@ -296,9 +439,15 @@ int Receiver::Conclude() {
     return kExitOk;
   }
   std::fprintf(stderr, "salvage %s: the dump is INCOMPLETE: %s\n", options_.tool, verdict.c_str());
-  for (const auto& m : writer_.Missing()) {
+  const auto missing = writer_.Missing();
+  for (size_t i = 0; i < missing.size() && i < kMissingShown; ++i) {
+    const auto& m = missing[i];
     std::fprintf(stderr, "salvage %s:   missing %s-%s (%llu pages)\n", options_.tool, Hex(m.first).c_str(),
                  Hex(m.first + m.second - 1).c_str(), static_cast<unsigned long long>(m.second / header_.page_size));
+  }
+  if (missing.size() > kMissingShown) {
+    std::fprintf(stderr, "salvage %s:   ... and %zu more missing ranges ('salvage inspect %s' lists what is there)\n",
+                 options_.tool, missing.size() - kMissingShown, options_.output.c_str());
   }
   return kExitIncomplete;
 }

@@ -11,18 +11,37 @@
 #include "convert/vmcore-writer.h"
 #include "format.h"
 #include "recv/source.h"
+#include "recv/terminal-text.h"
 
 namespace salvage::loader {
 
+/// When console text is shown escaped (TerminalEscaper).
+enum class TextEscape : uint8_t { kWhenTerminal, kAlways, kNever };
+
 struct ReceiveOptions {
   std::string output;          ///< The vmcore to write.
-  bool force = false;          ///< Replace an existing output.
+  bool force = false;          ///< Replace an existing output (and an existing save_stream file).
   bool progress = true;        ///< Progress line on stderr (only when it is a terminal).
   bool echo_text = true;       ///< Console text from the line to stderr.
+  TextEscape escape_text = TextEscape::kWhenTerminal;  ///< Console text with control bytes escaped.
   int idle_timeout_s = 30;     ///< After the stream started: give up after this long without data (0: never).
   std::string save_stream;     ///< Also keep the raw bytes received (for convert/inspect later).
+  /// When the source is not a file (a serial line, TCP, a pipe) and save_stream is empty,
+  /// the raw bytes also go to a temporary file beside the output; it is removed when a
+  /// vmcore was written and kept as OUTPUT.stream when the conversion failed, so that
+  /// nothing received is lost.
+  bool keep_stream_on_failure = true;
+  /// Where the stream stays whatever happens (extract: the disk), for the failure message;
+  /// empty: the source itself when it is a file.
+  std::string stream_origin;
   const char* tool = "recv";   ///< Prefix of messages.
 };
+
+/// Creates `path` for the raw stream with mode 0600 (a dump holds secrets), never through a
+/// symbolic link and never into anything but a new regular file: an existing file is
+/// refused unless `force`, and then only a regular file is replaced. Returns the fd, or
+/// -1 with *error saying what to do.
+int CreateStreamFile(const std::string& path, bool force, std::string* error);
 
 // Exit codes (kExitOk, kExitFailure, kExitUsage, kExitIncomplete): format.h.
 
@@ -39,12 +58,15 @@ class Receiver : public stream::DecoderEvents {
   void OnPage(uint64_t phys, std::span<const uint8_t> data) override;
   void OnLost(const stream::LostPages& lost) override;
   void OnStreamEnd(const stream::Verdict& verdict) override;
+  void OnDiagnostic(std::string_view what, uint64_t value) override;
 
  private:
   void Progress(bool force);
   void ClearProgress();
   bool Fail(const std::string& message);
   int Conclude();
+  bool OpenStreamCopy(const Source& source);
+  void KeepOrDropStreamCopy(bool keep);
 
   ReceiveOptions options_;
   bool header_seen_ = false;
@@ -59,6 +81,13 @@ class Receiver : public stream::DecoderEvents {
   int fd_ = -1;
   int save_fd_ = -1;
   std::string temp_path_;
+  std::string stream_copy_path_;  // the automatic copy of the raw stream (temporary name)
+  std::string stream_origin_;     // where the stream stays anyway (a file source, a disk)
+  bool succeeded_ = false;        // a vmcore was written
+  bool records_seen_ = false;     // any verified record (a stream was there)
+  std::string header_rejected_;   // why the last header record was refused
+  bool escape_ = false;
+  TerminalEscaper escaper_;
   uint64_t stream_bytes_ = 0;
   uint64_t pages_ = 0;
   uint64_t started_ns_ = 0;

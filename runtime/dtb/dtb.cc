@@ -56,6 +56,42 @@ uint64_t CellPairs::Size(size_t i) const {
   return LoadCells(data + i * 4 * (address_cells + size_cells) + 4 * address_cells, size_cells);
 }
 
+Status CheckHeader(std::span<const uint8_t> bytes) {
+  if (bytes.size() < kFdtHeaderSize) return Status(Error::kMalformed, "dtb: smaller than a device tree header");
+  const uint8_t* h = bytes.data();
+  // Field offsets of struct fdt_header (Devicetree Specification v0.4, §5.2).
+  const uint32_t magic = LoadBe32(h + 0);
+  const uint64_t total = LoadBe32(h + 4);
+  const uint64_t off_struct = LoadBe32(h + 8);
+  const uint64_t off_strings = LoadBe32(h + 12);
+  const uint64_t off_rsvmap = LoadBe32(h + 16);
+  const uint32_t version = LoadBe32(h + 20);
+  const uint32_t last_comp = LoadBe32(h + 24);
+  const uint64_t size_strings = LoadBe32(h + 32);
+  const uint64_t size_struct = LoadBe32(h + 36);
+  if (magic != FDT_MAGIC) return Status(Error::kMalformed, "dtb: bad magic (not a device tree)");
+  if (version < kFdtVersion || last_comp > kFdtVersion) {
+    return Status(Error::kUnsupported,
+                  "dtb: device tree header version is not 17 (older formats are refused: libfdt cannot check them "
+                  "safely); rebuild it with dtc");
+  }
+  if (total < kFdtHeaderSize) return Status(Error::kMalformed, "dtb: header totalsize is smaller than the header");
+  if (total > bytes.size()) {
+    return Status(Error::kOutOfRange, "dtb: header totalsize exceeds the buffer it was given in");
+  }
+  // All sums in 64 bits of 32-bit fields: none can wrap.
+  if (off_rsvmap < kFdtHeaderSize || off_rsvmap % 8 != 0 || off_rsvmap + 16 > total) {
+    return Status(Error::kMalformed, "dtb: memory reservation map outside totalsize or misaligned");
+  }
+  if (off_struct < kFdtHeaderSize || off_struct % 4 != 0 || off_struct + size_struct > total) {
+    return Status(Error::kMalformed, "dtb: structure block outside totalsize or misaligned");
+  }
+  if (off_strings < kFdtHeaderSize || off_strings + size_strings > total) {
+    return Status(Error::kMalformed, "dtb: strings block outside totalsize");
+  }
+  return Status::Ok();
+}
+
 Result<Dtb> Dtb::Open(const void* blob, size_t max_size) {
   if (blob == nullptr) return Status(Error::kInvalidArgument, "dtb: null pointer");
   if (reinterpret_cast<uintptr_t>(blob) % 8 != 0) {
@@ -64,12 +100,8 @@ Result<Dtb> Dtb::Open(const void* blob, size_t max_size) {
   if (max_size < sizeof(fdt_header)) {
     return Status(Error::kMalformed, "dtb: buffer is smaller than a device tree header");
   }
-  if (fdt_magic(blob) != FDT_MAGIC) {
-    return Status(Error::kMalformed, "dtb: bad magic (not a device tree)");
-  }
-  if (fdt_totalsize(blob) > max_size) {
-    return Status(Error::kOutOfRange, "dtb: header totalsize exceeds the buffer it was given in");
-  }
+  // Before any libfdt call: what libfdt cannot handle safely never reaches it.
+  SALVAGE_TRY(CheckHeader(std::span<const uint8_t>(static_cast<const uint8_t*>(blob), max_size)));
   switch (int err = fdt_check_header(blob); err) {
     case 0:
       break;

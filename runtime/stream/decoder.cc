@@ -95,6 +95,15 @@ bool ParseHeaderPayload(std::span<const uint8_t> payload, DecodedHeader* out, co
   if (d.elf_class != kElfClass32 && d.elf_class != kElfClass64) return *why = "header: bad ELF class", false;
   if (d.elf_data != kElfDataLsb && d.elf_data != kElfDataMsb) return *why = "header: bad ELF data", false;
 
+  // Counts are checked against the limits before anything is sized by them, and every
+  // address against what the crashed machine's architecture can have: the receiver's
+  // memory and output must follow what arrives, never what a header claims.
+  if (range_count > kMaxHeaderRanges) return *why = "header: more ranges than any crashed machine has", false;
+  if (segment_count > kMaxHeaderSegments) return *why = "header: more segments than any elfcorehdr has", false;
+  if (note_count > kMaxHeaderNotes) return *why = "header: more note buffers than any elfcorehdr has", false;
+  const unsigned phys_bits = MaxPhysAddressBits(d.e_machine);
+  const uint64_t phys_limit = uint64_t{1} << phys_bits;  // every range ends at or below it
+
   Reader r(payload);
   r.Seek(fixed_len);
   if (!r.Has(uint64_t{range_count} * hdr::kRangeSize)) return *why = "header: ranges past the payload", false;
@@ -109,6 +118,9 @@ bool ParseHeaderPayload(std::span<const uint8_t> payload, DecodedHeader* out, co
         range.base + range.size <= range.base) {
       return *why = "header: range empty, not page-aligned or past 2^64", false;
     }
+    if (range.base + range.size > phys_limit) {
+      return *why = "header: range beyond the physical address space of the crashed machine's architecture", false;
+    }
     if (i > 0 && range.base < prev_end) return *why = "header: ranges overlap or are not ascending", false;
     prev_end = range.base + range.size;
     pages += range.size >> d.page_shift;
@@ -122,6 +134,9 @@ bool ParseHeaderPayload(std::span<const uint8_t> payload, DecodedHeader* out, co
     s.paddr.value = r.U64();
     s.vaddr = r.U64();
     s.size = r.U64();
+    if (s.size > phys_limit || s.paddr.value > phys_limit - s.size) {
+      return *why = "header: segment beyond the physical address space of the crashed machine's architecture", false;
+    }
     d.segments.push_back(s);
   }
   for (uint32_t i = 0; i < note_count; ++i) {

@@ -5,8 +5,9 @@
 // properties kexec adds (Documentation/devicetree/bindings/chosen.txt:
 // linux,elfcorehdr, linux,usable-memory-range).
 //
-// The DTB is untrusted: it comes from the crashed kernel's kexec. Open() runs
-// fdt_check_full() so every later walk stays inside the blob, and no query asserts
+// The DTB is untrusted: it comes from the crashed kernel's kexec. Open() checks the
+// header itself first (CheckHeader: what libfdt cannot handle never reaches it), then
+// runs fdt_check_full() so every later walk stays inside the blob, and no query asserts
 // on the content: each failure is a Status. A Status message is a literal, so it
 // cannot carry the node's path; the Dtb also records the node and property of its
 // last failure, and DescribeError() renders both ("dtb: ... (at /memory@0, reg)").
@@ -15,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <type_traits>
 
@@ -36,6 +38,23 @@ struct CellPairs {
   uint64_t Address(size_t i) const;
   uint64_t Size(size_t i) const;
 };
+
+/// The header version salvage reads: dtc, Linux, kexec-tools and firmware write 17.
+inline constexpr uint32_t kFdtVersion = 17;
+/// Bytes of a version-17 header.
+inline constexpr size_t kFdtHeaderSize = 40;
+
+/// Checks the header of an untrusted flattened device tree from its bytes alone
+/// (big-endian byte loads: usable with the MMU off), before libfdt sees the blob.
+/// libfdt 1.6.1 accepts header versions 2 to 17 and its fdt_check_full() dereferences
+/// NULL on some of them (version 4), so only what it handles safely passes: magic,
+/// version >= 17 with last_comp_version <= 17, totalsize from the header size to
+/// bytes.size(), the memory reservation map (8-byte aligned), the structure block
+/// (4-byte aligned) and the strings block inside totalsize, each sum computed without
+/// overflow. `bytes` is all the caller may read (a larger totalsize is refused).
+/// Errors: kMalformed (too short, bad magic, a block outside totalsize or misaligned),
+/// kUnsupported (version), kOutOfRange (totalsize larger than `bytes`).
+Status CheckHeader(std::span<const uint8_t> bytes);
 
 namespace internal {
 

@@ -529,6 +529,26 @@ inline constexpr uint16_t kEmX86_64 = 62;
 inline constexpr uint16_t kEmAarch64 = 183;
 inline constexpr uint16_t kEmRiscv = 243;
 
+/// Limits a decoder checks in a header (docs/stream-format.md §8.2), far above what the
+/// image sends (elfcore's kMaxPlanRanges, kMaxLoads and kMaxNotes are 256, 256, 128),
+/// so that a header claiming more is refused before anything is sized by its counts.
+inline constexpr uint32_t kMaxHeaderRanges = 4096;
+inline constexpr uint32_t kMaxHeaderSegments = 4096;
+inline constexpr uint32_t kMaxHeaderNotes = 4096;
+
+/// Width of the physical address space a crashed kernel of ELF machine `e_machine` can
+/// have: every range and segment of a header ends at or below 2^bits. arm64 and x86-64
+/// 52 bits (LPA / 5-level paging), 32-bit Arm 40 (LPAE), RISC-V 56 (Sv57's physical
+/// addresses); any other machine 56, salvage's widest (elfcore's kMaxPhysAddr).
+constexpr unsigned MaxPhysAddressBits(uint16_t e_machine) {
+  switch (e_machine) {
+    case kEmAarch64:
+    case kEmX86_64: return 52;
+    case kEmArm: return 40;
+    default: return 56;
+  }
+}
+
 /// log2 of a supported page size, or 0 when `page_size` is not a power of two in
 /// [4096, 65536].
 constexpr unsigned PageShiftOf(uint64_t page_size) {
