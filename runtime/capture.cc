@@ -331,7 +331,7 @@ Status DumpToBlockDevice(Device& dev, const CaptureInput& in, const Plan& plan) 
   stream::Lz4Compressor lz4(std::span<uint8_t>(g_lz4_state, sizeof(g_lz4_state)));
   stream::Encoder encoder(sink, lz4, std::span<uint8_t>(g_scratch, sizeof(g_scratch)));
   const uint64_t start = arch::Ticks();
-  SALVAGE_ASSIGN_OR_RETURN(bool all, SendPages(encoder, in, plan, [&] { return sink.RoomForPage(kPageSize); }));
+  SALVAGE_ASSIGN_OR_RETURN(bool all, SendPages(encoder, in, plan, [&] { return sink.RoomForPage(kPageSize, encoder.header_record_bytes()); }));
   SALVAGE_TRY(encoder.WriteTrailer());
   SALVAGE_TRY(sink.Finish(!all));
   const uint64_t end = arch::Ticks();

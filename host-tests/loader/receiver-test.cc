@@ -370,6 +370,125 @@ TEST_F(ReceiverTest, TruncatedStreamKeepsWhatArrived) {
   EXPECT_NE(verdict.find("problem=no trailer"), std::string::npos) << verdict;
 }
 
+// --- The repeated header (docs/stream-format.md §4.6): one damaged copy loses nothing.
+
+/// Offsets of the stream's header records.
+std::vector<size_t> HeaderOffsets(const std::vector<uint8_t>& bytes) {
+  std::vector<size_t> out;
+  for (const auto& rec : stream::test::SplitRecords(bytes)) {
+    if (rec.h.type == stream::RecordType::kHeader) out.push_back(rec.offset);
+  }
+  return out;
+}
+
+/// A spec whose stream is over 2 MiB (random pages go raw): header copies at the start,
+/// after 1 and 2 MiB, and before the trailer.
+StreamSpec LongSpec() {
+  StreamSpec s;
+  s.ranges = {{0x40000000, 0x200000}, {0x48000000, 0x80000}};
+  s.segments = {{PhysAddr{0x40000000}, kLinear, 0x200000}};
+  return s;
+}
+
+TEST_F(ReceiverTest, DamagedFirstHeaderUsesALaterCopyAndLosesNothing) {
+  const StreamSpec s;
+  std::vector<uint8_t> bytes = Encode(s);
+  const auto headers = HeaderOffsets(bytes);
+  ASSERT_EQ(headers.size(), 2u);
+  bytes[headers[0] + stream::kRecordHeaderSize + 40] ^= 0x01;  // one bit of the first copy's payload
+  WriteFile(In(), Concat(Text("boot log\r\n"), bytes));
+  const Received r = Receive(In(), Out());
+  ASSERT_EQ(r.rc, kExitOk) << r.log;
+  EXPECT_NE(r.log.find("the stream header was damaged; used the copy at offset " + std::to_string(10 + headers[1])),
+            std::string::npos)
+      << r.log;
+  EXPECT_NE(r.log.find("complete and intact"), std::string::npos) << r.log;
+  const std::vector<uint8_t> f = ReadFile(Out());
+  const Core c = ParseCore(f);
+  ASSERT_TRUE(c.ok);
+  EXPECT_TRUE(Covered(c, 0x40000000, 0x6000));
+  EXPECT_TRUE(Covered(c, 0x48000000, 0x2000));
+  ExpectLoadsHoldMemory(f, c, s);
+  EXPECT_EQ(VerdictNote(f, c).rfind("complete=yes intact=yes pages=8 lost=0 ", 0), 0u);
+}
+
+TEST_F(ReceiverTest, DamagedFirstRecordHeaderUsesALaterCopy) {
+  const StreamSpec s;
+  std::vector<uint8_t> bytes = Encode(s);
+  const auto headers = HeaderOffsets(bytes);
+  bytes[headers[0] + 20] ^= 0x80;  // the record header: not even known to be a header
+  WriteFile(In(), bytes);
+  const Received r = Receive(In(), Out());
+  ASSERT_EQ(r.rc, kExitOk) << r.log;
+  EXPECT_NE(r.log.find("used the copy at offset " + std::to_string(headers[1])), std::string::npos) << r.log;
+}
+
+TEST_F(ReceiverTest, EveryHeaderCopyButOneDamagedGivesTheWholeVmcore) {
+  const StreamSpec s = LongSpec();
+  std::vector<uint8_t> bytes = Encode(s);
+  const auto headers = HeaderOffsets(bytes);
+  ASSERT_EQ(headers.size(), 4u);
+  for (size_t i = 0; i < headers.size(); ++i) {
+    if (i != 1) bytes[headers[i] + stream::kRecordHeaderSize + 100] ^= 0x20;
+  }
+  WriteFile(In(), bytes);
+  const Received r = Receive(In(), Out());
+  ASSERT_EQ(r.rc, kExitOk) << r.log;
+  EXPECT_NE(r.log.find("the stream header was damaged; used the copy at offset " + std::to_string(headers[1])),
+            std::string::npos)
+      << r.log;
+  const std::vector<uint8_t> f = ReadFile(Out());
+  const Core c = ParseCore(f);
+  ASSERT_TRUE(c.ok);
+  EXPECT_TRUE(Covered(c, 0x40000000, 0x200000));
+  EXPECT_TRUE(Covered(c, 0x48000000, 0x80000));
+  ExpectLoadsHoldMemory(f, c, s);
+}
+
+TEST_F(ReceiverTest, NoIntactHeaderKeepsTheVerifiedPagesWithoutNotes) {
+  const StreamSpec s;
+  std::vector<uint8_t> bytes = Encode(s);
+  for (size_t off : HeaderOffsets(bytes)) bytes[off + stream::kRecordHeaderSize + 40] ^= 0x01;
+  WriteFile(In(), bytes);
+  const Received r = Receive(In(), Out());
+  ASSERT_EQ(r.rc, kExitIncomplete) << r.log;
+  EXPECT_NE(r.log.find("no intact header: kept 8 verified pages without notes"), std::string::npos) << r.log;
+  EXPECT_NE(r.log.find("Missing: the crash notes"), std::string::npos) << r.log;
+  EXPECT_EQ(r.log.find("console text"), std::string::npos) << r.log;
+  EXPECT_EQ(ModeOf(Out()), 0600u);
+  const std::vector<uint8_t> f = ReadFile(Out());
+  const Core c = ParseCore(f);
+  ASSERT_TRUE(c.ok);
+  EXPECT_TRUE(Covered(c, 0x40000000, 0x6000));
+  EXPECT_TRUE(Covered(c, 0x48000000, 0x2000));
+  EXPECT_FALSE(Covered(c, 0x40006000, 0x48000000 - 0x40006000)) << "a PT_LOAD covers pages never received";
+  ExpectLoadsHoldMemory(f, c, s);
+  const std::string verdict = VerdictNote(f, c);
+  EXPECT_NE(verdict.find("problem=no header"), std::string::npos) << verdict;
+  EXPECT_EQ(verdict.find("CORE"), std::string::npos);
+}
+
+TEST_F(ReceiverTest, NoIntactHeaderAndALostFrameReportsIt) {
+  const StreamSpec s;
+  std::vector<uint8_t> bytes = Encode(s);
+  for (size_t off : HeaderOffsets(bytes)) bytes[off + stream::kRecordHeaderSize + 40] ^= 0x01;
+  for (const auto& rec : stream::test::SplitRecords(bytes)) {
+    if (rec.h.type == stream::RecordType::kFrame && rec.h.phys == 0x40002000) {
+      bytes[rec.offset + stream::kRecordHeaderSize + 100] ^= 0x40;
+    }
+  }
+  WriteFile(In(), bytes);
+  const Received r = Receive(In(), Out());
+  ASSERT_EQ(r.rc, kExitIncomplete) << r.log;
+  EXPECT_NE(r.log.find("no intact header: kept 7 verified pages"), std::string::npos) << r.log;
+  EXPECT_NE(r.log.find("lost 1 pages at 0x40002000 (corrupt frame)"), std::string::npos) << r.log;
+  const std::vector<uint8_t> f = ReadFile(Out());
+  const Core c = ParseCore(f);
+  ASSERT_TRUE(c.ok);
+  EXPECT_FALSE(Covered(c, 0x40002000, 0x1000));
+  ExpectLoadsHoldMemory(f, c, s);
+}
+
 TEST_F(ReceiverTest, InputWithoutAStreamWritesNothing) {
   WriteFile(In(), Text("U-Boot 2024.01\r\nStarting kernel ...\r\n[    0.000000] Linux version 6.1.0\r\n"));
   const Received r = Receive(In(), Out());

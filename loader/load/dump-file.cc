@@ -108,9 +108,14 @@ DumpSize DumpFileSize(const DumpSizeInput& in) {
   for (uint64_t n : in.note_bytes) s.header_record += 4 + n;
 
   const uint64_t frame = stream::kRecordHeaderSize + kDumpPageSize;  // a raw page's frame
-  s.stream_bytes = s.header_record + blockdump::kStreamEndReserve;
-  if (s.pages > 0) s.stream_bytes += (s.pages - 1) * frame + blockdump::MaxStreamBytesPerPage(kDumpPageSize);
-  s.file_bytes = AlignUp(blockdump::kBlockSize + s.stream_bytes + blockdump::kBlockSize, kDumpFileRounding);
+  uint64_t body = blockdump::kStreamEndReserve;
+  if (s.pages > 0) body += (s.pages - 1) * frame + blockdump::MaxStreamBytesPerPage(kDumpPageSize);
+  // The header record goes out first, again every interval (docs/stream-format.md §4.6)
+  // and before the trailer; RoomForPage keeps room for two more copies.
+  const uint64_t interval = std::max(stream::kHeaderRepeatMinBytes, stream::kHeaderRepeatFactor * s.header_record);
+  const uint64_t periodic = (body + s.header_record) / interval + 1;
+  s.stream_bytes = body + s.header_record * (3 + periodic);
+  s.file_bytes = AlignUp(blockdump::kMetaBlocks * blockdump::kBlockSize + s.stream_bytes, kDumpFileRounding);
   return s;
 }
 

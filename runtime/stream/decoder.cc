@@ -241,13 +241,20 @@ size_t Decoder::Scan(std::span<const uint8_t> d, bool final) {
       // up to its claimed end is damage, not text. Search again from the next byte,
       // since bytes may have been dropped and the next record may start inside.
       ++verdict_.corrupt_records;
+      record_offset_ = base_ + m;
       if (h.type == RecordType::kFrame) OnCorruptFrame(h);
+      if (h.type == RecordType::kHeader) {
+        // A damaged copy of a header: another copy will do (§4.6).
+        ++damaged_headers_;
+        events_.OnDiagnostic("header: damaged copy (CRC mismatch), ignored", base_ + m);
+      }
       events_.OnDiagnostic("record: CRC mismatch", h.seq);
       suppress_until_ = std::max<uint64_t>(suppress_until_, base_ + end);
       EmitText(d, m, m + 1);
       pos = m + 1;
       continue;
     }
+    record_offset_ = base_ + m;
     Dispatch(h, payload, record_crc);
     pos = end;
   }
@@ -268,6 +275,14 @@ void Decoder::Dispatch(const RecordHeader& h, std::span<const uint8_t> payload, 
       }
       return;
   }
+}
+
+void Decoder::Seed(DecodedHeader header) {
+  // As if this header had come first: frames before its copy in the input are placed in
+  // its ranges, and the copy itself is then a repetition.
+  if (active_ && !ended_) EndStream();
+  StartStream(std::move(header));
+  events_.OnHeader(header_);
 }
 
 Verdict Decoder::Finish() {
