@@ -489,6 +489,63 @@ TEST_F(ReceiverTest, NoIntactHeaderAndALostFrameReportsIt) {
   ExpectLoadsHoldMemory(f, c, s);
 }
 
+// A damaged line at 1e-3 per byte (a relay with a fixed seed that flips, drops and
+// duplicates bytes): the pages recv reports lost are exactly those of the frames the
+// relay touched, and no byte of the vmcore is wrong.
+TEST_F(ReceiverTest, DamagedLineAtOnePerThousandLosesExactlyTheDamagedFrames) {
+  const StreamSpec s = LongSpec();
+  const std::vector<uint8_t> clean = Encode(s);
+  const auto records = stream::test::SplitRecords(clean);
+  std::mt19937_64 rng(1234);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::vector<uint8_t> line;
+  std::set<size_t> hit;  // indices of damaged records
+  size_t rec = 0;
+  for (size_t off = 0; off < clean.size(); ++off) {
+    while (records[rec].offset + records[rec].size <= off) ++rec;
+    if (u(rng) >= 1e-3) {
+      line.push_back(clean[off]);
+      continue;
+    }
+    hit.insert(rec);
+    switch (rng() % 3) {
+      case 0: line.push_back(clean[off] ^ static_cast<uint8_t>(1u << (rng() % 8))); break;
+      case 1: break;  // dropped
+      case 2: line.push_back(clean[off]); line.push_back(clean[off]); break;
+    }
+  }
+  std::set<uint64_t> damaged_pages;
+  size_t intact_headers = 0;
+  for (size_t i = 0; i < records.size(); ++i) {
+    const auto& h = records[i].h;
+    if (h.type == stream::RecordType::kHeader && !hit.count(i)) ++intact_headers;
+    if (h.type != stream::RecordType::kFrame || !hit.count(i)) continue;
+    for (uint64_t p = 0; p < h.count; ++p) damaged_pages.insert(h.phys + p * s.page_size);
+  }
+  ASSERT_GT(hit.size(), 100u) << "the relay hardly damaged anything";
+  ASSERT_GT(intact_headers, 0u) << "this seed damages every header copy: pick another";
+  ASSERT_FALSE(hit.count(records.size() - 1)) << "this seed damages the trailer: pick another";
+  WriteFile(In(), line);
+  const Received r = Receive(In(), Out());
+  ASSERT_EQ(r.rc, kExitIncomplete) << r.log;
+  const std::vector<uint8_t> f = ReadFile(Out());
+  const Core c = ParseCore(f);
+  ASSERT_TRUE(c.ok);
+  ExpectLoadsHoldMemory(f, c, s);
+  std::set<uint64_t> missing;
+  for (const PhysRange& range : s.ranges) {
+    for (uint64_t a = range.base; a < range.base + range.size; a += s.page_size) {
+      if (!Covered(c, a, s.page_size)) missing.insert(a);
+    }
+  }
+  EXPECT_EQ(missing, damaged_pages);
+  uint64_t reported = 0;
+  for (size_t at = r.log.find("lost "); at != std::string::npos; at = r.log.find("lost ", at + 1)) {
+    reported += std::strtoull(r.log.c_str() + at + 5, nullptr, 10);
+  }
+  EXPECT_EQ(reported, damaged_pages.size()) << r.log;
+}
+
 TEST_F(ReceiverTest, InputWithoutAStreamWritesNothing) {
   WriteFile(In(), Text("U-Boot 2024.01\r\nStarting kernel ...\r\n[    0.000000] Linux version 6.1.0\r\n"));
   const Received r = Receive(In(), Out());

@@ -105,8 +105,7 @@ void Receiver::HeaderAccepted() {
   CloseSpool();
   if (decoder_ != nullptr && decoder_->damaged_headers() != 0) {
     ClearProgress();
-    std::fprintf(stderr, "salvage %s: the stream header was damaged; used the copy at offset %llu
-", options_.tool,
+    std::fprintf(stderr, "salvage %s: the stream header was damaged; used the copy at offset %llu\n", options_.tool,
                  static_cast<unsigned long long>(decoder_->record_offset()));
   }
 }

@@ -78,12 +78,16 @@ void ExpectDump(const RamDisk& disk, const Extents& e, const Capture& c, uint32_
   EXPECT_EQ(h.area_bytes, e.AreaBytes());
   EXPECT_EQ(h.stream_offset, 4096u);
   EXPECT_EQ(h.trailer_offset, e.AreaBytes() / 4096 * 4096 - 4096);
-  EXPECT_EQ(h.stream_capacity, h.trailer_offset - 4096);
+  EXPECT_EQ(h.backup_offset, h.trailer_offset - 4096);
+  EXPECT_EQ(h.stream_capacity, h.backup_offset - 4096);
+  // The backup header block is the header block, byte for byte.
+  EXPECT_TRUE(std::equal(area.begin(), area.begin() + 4096, area.begin() + static_cast<ptrdiff_t>(h.backup_offset)))
+      << "the backup header block differs from the header block";
   EXPECT_EQ(h.extents.sector_size, e.sector_size);
   ASSERT_EQ(h.extents.size, e.size);
   for (size_t i = 0; i < e.size; ++i) EXPECT_EQ(h.extents.items[i], e.items[i]);
 
-  ASSERT_LE(4096 + c.stream.size(), h.trailer_offset);
+  ASSERT_LE(4096 + c.stream.size(), h.backup_offset);
   EXPECT_TRUE(std::equal(c.stream.begin(), c.stream.end(), area.begin() + 4096)) << "stream bytes differ";
   const size_t end = 4096 + c.stream.size();
   const size_t padded = (end + e.sector_size - 1) / e.sector_size * e.sector_size;
@@ -299,7 +303,7 @@ TEST(BlockSink, TooSmallTargetTruncatesTheDump) {
 
 TEST(BlockSink, WriteBeyondRemainingIsRefusedAndNothingOfItWritten) {
   RamDisk disk = GuardedDisk(1000);
-  const Extents e = Make({{10, 24}, {500, 16}});  // 20 KiB: header, 12 KiB of stream, trailer
+  const Extents e = Make({{10, 32}, {500, 16}});  // 24 KiB: header, 12 KiB of stream, backup, trailer
   AlignedMemory mem(BlockSinkMemoryBytes(2, 4096));
   BlockSink sink(disk, e, mem.span(), 4096);
   ASSERT_TRUE(sink.Begin().ok());
@@ -325,6 +329,8 @@ TEST(BlockSink, WriteBeyondRemainingIsRefusedAndNothingOfItWritten) {
   const std::vector<uint8_t> area = ReadArea(disk, e);
   DumpTrailer t;
   ASSERT_EQ(DecodeTrailer(BlockAt(area, area.size() - 4096), &t), BlockCheck::kOk);
+  DumpHeader backup;
+  ASSERT_EQ(DecodeHeader(BlockAt(area, area.size() - 8192), &backup), BlockCheck::kOk);
   EXPECT_EQ(t.flags, kDumpTruncated);
   EXPECT_EQ(t.stream_bytes, 12288u);
   for (size_t i = 4096 + 10000; i < 4096 + 12288; ++i) ASSERT_EQ(area[i], 0x33) << i;
@@ -400,8 +406,8 @@ TEST(BlockSink, BeginChecksItsInputs) {
   }
   {
     AlignedMemory mem(BlockSinkMemoryBytes(2, 4096));
-    BlockSink sink(disk, Make({{0, 23}}), mem.span(), 4096);  // 11.5 KiB
-    EXPECT_STREQ(sink.Begin().what(), "blockdump: the target is smaller than 12 KiB");
+    BlockSink sink(disk, Make({{0, 31}}), mem.span(), 4096);  // 15.5 KiB
+    EXPECT_STREQ(sink.Begin().what(), "blockdump: the target is smaller than 16 KiB");
   }
   {
     AlignedMemory mem(BlockSinkMemoryBytes(2, 4096));
