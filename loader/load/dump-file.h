@@ -83,8 +83,9 @@ struct DumpSize {
 /// record (48 + 64 + 16 per range + 24 per segment + 4 + size per note + 4 KiB for the
 /// options text), and the block sink's margin: before each page it asks for
 /// MaxStreamBytesPerPage + kStreamEndReserve + two header records free (docs/disk-format.md
-/// §6); the header record's copies (docs/stream-format.md §4.6). Then the header, backup
-/// header and trailer blocks (12 KiB).
+/// §6); and the header record's periodic copies (docs/stream-format.md §4.6), at most
+/// frames / (interval - header record) of them before the last page. Then the header,
+/// backup header and trailer blocks (12 KiB).
 DumpSize DumpFileSize(const DumpSizeInput& input);
 
 /// --file-size / SALVAGE_FILE_SIZE: "auto" (or empty) → nullopt; otherwise a size as

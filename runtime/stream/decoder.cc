@@ -388,6 +388,27 @@ void Decoder::AdoptHeader(DecodedHeader header) {
   }
 }
 
+namespace {
+
+/// Two parses of the same header record: every field equal.
+bool SameHeader(const DecodedHeader& a, const DecodedHeader& b) {
+  if (a.version != b.version || a.e_machine != b.e_machine || a.elf_class != b.elf_class ||
+      a.elf_data != b.elf_data || a.page_shift != b.page_shift || a.page_size != b.page_size || a.flags != b.flags ||
+      a.stream_id != b.stream_id || a.total_pages != b.total_pages || a.resume_seq != b.resume_seq ||
+      a.ranges != b.ranges || a.notes != b.notes || a.options != b.options || a.segments.size() != b.segments.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.segments.size(); ++i) {
+    if (a.segments[i].paddr != b.segments[i].paddr || a.segments[i].vaddr != b.segments[i].vaddr ||
+        a.segments[i].size != b.segments[i].size) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 void Decoder::OnHeaderRecord(const RecordHeader& h, std::span<const uint8_t> payload) {
   DecodedHeader d;
   const char* why = "";
@@ -403,7 +424,9 @@ void Decoder::OnHeaderRecord(const RecordHeader& h, std::span<const uint8_t> pay
   }
   if (active_ && tag_ == h.stream_tag && (!have_header_ || header_.stream_id == d.stream_id)) {
     if (have_header_) {
-      events_.OnDiagnostic("header: repeated, ignored", d.stream_id);
+      // A copy (docs/stream-format.md §4.6): every stream carries several, so an identical
+      // one is not worth a word. One that differs from the header in force is ignored too.
+      if (!SameHeader(d, header_)) events_.OnDiagnostic("header: a copy differs from the first, ignored", d.stream_id);
       return;
     }
     if (d.page_shift != page_shift_) {

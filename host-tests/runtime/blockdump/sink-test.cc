@@ -208,6 +208,7 @@ TEST(BlockSink, HeaderBeforeTheStreamAndTrailerLast) {
   ASSERT_TRUE(sink.Begin().ok());
   // Begin: the old trailer block zeroed, completed and flushed before anything else.
   const uint64_t trailer_lba = 1000 + (5000 * 512 / 4096 * 4096 - 4096) / 512;
+  const uint64_t backup_lba = trailer_lba - 8;  // the block before the trailer (disk format 2)
   ASSERT_EQ(disk.writes.size(), 1u);
   EXPECT_EQ(disk.writes[0].lba, trailer_lba);
   EXPECT_EQ(disk.writes[0].sectors, 8u);
@@ -219,15 +220,19 @@ TEST(BlockSink, HeaderBeforeTheStreamAndTrailerLast) {
   const Capture c = CaptureTo(sink, m, lz4);
   ASSERT_TRUE(c.status.ok()) << c.status.what();
 
-  // The header block (area 0..4096 = LBA 1000..1007) is the second write, flushed
-  // before the first stream write starts.
-  ASSERT_GE(disk.writes.size(), 4u);
+  // The header block (area 0..4096 = LBA 1000..1007) is the second write, its backup
+  // (the block before the trailer) the third, started after the first completed; both
+  // are flushed before the first stream write starts.
+  ASSERT_GE(disk.writes.size(), 5u);
   EXPECT_EQ(disk.writes[1].lba, 1000u);
   EXPECT_EQ(disk.writes[1].sectors, 8u);
+  EXPECT_EQ(disk.writes[2].lba, backup_lba);
+  EXPECT_EQ(disk.writes[2].sectors, 8u);
+  EXPECT_LT(disk.writes[1].completed, disk.writes[2].started);
   ASSERT_GE(disk.flushes.size(), 2u);
-  EXPECT_LT(disk.writes[1].completed, disk.flushes[1].event);
-  EXPECT_LT(disk.flushes[1].event, disk.writes[2].started);
-  EXPECT_EQ(disk.writes[2].lba, 1008u);
+  EXPECT_LT(disk.writes[2].completed, disk.flushes[1].event);
+  EXPECT_LT(disk.flushes[1].event, disk.writes[3].started);
+  EXPECT_EQ(disk.writes[3].lba, 1008u);
 
   // The trailer block is the last write, started after every other write completed and
   // a flush, and flushed itself.
@@ -236,9 +241,13 @@ TEST(BlockSink, HeaderBeforeTheStreamAndTrailerLast) {
   EXPECT_EQ(last.sectors, 8u);
   for (size_t i = 0; i + 1 < disk.writes.size(); ++i) {
     EXPECT_LT(disk.writes[i].completed, last.started) << "write " << i;
-    // Only Begin's zeroing (write 0) and the trailer go to the trailer block.
+    // Only Begin's zeroing (write 0) and the trailer go to the trailer block, and only
+    // write 2 to the backup header block.
     if (i > 0) {
       EXPECT_NE(disk.writes[i].lba, trailer_lba) << "write " << i;
+    }
+    if (i != 2) {
+      EXPECT_NE(disk.writes[i].lba, backup_lba) << "write " << i;
     }
   }
   ASSERT_GE(disk.flushes.size(), 4u);
@@ -275,7 +284,7 @@ TEST(BlockSink, TooSmallTargetTruncatesTheDump) {
   AlignedMemory mem(BlockSinkMemoryBytes(2, 16 * 1024));
   BlockSink sink(disk, e, mem.span(), 16 * 1024);
   ASSERT_TRUE(sink.Begin().ok());
-  const uint64_t capacity = e.AreaBytes() - 2 * 4096;
+  const uint64_t capacity = e.AreaBytes() - 3 * 4096;  // header, backup header, trailer
   EXPECT_EQ(sink.capacity(), capacity);
   EXPECT_EQ(sink.Remaining(), capacity);
   FakeMemory m = MakeMemory({{0x40000000, 0x100000}});  // 1 MiB, mostly incompressible
@@ -287,7 +296,21 @@ TEST(BlockSink, TooSmallTargetTruncatesTheDump) {
   EXPECT_GT(c.pages, 10u);
   EXPECT_FALSE(sink.refused());  // the capture stopped in time: nothing was refused
   EXPECT_LE(c.stream.size(), capacity);
-  EXPECT_GT(c.stream.size(), capacity - MaxStreamBytesPerPage(4096) - kStreamEndReserve);
+  // The stream under 1 MiB holds two copies of the header record: the first and the one
+  // before the trailer; RoomForPage kept room for a periodic one too.
+  const auto records = stream::test::SplitRecords(c.stream);
+  std::vector<size_t> headers;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (records[i].h.type == stream::RecordType::kHeader) headers.push_back(i);
+  }
+  ASSERT_EQ(headers.size(), 2u);
+  EXPECT_EQ(headers[0], 0u);
+  EXPECT_EQ(headers[1], records.size() - 2);
+  EXPECT_EQ(records.back().h.type, stream::RecordType::kTrailer);
+  const uint64_t header_record = records[0].size;
+  EXPECT_TRUE(std::equal(c.stream.begin(), c.stream.begin() + header_record,
+                         c.stream.begin() + records[headers[1]].offset));
+  EXPECT_GT(c.stream.size(), capacity - MaxStreamBytesPerPage(4096) - kStreamEndReserve - 2 * header_record);
   ExpectDump(disk, e, c, kDumpTruncated);
   ExpectGuardHeld(disk, e);
 

@@ -28,6 +28,17 @@ HeaderInfo Info(std::span<const PhysRange> ranges, uint32_t page_size = 4096) {
   return info;
 }
 
+/// The header record's copy right before the trailer (docs/stream-format.md §4.6): the
+/// record at `copy` is a header, byte for byte the first record of the stream.
+void ExpectHeaderCopyAt(const std::vector<uint8_t>& bytes, const std::vector<test::RecordAt>& recs, size_t copy) {
+  ASSERT_LT(copy, recs.size());
+  EXPECT_EQ(recs[copy].h.type, RecordType::kHeader);
+  ASSERT_EQ(recs[copy].size, recs[0].size);
+  EXPECT_TRUE(std::equal(bytes.begin() + recs[copy].offset, bytes.begin() + recs[copy].offset + recs[copy].size,
+                         bytes.begin()))
+      << "the copy differs from the first header";
+}
+
 TEST(StreamEncoder, HeaderValidation) {
   VectorSink sink;
   NoCompression none;
@@ -143,7 +154,7 @@ TEST(StreamEncoder, PicksZeroRawAndLz4) {
   ASSERT_TRUE(e.WriteTrailer().ok());
 
   const auto recs = SplitRecords(sink.bytes);
-  ASSERT_EQ(recs.size(), 6u);
+  ASSERT_EQ(recs.size(), 7u) << "header, 4 frames, the header's copy, trailer";
   EXPECT_EQ(recs[0].h.type, RecordType::kHeader);
   EXPECT_EQ(recs[1].h.encoding, Encoding::kZero);
   EXPECT_EQ(recs[1].h.payload_len, 0u);
@@ -153,13 +164,15 @@ TEST(StreamEncoder, PicksZeroRawAndLz4) {
   EXPECT_EQ(recs[3].h.encoding, Encoding::kLz4);
   EXPECT_LT(recs[3].h.payload_len, 200u);
   EXPECT_EQ(recs[4].h.encoding, Encoding::kLz4);
-  EXPECT_EQ(recs[5].h.type, RecordType::kTrailer);
+  ExpectHeaderCopyAt(sink.bytes, recs, 5);
+  EXPECT_EQ(recs[6].h.type, RecordType::kTrailer);
+  EXPECT_EQ(e.header_copies(), 2u);
   for (size_t i = 1; i <= 4; ++i) {
     EXPECT_EQ(recs[i].h.seq, i - 1);
     EXPECT_EQ(recs[i].h.phys, 0x80000000u + (i - 1) * 0x1000);
     EXPECT_EQ(recs[i].h.stream_tag, static_cast<uint32_t>(e.stream_id()));
   }
-  EXPECT_EQ(recs[5].h.seq, 4u) << "trailer's seq is the frame count";
+  EXPECT_EQ(recs[6].h.seq, 4u) << "trailer's seq is the frame count";
   // The raw payload is the page itself.
   EXPECT_TRUE(std::equal(random.begin(), random.end(), sink.bytes.begin() + recs[2].offset + kRecordHeaderSize));
 
@@ -191,8 +204,10 @@ TEST(StreamEncoder, RawWhenCompressionDoesNotPay) {
   ASSERT_TRUE(e.WriteTrailer().ok());
   EXPECT_EQ(never.calls, 1u);
   const auto recs = SplitRecords(sink.bytes);
-  ASSERT_EQ(recs.size(), 3u);
+  ASSERT_EQ(recs.size(), 4u) << "header, frame, the header's copy, trailer";
   EXPECT_EQ(recs[1].h.encoding, Encoding::kRaw);
+  ExpectHeaderCopyAt(sink.bytes, recs, 2);
+  EXPECT_EQ(recs[3].h.type, RecordType::kTrailer);
   EXPECT_EQ(e.totals().raw_pages, 1u);
   EXPECT_EQ(e.totals().lz4_pages, 0u);
 }
@@ -235,7 +250,7 @@ TEST(StreamEncoder, ZeroPagesMergeIntoRunsWithinARange) {
   ASSERT_TRUE(e.SkipPages(PhysAddr{0x6000}, 2).ok());
   ASSERT_TRUE(e.WriteTrailer().ok());
   const auto recs = SplitRecords(sink.bytes);
-  ASSERT_EQ(recs.size(), 7u);
+  ASSERT_EQ(recs.size(), 8u) << "header, 5 frames, the header's copy, trailer";
   struct Want { Encoding enc; uint64_t phys; uint32_t count; };
   const Want want[] = {{Encoding::kZero, 0x0, 2}, {Encoding::kRaw, 0x2000, 1}, {Encoding::kZero, 0x3000, 2},
                        {Encoding::kZero, 0x5000, 1}, {Encoding::kSkipped, 0x6000, 2}};
@@ -245,6 +260,8 @@ TEST(StreamEncoder, ZeroPagesMergeIntoRunsWithinARange) {
     EXPECT_EQ(recs[i + 1].h.count, want[i].count) << i;
     EXPECT_EQ(recs[i + 1].h.seq, i);
   }
+  ExpectHeaderCopyAt(sink.bytes, recs, 6);
+  EXPECT_EQ(recs[7].h.type, RecordType::kTrailer);
   const StreamTotals t = e.totals();
   EXPECT_EQ(t.frames, 5u);
   EXPECT_EQ(t.zero_pages, 5u);
@@ -252,7 +269,7 @@ TEST(StreamEncoder, ZeroPagesMergeIntoRunsWithinARange) {
   EXPECT_EQ(t.pages, 6u);
   uint32_t flags = 99;
   StreamTotals sent;
-  ASSERT_TRUE(DecodeTrailerPayload(std::span<const uint8_t>(sink.bytes).subspan(recs[6].offset + kRecordHeaderSize),
+  ASSERT_TRUE(DecodeTrailerPayload(std::span<const uint8_t>(sink.bytes).subspan(recs[7].offset + kRecordHeaderSize),
                                    &sent, &flags));
   EXPECT_EQ(flags, 0u);
   EXPECT_EQ(sent, t);
@@ -269,10 +286,12 @@ TEST(StreamEncoder, LongZeroRunSplitsAtMaxRun) {
   for (uint64_t i = 0; i < kMaxRunPages + 3; ++i) ASSERT_TRUE(e.WritePage(PhysAddr{i * 4096}, zero).ok());
   ASSERT_TRUE(e.WriteTrailer().ok());
   const auto recs = SplitRecords(sink.bytes);
-  ASSERT_EQ(recs.size(), 4u);
+  ASSERT_EQ(recs.size(), 5u) << "header, 2 frames, the header's copy, trailer";
   EXPECT_EQ(recs[1].h.count, kMaxRunPages);
   EXPECT_EQ(recs[2].h.count, 3u);
   EXPECT_EQ(recs[2].h.phys, uint64_t{kMaxRunPages} * 4096);
+  ExpectHeaderCopyAt(sink.bytes, recs, 3);
+  EXPECT_EQ(recs[4].h.type, RecordType::kTrailer);
 }
 
 TEST(StreamEncoder, SkipAcrossRangesAndPastEnd) {
@@ -287,10 +306,12 @@ TEST(StreamEncoder, SkipAcrossRangesAndPastEnd) {
   EXPECT_EQ(e.pages_remaining(), 1u);
   ASSERT_TRUE(e.WriteTrailer().ok());
   const auto recs = SplitRecords(sink.bytes);
-  ASSERT_EQ(recs.size(), 4u);
+  ASSERT_EQ(recs.size(), 5u) << "header, 2 frames, the header's copy, trailer";
   EXPECT_EQ(recs[1].h.count, 2u);
   EXPECT_EQ(recs[2].h.phys, 0x8000u);
   EXPECT_EQ(recs[2].h.count, 1u);
+  ExpectHeaderCopyAt(sink.bytes, recs, 3);
+  EXPECT_EQ(recs[4].h.type, RecordType::kTrailer);
 }
 
 TEST(StreamEncoder, TrailerSaysStoppedEarly) {
