@@ -31,6 +31,7 @@ constexpr uint32_t kPageSize = 4096;
 // A core header larger than this is not one kexec would write (4096 program headers).
 constexpr uint64_t kMaxCoreHeaderSize = 1u << 20;
 constexpr size_t kMaxReserved = 16;
+static_assert(kMaxReserved <= elfcore::kMaxPlanReserved);
 
 // Large, so not on the 32 KiB stack.
 constinit elfcore::CoreHeader g_header;
@@ -479,7 +480,8 @@ Status Capture(const CaptureInput& in) {
     }
   }
 
-  const elfcore::PlanInput plan_in{in.memory, std::span<const PhysRange>(reserved, nreserved)};
+  // Whole pages: a page that holds any of salvage's bytes is left out, as reported.
+  const elfcore::PlanInput plan_in{in.memory, std::span<const PhysRange>(reserved, nreserved), kPageSize};
   SALVAGE_TRY(elfcore::MakePlanInto(have_header ? &g_header : nullptr, plan_in, diag, &g_plan));
   if (g_plan.fallback) console::Write("salvage: FALLBACK: dumping all of /memory minus salvage's reservation\n");
 
