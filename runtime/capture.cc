@@ -31,6 +31,7 @@ constexpr uint32_t kPageSize = 4096;
 // A core header larger than this is not one kexec would write (4096 program headers).
 constexpr uint64_t kMaxCoreHeaderSize = 1u << 20;
 constexpr size_t kMaxReserved = 16;
+static_assert(kMaxReserved <= elfcore::kMaxPlanReserved);
 
 // Large, so not on the 32 KiB stack.
 constinit elfcore::CoreHeader g_header;
@@ -331,7 +332,7 @@ Status DumpToBlockDevice(Device& dev, const CaptureInput& in, const Plan& plan) 
   stream::Lz4Compressor lz4(std::span<uint8_t>(g_lz4_state, sizeof(g_lz4_state)));
   stream::Encoder encoder(sink, lz4, std::span<uint8_t>(g_scratch, sizeof(g_scratch)));
   const uint64_t start = arch::Ticks();
-  SALVAGE_ASSIGN_OR_RETURN(bool all, SendPages(encoder, in, plan, [&] { return sink.RoomForPage(kPageSize); }));
+  SALVAGE_ASSIGN_OR_RETURN(bool all, SendPages(encoder, in, plan, [&] { return sink.RoomForPage(kPageSize, encoder.header_record_bytes()); }));
   SALVAGE_TRY(encoder.WriteTrailer());
   SALVAGE_TRY(sink.Finish(!all));
   const uint64_t end = arch::Ticks();
@@ -486,7 +487,8 @@ Status Capture(const CaptureInput& in) {
     }
   }
 
-  const elfcore::PlanInput plan_in{in.memory, std::span<const PhysRange>(reserved, nreserved)};
+  // Whole pages: a page that holds any of salvage's bytes is left out, as reported.
+  const elfcore::PlanInput plan_in{in.memory, std::span<const PhysRange>(reserved, nreserved), kPageSize};
   SALVAGE_TRY(elfcore::MakePlanInto(have_header ? &g_header : nullptr, plan_in, diag, &g_plan));
   if (g_plan.fallback) console::Write("salvage: FALLBACK: dumping all of /memory minus salvage's reservation\n");
 

@@ -8,6 +8,7 @@
 #include <elf.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -272,15 +273,53 @@ TEST_F(ExtractTest, NoDumpOnTheSource) {
   EXPECT_FALSE(Exists(Out()));
 }
 
-TEST_F(ExtractTest, DamagedHeaderIsRefused) {
+// Disk format 2 keeps a backup of the header block in the area's last block but one
+// (docs/disk-format.md §2): a damaged or overwritten header block is read from there.
+TEST_F(ExtractTest, DamagedHeaderBlockIsReadFromItsBackup) {
+  RamDisk disk = GptDisk();
+  const Extents e = Resolve(disk, "gpt-name:dump");
+  const FakeMemory m = MakeMemory({{0x40000000, 0x40000}});
+  const Capture c = Dump(disk, e, m, {.stream_id = 0xbac});
+  ASSERT_FALSE(c.stopped_early);
+  const uint64_t backup = kDumpSectors * 512 - 8192;
+  const std::string used = "used its backup at area offset " + std::to_string(backup);
+  disk.data[kDumpFirst * 512 + 100] ^= 1;
+  WriteFile(Image(), disk.data);
+
+  Extracted r = RunExtract(Options("gpt-name:dump"));
+  ASSERT_EQ(r.rc, kExitOk) << r.log;
+  EXPECT_NE(r.log.find("is damaged (CRC mismatch); " + used), std::string::npos) << r.log;
+  EXPECT_NE(r.log.find("(gpt-name:dump): dump 0xbac, complete;"), std::string::npos) << r.log;
+  EXPECT_NE(r.log.find("the dump is complete and intact"), std::string::npos) << r.log;
+  ExpectFirstPages(Out(), m, m.TotalPages());
+
+  // The header block overwritten with zeros (no magic), read from the partition alone.
+  std::fill(disk.data.begin() + kDumpFirst * 512, disk.data.begin() + kDumpFirst * 512 + 4096, 0);
+  const std::string part = dir_.File("part.img");
+  WriteFile(part, std::vector<uint8_t>(disk.data.begin() + kDumpFirst * 512,
+                                       disk.data.begin() + (kDumpFirst + kDumpSectors) * 512));
+  ExtractOptions o = Options();
+  o.source = part;
+  o.force = true;
+  r = RunExtract(o);
+  ASSERT_EQ(r.rc, kExitOk) << r.log;
+  EXPECT_NE(r.log.find("is not there (no magic: overwritten?); " + used), std::string::npos) << r.log;
+  ExpectFirstPages(Out(), m, m.TotalPages());
+}
+
+TEST_F(ExtractTest, DamagedHeaderBlockAndBackupAreRefused) {
   RamDisk disk = GptDisk();
   const Extents e = Resolve(disk, "gpt-name:dump");
   Dump(disk, e, MakeMemory({{0x40000000, 0x40000}}));
   disk.data[kDumpFirst * 512 + 100] ^= 1;
+  disk.data[(kDumpFirst + kDumpSectors) * 512 - 8192 + 100] ^= 1;  // the backup block
   WriteFile(Image(), disk.data);
   const Extracted r = RunExtract(Options("gpt-name:dump"));
   EXPECT_EQ(r.rc, kExitFailure);
-  EXPECT_NE(r.log.find("is damaged (CRC mismatch)"), std::string::npos) << r.log;
+  EXPECT_NE(r.log.find("is damaged (CRC mismatch), and so is its backup at the area's end"), std::string::npos)
+      << r.log;
+  EXPECT_NE(r.log.find("nothing extracted"), std::string::npos) << r.log;
+  EXPECT_EQ(r.log.find("used its backup"), std::string::npos) << r.log;
   EXPECT_FALSE(Exists(Out()));
 }
 

@@ -370,6 +370,182 @@ TEST_F(ReceiverTest, TruncatedStreamKeepsWhatArrived) {
   EXPECT_NE(verdict.find("problem=no trailer"), std::string::npos) << verdict;
 }
 
+// --- The repeated header (docs/stream-format.md §4.6): one damaged copy loses nothing.
+
+/// Offsets of the stream's header records.
+std::vector<size_t> HeaderOffsets(const std::vector<uint8_t>& bytes) {
+  std::vector<size_t> out;
+  for (const auto& rec : stream::test::SplitRecords(bytes)) {
+    if (rec.h.type == stream::RecordType::kHeader) out.push_back(rec.offset);
+  }
+  return out;
+}
+
+/// A spec whose stream is over 2 MiB (random pages go raw): header copies at the start,
+/// after 1 and 2 MiB, and before the trailer.
+StreamSpec LongSpec() {
+  StreamSpec s;
+  s.ranges = {{0x40000000, 0x200000}, {0x48000000, 0x80000}};
+  s.segments = {{PhysAddr{0x40000000}, kLinear, 0x200000}};
+  return s;
+}
+
+TEST_F(ReceiverTest, DamagedFirstHeaderUsesALaterCopyAndLosesNothing) {
+  const StreamSpec s;
+  std::vector<uint8_t> bytes = Encode(s);
+  const auto headers = HeaderOffsets(bytes);
+  ASSERT_EQ(headers.size(), 2u);
+  bytes[headers[0] + stream::kRecordHeaderSize + 40] ^= 0x01;  // one bit of the first copy's payload
+  WriteFile(In(), Concat(Text("boot log\r\n"), bytes));
+  const Received r = Receive(In(), Out());
+  ASSERT_EQ(r.rc, kExitOk) << r.log;
+  EXPECT_NE(r.log.find("the stream header was damaged; used the copy at offset " + std::to_string(10 + headers[1])),
+            std::string::npos)
+      << r.log;
+  EXPECT_NE(r.log.find("complete and intact"), std::string::npos) << r.log;
+  const std::vector<uint8_t> f = ReadFile(Out());
+  const Core c = ParseCore(f);
+  ASSERT_TRUE(c.ok);
+  EXPECT_TRUE(Covered(c, 0x40000000, 0x6000));
+  EXPECT_TRUE(Covered(c, 0x48000000, 0x2000));
+  ExpectLoadsHoldMemory(f, c, s);
+  EXPECT_EQ(VerdictNote(f, c).rfind("complete=yes intact=yes pages=8 lost=0 ", 0), 0u);
+}
+
+TEST_F(ReceiverTest, DamagedFirstRecordHeaderUsesALaterCopy) {
+  const StreamSpec s;
+  std::vector<uint8_t> bytes = Encode(s);
+  const auto headers = HeaderOffsets(bytes);
+  bytes[headers[0] + 20] ^= 0x80;  // the record header: not even known to be a header
+  WriteFile(In(), bytes);
+  const Received r = Receive(In(), Out());
+  ASSERT_EQ(r.rc, kExitOk) << r.log;
+  EXPECT_NE(r.log.find("used the copy at offset " + std::to_string(headers[1])), std::string::npos) << r.log;
+}
+
+TEST_F(ReceiverTest, EveryHeaderCopyButOneDamagedGivesTheWholeVmcore) {
+  const StreamSpec s = LongSpec();
+  std::vector<uint8_t> bytes = Encode(s);
+  const auto headers = HeaderOffsets(bytes);
+  ASSERT_EQ(headers.size(), 4u);
+  for (size_t i = 0; i < headers.size(); ++i) {
+    if (i != 1) bytes[headers[i] + stream::kRecordHeaderSize + 100] ^= 0x20;
+  }
+  WriteFile(In(), bytes);
+  const Received r = Receive(In(), Out());
+  ASSERT_EQ(r.rc, kExitOk) << r.log;
+  EXPECT_NE(r.log.find("the stream header was damaged; used the copy at offset " + std::to_string(headers[1])),
+            std::string::npos)
+      << r.log;
+  const std::vector<uint8_t> f = ReadFile(Out());
+  const Core c = ParseCore(f);
+  ASSERT_TRUE(c.ok);
+  EXPECT_TRUE(Covered(c, 0x40000000, 0x200000));
+  EXPECT_TRUE(Covered(c, 0x48000000, 0x80000));
+  ExpectLoadsHoldMemory(f, c, s);
+}
+
+TEST_F(ReceiverTest, NoIntactHeaderKeepsTheVerifiedPagesWithoutNotes) {
+  const StreamSpec s;
+  std::vector<uint8_t> bytes = Encode(s);
+  for (size_t off : HeaderOffsets(bytes)) bytes[off + stream::kRecordHeaderSize + 40] ^= 0x01;
+  WriteFile(In(), bytes);
+  const Received r = Receive(In(), Out());
+  ASSERT_EQ(r.rc, kExitIncomplete) << r.log;
+  EXPECT_NE(r.log.find("no intact header: kept 8 verified pages without notes"), std::string::npos) << r.log;
+  EXPECT_NE(r.log.find("Missing: the crash notes"), std::string::npos) << r.log;
+  EXPECT_EQ(r.log.find("console text"), std::string::npos) << r.log;
+  EXPECT_EQ(ModeOf(Out()), 0600u);
+  const std::vector<uint8_t> f = ReadFile(Out());
+  const Core c = ParseCore(f);
+  ASSERT_TRUE(c.ok);
+  EXPECT_TRUE(Covered(c, 0x40000000, 0x6000));
+  EXPECT_TRUE(Covered(c, 0x48000000, 0x2000));
+  EXPECT_FALSE(Covered(c, 0x40006000, 0x48000000 - 0x40006000)) << "a PT_LOAD covers pages never received";
+  ExpectLoadsHoldMemory(f, c, s);
+  const std::string verdict = VerdictNote(f, c);
+  EXPECT_NE(verdict.find("problem=no header"), std::string::npos) << verdict;
+  EXPECT_EQ(verdict.find("CORE"), std::string::npos);
+}
+
+TEST_F(ReceiverTest, NoIntactHeaderAndALostFrameReportsIt) {
+  const StreamSpec s;
+  std::vector<uint8_t> bytes = Encode(s);
+  for (size_t off : HeaderOffsets(bytes)) bytes[off + stream::kRecordHeaderSize + 40] ^= 0x01;
+  for (const auto& rec : stream::test::SplitRecords(bytes)) {
+    if (rec.h.type == stream::RecordType::kFrame && rec.h.phys == 0x40002000) {
+      bytes[rec.offset + stream::kRecordHeaderSize + 100] ^= 0x40;
+    }
+  }
+  WriteFile(In(), bytes);
+  const Received r = Receive(In(), Out());
+  ASSERT_EQ(r.rc, kExitIncomplete) << r.log;
+  EXPECT_NE(r.log.find("no intact header: kept 7 verified pages"), std::string::npos) << r.log;
+  EXPECT_NE(r.log.find("lost 1 pages at 0x40002000 (corrupt frame)"), std::string::npos) << r.log;
+  const std::vector<uint8_t> f = ReadFile(Out());
+  const Core c = ParseCore(f);
+  ASSERT_TRUE(c.ok);
+  EXPECT_FALSE(Covered(c, 0x40002000, 0x1000));
+  ExpectLoadsHoldMemory(f, c, s);
+}
+
+// A damaged line at 1e-3 per byte (a relay with a fixed seed that flips, drops and
+// duplicates bytes): the pages recv reports lost are exactly those of the frames the
+// relay touched, and no byte of the vmcore is wrong.
+TEST_F(ReceiverTest, DamagedLineAtOnePerThousandLosesExactlyTheDamagedFrames) {
+  const StreamSpec s = LongSpec();
+  const std::vector<uint8_t> clean = Encode(s);
+  const auto records = stream::test::SplitRecords(clean);
+  std::mt19937_64 rng(1234);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::vector<uint8_t> line;
+  std::set<size_t> hit;  // indices of damaged records
+  size_t rec = 0;
+  for (size_t off = 0; off < clean.size(); ++off) {
+    while (records[rec].offset + records[rec].size <= off) ++rec;
+    if (u(rng) >= 1e-3) {
+      line.push_back(clean[off]);
+      continue;
+    }
+    hit.insert(rec);
+    switch (rng() % 3) {
+      case 0: line.push_back(clean[off] ^ static_cast<uint8_t>(1u << (rng() % 8))); break;
+      case 1: break;  // dropped
+      case 2: line.push_back(clean[off]); line.push_back(clean[off]); break;
+    }
+  }
+  std::set<uint64_t> damaged_pages;
+  size_t intact_headers = 0;
+  for (size_t i = 0; i < records.size(); ++i) {
+    const auto& h = records[i].h;
+    if (h.type == stream::RecordType::kHeader && !hit.count(i)) ++intact_headers;
+    if (h.type != stream::RecordType::kFrame || !hit.count(i)) continue;
+    for (uint64_t p = 0; p < h.count; ++p) damaged_pages.insert(h.phys + p * s.page_size);
+  }
+  ASSERT_GT(hit.size(), 100u) << "the relay hardly damaged anything";
+  ASSERT_GT(intact_headers, 0u) << "this seed damages every header copy: pick another";
+  ASSERT_FALSE(hit.count(records.size() - 1)) << "this seed damages the trailer: pick another";
+  WriteFile(In(), line);
+  const Received r = Receive(In(), Out());
+  ASSERT_EQ(r.rc, kExitIncomplete) << r.log;
+  const std::vector<uint8_t> f = ReadFile(Out());
+  const Core c = ParseCore(f);
+  ASSERT_TRUE(c.ok);
+  ExpectLoadsHoldMemory(f, c, s);
+  std::set<uint64_t> missing;
+  for (const PhysRange& range : s.ranges) {
+    for (uint64_t a = range.base; a < range.base + range.size; a += s.page_size) {
+      if (!Covered(c, a, s.page_size)) missing.insert(a);
+    }
+  }
+  EXPECT_EQ(missing, damaged_pages);
+  uint64_t reported = 0;
+  for (size_t at = r.log.find("lost "); at != std::string::npos; at = r.log.find("lost ", at + 1)) {
+    reported += std::strtoull(r.log.c_str() + at + 5, nullptr, 10);
+  }
+  EXPECT_EQ(reported, damaged_pages.size()) << r.log;
+}
+
 TEST_F(ReceiverTest, InputWithoutAStreamWritesNothing) {
   WriteFile(In(), Text("U-Boot 2024.01\r\nStarting kernel ...\r\n[    0.000000] Linux version 6.1.0\r\n"));
   const Received r = Receive(In(), Out());

@@ -332,6 +332,30 @@ uint32_t GuessImageSectorSize(int fd, uint64_t bytes) {
   return 512;
 }
 
+/// The dump header block at area offset 0 did not decode (`primary`): reads the backup
+/// that disk format 2 keeps in the area's last whole block but one (docs/disk-format.md
+/// §2) and takes it when it is intact and describes this area. Says which it used.
+bool UseBackupHeader(const AreaReader& area, const std::string& where, BlockCheck primary, DumpHeader* header) {
+  DumpHeader layout;
+  if (!blockdump::LayoutFor(area.size(), &layout)) return false;
+  std::vector<uint8_t> block(kBlockSize);
+  std::string error;
+  if (!area.Read(layout.backup_offset, block.data(), kBlockSize, &error)) return false;
+  DumpHeader backup;
+  if (blockdump::DecodeHeader(std::span<const uint8_t, kBlockSize>(block.data(), kBlockSize), &backup) !=
+          BlockCheck::kOk ||
+      backup.backup_offset != layout.backup_offset || backup.area_bytes != area.size()) {
+    return false;
+  }
+  const char* why = primary == BlockCheck::kNoMagic  ? "is not there (no magic: overwritten?)"
+                    : primary == BlockCheck::kBadCrc ? "is damaged (CRC mismatch)"
+                                                     : "contradicts itself";
+  Say("the dump header block on " + where + " " + why + "; used its backup at area offset " +
+      std::to_string(layout.backup_offset));
+  *header = backup;
+  return true;
+}
+
 class FdCloser {
  public:
   explicit FdCloser(int* fd) : fd_(fd) {}
@@ -400,7 +424,11 @@ int Extract(const ExtractOptions& o) {
   std::vector<uint8_t> block(kBlockSize);
   if (!whole.Read(0, block.data(), kBlockSize, &error)) return Fail(o.source + ": " + error);
   DumpHeader header;
-  switch (blockdump::DecodeHeader(std::span<const uint8_t, kBlockSize>(block.data(), kBlockSize), &header)) {
+  BlockCheck check = blockdump::DecodeHeader(std::span<const uint8_t, kBlockSize>(block.data(), kBlockSize), &header);
+  if (check != BlockCheck::kOk && check != BlockCheck::kBadVersion && UseBackupHeader(whole, where, check, &header)) {
+    check = BlockCheck::kOk;
+  }
+  switch (check) {
     case BlockCheck::kOk: break;
     case BlockCheck::kNoMagic:
       return Fail(where + " holds no salvage dump: no dump header at its start" +
@@ -410,11 +438,14 @@ int Extract(const ExtractOptions& o) {
                                      " a crash yet)")
                        : std::string()));
     case BlockCheck::kBadCrc:
-      return Fail("the dump header on " + where + " is damaged (CRC mismatch); nothing extracted");
+      return Fail("the dump header on " + where + " is damaged (CRC mismatch), and so is its backup at the area's end " +
+                  "(or it is not there: a dump of disk format 1, or an area given shorter than salvage wrote it); " +
+                  "nothing extracted");
     case BlockCheck::kBadVersion:
       return Fail("the dump on " + where + " has a disk format version this salvage does not know; update salvage");
     case BlockCheck::kBadFields:
-      return Fail("the dump header on " + where + " contradicts itself; nothing extracted");
+      return Fail("the dump header on " + where + " contradicts itself, and its backup at the area's end is not " +
+                  "usable either; nothing extracted");
   }
 
   // The header knows the area's size (and extents): a source that starts at the same
@@ -464,9 +495,12 @@ int Extract(const ExtractOptions& o) {
       break;
     case State::kStale: what = "interrupted (the trailer is an older dump's, " + Hex(trailer.dump_id) + ")"; break;
   }
-  Say(where + ": dump " + Hex(header.dump_id) + ", " + what + "; " + Mib(length) + " of stream in a " +
-      Mib(header.area_bytes) + " area (" + std::to_string(header.extents.size) + " extent" +
-      (header.extents.size == 1 ? "" : "s") + ")");
+  // An interrupted dump's stream length is found by reading: say it once, at the end.
+  const std::string size_text = (state == State::kComplete || state == State::kTruncated)
+                                    ? Mib(length) + " of stream"
+                                    : "stream read up to this dump's last record";
+  Say(where + ": dump " + Hex(header.dump_id) + ", " + what + "; " + size_text + " in a " + Mib(header.area_bytes) +
+      " area (" + std::to_string(header.extents.size) + " extent" + (header.extents.size == 1 ? "" : "s") + ")");
 
   const bool scan = (state == State::kInterrupted || state == State::kStale) && header.dump_id != 0;
   Feed feed;
@@ -501,7 +535,8 @@ int Extract(const ExtractOptions& o) {
                                   : "it has no trailer (salvage did not finish writing it: power loss, a reset or a "
                                     "fault)";
       Say("the dump on the target was interrupted: " + why + "; the vmcore holds what was written" +
-          (feed.stopped_at_gap ? " (read " + Mib(feed.bytes) + " of the area: nothing of this dump after that)" : ""));
+          (feed.stopped_at_gap ? " (" + Mib(feed.bytes) + " of stream read; nothing of this dump after that)"
+                               : " (" + Mib(feed.bytes) + " of stream read)"));
       break;
     }
   }

@@ -114,9 +114,19 @@ DumpSize DumpFileSize(const DumpSizeInput& in) {
   for (uint64_t n : in.note_bytes) s.header_record += 4 + n;
 
   const uint64_t frame = stream::kRecordHeaderSize + kDumpPageSize;  // a raw page's frame
-  s.stream_bytes = s.header_record + blockdump::kStreamEndReserve;
-  if (s.pages > 0) s.stream_bytes += (s.pages - 1) * frame + blockdump::MaxStreamBytesPerPage(kDumpPageSize);
-  s.file_bytes = AlignUp(blockdump::kBlockSize + s.stream_bytes + blockdump::kBlockSize, kDumpFileRounding);
+  const uint64_t h = s.header_record;
+  // Frames before the last page, then what RoomForPage asks for at the last page: the
+  // page, the end of the stream and two header copies (docs/disk-format.md §6).
+  const uint64_t frames = s.pages > 0 ? (s.pages - 1) * frame : 0;
+  const uint64_t last = (s.pages > 0 ? blockdump::MaxStreamBytesPerPage(kDumpPageSize) : 0) + blockdump::kStreamEndReserve;
+  // The periodic copies of the header record before the last page (docs/stream-format.md
+  // §4.6): the k-th begins at least k intervals into the stream and after the first copy,
+  // k - 1 others and the frames before it, so k x interval <= k x h + frames, i.e. at
+  // most frames / (interval - h) of them (interval >= 32 x h).
+  const uint64_t interval = std::max(stream::kHeaderRepeatMinBytes, stream::kHeaderRepeatFactor * h);
+  const uint64_t periodic = frames / (interval - h);
+  s.stream_bytes = h * (1 + periodic) + frames + last + 2 * h;
+  s.file_bytes = AlignUp(blockdump::kMetaBlocks * blockdump::kBlockSize + s.stream_bytes, kDumpFileRounding);
   return s;
 }
 

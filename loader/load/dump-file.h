@@ -75,15 +75,17 @@ struct DumpSize {
   uint64_t pages = 0;          ///< Pages the image dumps (ranges rounded out to pages).
   uint64_t header_record = 0;  ///< The stream's header record at most.
   uint64_t stream_bytes = 0;   ///< Stream capacity the whole dump needs at most.
-  uint64_t file_bytes = 0;     ///< Header block + stream + trailer block, rounded up to 1 MiB.
+  uint64_t file_bytes = 0;     ///< Header blocks + stream + trailer block, rounded up to 1 MiB.
 };
 
 /// The worst case: every page sent raw (docs/stream-format.md §5: a frame of 48 bytes +
 /// page, and a zero or skipped run's frame stands for at least one page), the header
 /// record (48 + 64 + 16 per range + 24 per segment + 4 + size per note + 4 KiB for the
 /// options text), and the block sink's margin: before each page it asks for
-/// MaxStreamBytesPerPage + kStreamEndReserve free (docs/disk-format.md §6), so the last
-/// page needs 232 bytes more than it uses. Then the header and trailer blocks (8 KiB).
+/// MaxStreamBytesPerPage + kStreamEndReserve + two header records free (docs/disk-format.md
+/// §6); and the header record's periodic copies (docs/stream-format.md §4.6), at most
+/// frames / (interval - header record) of them before the last page. Then the header,
+/// backup header and trailer blocks (12 KiB).
 DumpSize DumpFileSize(const DumpSizeInput& input);
 
 /// --file-size / SALVAGE_FILE_SIZE: "auto" (or empty) → nullopt; otherwise a size as

@@ -213,7 +213,7 @@ void Receiver::Progress(bool force) {
 }
 
 void Receiver::OnText(std::span<const uint8_t> text) {
-  if (!options_.echo_text) return;
+  if (!options_.echo_text || replaying_) return;
   ClearProgress();
   if (escape_) {
     // The bytes are the board's (or anyone's on the line): on a terminal, no escape
@@ -234,8 +234,10 @@ void Receiver::OnDiagnostic(std::string_view what, uint64_t /*value*/) {
 
 void Receiver::OnHeader(const stream::DecodedHeader& header) {
   records_seen_ = true;
+  if (DeferHeader(header)) return;      // frames came first: decode again (receiver-header.cc)
   if (header_seen_ || failed_) return;  // a second stream: only the first is written
   header_seen_ = true;
+  HeaderAccepted();
   header_ = header;
   started_ns_ = NowNs();
   ClearProgress();
@@ -262,8 +264,13 @@ void Receiver::OnHeader(const stream::DecodedHeader& header) {
 }
 
 void Receiver::OnPage(uint64_t phys, std::span<const uint8_t> data) {
+  records_seen_ = true;
   // After the first stream's end, the rest of the chunk may hold another stream:
   // only the first one is written.
+  if (HeaderlessEvent()) {
+    if (!reseed_pending_) NoteHeaderlessPage(phys, data.size());
+    return;
+  }
   if (failed_ || fd_ < 0 || stream_ended_) return;
   std::string error;
   if (!writer_.WritePage(phys, data.data(), &error)) {
@@ -276,6 +283,10 @@ void Receiver::OnPage(uint64_t phys, std::span<const uint8_t> data) {
 
 void Receiver::OnLost(const stream::LostPages& lost) {
   records_seen_ = true;
+  if (HeaderlessEvent()) {
+    if (!reseed_pending_) headerless_lost_.push_back(lost);
+    return;
+  }
   if (stream_ended_) return;
   lost_.push_back(lost);
   ClearProgress();
@@ -284,6 +295,7 @@ void Receiver::OnLost(const stream::LostPages& lost) {
 }
 
 void Receiver::OnStreamEnd(const stream::Verdict& verdict) {
+  if (HeaderlessStreamEnd(verdict)) return;
   if (stream_ended_) return;
   stream_ended_ = true;
   verdict_ = verdict;
@@ -310,7 +322,9 @@ int Receiver::Run(Source& source) {
                                                     : std::string();
   std::fprintf(stderr, "salvage %s: reading %s%s\n", options_.tool, source.Describe().c_str(),
                source.IsSeekableFile() ? "" : "; waiting for a dump stream (console text is shown as it comes)");
-  stream::Decoder decoder(*this);
+  (void)OpenSpool();
+  auto decoder = std::make_unique<stream::Decoder>(*this);
+  decoder_ = decoder.get();
   std::vector<uint8_t> buf(1 << 16);
   uint64_t last_data = NowNs();
   bool timed_out = false;
@@ -339,9 +353,15 @@ int Receiver::Run(Source& source) {
            ": " + std::strerror(errno));
       break;
     }
-    decoder.Feed(std::span<const uint8_t>(buf.data(), static_cast<size_t>(n)));
+    Spool(buf.data(), static_cast<size_t>(n));
+    decoder->Feed(std::span<const uint8_t>(buf.data(), static_cast<size_t>(n)));
+    if (reseed_pending_) decoder = Reseed();
   }
-  if (!stream_ended_) verdict_ = decoder.Finish();
+  if (!stream_ended_) verdict_ = decoder->Finish();
+  if (reseed_pending_) {
+    decoder = Reseed();
+    if (!stream_ended_) verdict_ = decoder->Finish();
+  }
   ClearProgress();
   if (stream_ended_ && !failed_ && !source.IsSeekableFile()) {
     // salvage prints a summary after the trailer: show it (console text only; the
@@ -352,7 +372,7 @@ int Receiver::Run(Source& source) {
       const long n = source.Read(buf.data(), buf.size(), 500, &error);
       if (n <= 0) break;
       if (save_fd_ >= 0) (void)WriteAll(save_fd_, buf.data(), static_cast<size_t>(n));
-      decoder.Feed(std::span<const uint8_t>(buf.data(), static_cast<size_t>(n)));
+      decoder->Feed(std::span<const uint8_t>(buf.data(), static_cast<size_t>(n)));
     }
   }
   if (escape_) {
@@ -383,12 +403,12 @@ int Receiver::Conclude() {
   if (failed_) return kExitFailure;
   if (!header_seen_) {
     if (!header_rejected_.empty()) {
-      std::fprintf(stderr, "salvage %s: error: the stream's header was refused (%s); nothing written\n", options_.tool,
-                   header_rejected_.c_str());
-      return kExitFailure;
+      std::fprintf(stderr, "salvage %s: error: the stream's header was refused (%s)%s\n", options_.tool,
+                   header_rejected_.c_str(), headerless_pages_ > 0 ? "" : "; nothing written");
     }
-    std::fprintf(stderr, "salvage %s: error: no dump stream found in the input (%s of console text); nothing written\n",
-                 options_.tool, Mib(stream_bytes_).c_str());
+    if (headerless_pages_ > 0) return ConcludeHeaderless();
+    if (header_rejected_.empty())
+      std::fprintf(stderr, "salvage %s: error: %s; nothing written\n", options_.tool, NothingFound().c_str());
     return kExitFailure;
   }
   std::string error;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,24 @@ class Receiver : public stream::DecoderEvents {
   bool OpenStreamCopy(const Source& source);
   void KeepOrDropStreamCopy(bool keep);
 
+  // A header that arrives only after some of its stream's frames (its first copy was
+  // damaged: docs/stream-format.md §4.6). Until a header is known the raw input is kept
+  // in an unlinked spool file (memory stays bounded); then it is decoded again from its
+  // start by a decoder seeded with the header. Without any intact header the verified
+  // pages are written as a vmcore without notes. See receiver-header.cc.
+  bool OpenSpool();
+  void Spool(const uint8_t* data, size_t n);
+  void CloseSpool();
+  bool ReplaySpool(stream::Decoder& decoder);
+  std::unique_ptr<stream::Decoder> Reseed();
+  bool DeferHeader(const stream::DecodedHeader& header);
+  void HeaderAccepted();
+  bool HeaderlessEvent();
+  bool HeaderlessStreamEnd(const stream::Verdict& verdict);
+  std::string NothingFound() const;
+  void NoteHeaderlessPage(uint64_t phys, size_t page_size);
+  int ConcludeHeaderless();
+
   ReceiveOptions options_;
   bool header_seen_ = false;
   bool stream_ended_ = false;
@@ -93,6 +112,25 @@ class Receiver : public stream::DecoderEvents {
   uint64_t started_ns_ = 0;
   uint64_t last_progress_ns_ = 0;
   uint64_t verdict_note_offset_ = 0;
+
+  // Header copies and header-less streams (receiver-header.cc).
+  stream::Decoder* decoder_ = nullptr;  // the decoder being fed, for record offsets
+  int spool_fd_ = -1;
+  uint64_t spool_bytes_ = 0;
+  bool replaying_ = false;              // feeding the spool again: no console echo
+  bool reseed_pending_ = false;         // a header came after frames: decode again
+  stream::DecodedHeader reseed_header_;
+  uint64_t reseed_offset_ = 0;
+  uint64_t reseed_damaged_ = 0;
+  uint64_t headerless_events_ = 0;      // pages/losses of a stream whose header is not known
+  uint32_t headerless_tag_ = 0;
+  uint32_t headerless_page_size_ = 0;
+  uint64_t headerless_pages_ = 0;
+  bool headerless_writing_ = false;     // second pass: write the pages
+  bool headerless_ended_ = false;
+  stream::Verdict headerless_verdict_;
+  std::vector<std::pair<uint64_t, uint64_t>> headerless_runs_;  // [begin, end) of verified pages
+  std::vector<stream::LostPages> headerless_lost_;
 };
 
 /// The layout of the vmcore for a stream header: ELF class, machine, notes (only real

@@ -91,7 +91,10 @@ Status BlockSink::WriteHeaderBlock() {
   h.state = kStateStarted;
   EncodeHeader(h, Meta());
   SALVAGE_TRY(WriteMeta(0));
-  SALVAGE_TRY(FlushDevice());  // the header is on the medium before any stream byte
+  // The same block again near the area's end (docs/disk-format.md §2), far from the
+  // first, so that one damaged block does not lose the dump.
+  SALVAGE_TRY(WriteMeta(layout_.backup_offset));
+  SALVAGE_TRY(FlushDevice());  // both headers are on the medium before any stream byte
   header_written_ = true;
   return Status::Ok();
 }
@@ -125,7 +128,7 @@ Status BlockSink::Begin() {
   buffers_ = (memory_.size() - kBlockSize) / buffer_size_;
   if (buffers_ > kMaxBuffers) buffers_ = kMaxBuffers;
   if (!LayoutFor(extents_.AreaBytes(), &layout_)) {
-    return {Error::kOutOfRange, "blockdump: the target is smaller than 12 KiB"};
+    return {Error::kOutOfRange, "blockdump: the target is smaller than 16 KiB"};
   }
   layout_.extents = extents_;
 

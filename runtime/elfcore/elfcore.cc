@@ -300,15 +300,35 @@ Status ParseCoreHeader(std::span<const uint8_t> bytes, ProblemSink diag, CoreHea
   return Status::Ok();
 }
 
-Status MakePlan(const CoreHeader* header, const PlanInput& in, ProblemSink diag, Plan* out) {
+// `r` rounded out to `page` (a power of two), saturated at 2^64 - 1.
+PhysRange RoundOut(const PhysRange& r, uint64_t page) {
+  const uint64_t base = r.base & ~(page - 1);
+  const uint64_t last = LastOf(r) | (page - 1);
+  return last - base == ~uint64_t{0} ? PhysRange{base, ~uint64_t{0}} : PhysRange{base, last - base + 1};
+}
+
+Status MakePlan(const CoreHeader* header, const PlanInput& given, ProblemSink diag, Plan* out) {
   out->Clear();
+  // Loads (and the fallback) are cut by the reservation rounded out to whole pages, since
+  // the dump is made of whole pages; notes are read byte-exact and checked as given.
+  PlanInput in = given;
+  PhysRange rounded[kMaxPlanReserved];
+  if (given.page_size > 1) {
+    if ((given.page_size & (given.page_size - 1)) != 0)
+      return Status(Error::kInvalidArgument, "plan: page size not a power of two");
+    if (given.reserved.size() > kMaxPlanReserved) return Status(Error::kInvalidArgument, "plan: too many reserved ranges");
+    for (size_t i = 0; i < given.reserved.size(); ++i) {
+      rounded[i] = given.reserved[i].size == 0 ? given.reserved[i] : RoundOut(given.reserved[i], given.page_size);
+    }
+    in.reserved = std::span<const PhysRange>(rounded, given.reserved.size());
+  }
   if (header != nullptr) {
     for (const PhysRange& note : header->notes) {
       if (!Plausible(note.base, note.size, ~uint64_t{0})) {
         diag.Problem(problem::kNoteImpossible, note.base, note.size);
       } else if (!CoveredBy(note, in.memory)) {
         diag.Problem(problem::kNoteOutsideMemory, note.base, note.size);
-      } else if (OverlapsAny(note, in.reserved)) {
+      } else if (OverlapsAny(note, given.reserved)) {
         diag.Problem(problem::kNoteInReservation, note.base, note.size);
       } else {
         out->notes.PushBack(note);  // same capacity as the header's list

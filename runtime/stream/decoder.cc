@@ -256,13 +256,20 @@ size_t Decoder::Scan(std::span<const uint8_t> d, bool final) {
       // up to its claimed end is damage, not text. Search again from the next byte,
       // since bytes may have been dropped and the next record may start inside.
       ++verdict_.corrupt_records;
+      record_offset_ = base_ + m;
       if (h.type == RecordType::kFrame) OnCorruptFrame(h);
+      if (h.type == RecordType::kHeader) {
+        // A damaged copy of a header: another copy will do (§4.6).
+        ++damaged_headers_;
+        events_.OnDiagnostic("header: damaged copy (CRC mismatch), ignored", base_ + m);
+      }
       events_.OnDiagnostic("record: CRC mismatch", h.seq);
       suppress_until_ = std::max<uint64_t>(suppress_until_, base_ + end);
       EmitText(d, m, m + 1);
       pos = m + 1;
       continue;
     }
+    record_offset_ = base_ + m;
     Dispatch(h, payload, record_crc);
     pos = end;
   }
@@ -283,6 +290,14 @@ void Decoder::Dispatch(const RecordHeader& h, std::span<const uint8_t> payload, 
       }
       return;
   }
+}
+
+void Decoder::Seed(DecodedHeader header) {
+  // As if this header had come first: frames before its copy in the input are placed in
+  // its ranges, and the copy itself is then a repetition.
+  if (active_ && !ended_) EndStream();
+  StartStream(std::move(header));
+  events_.OnHeader(header_);
 }
 
 Verdict Decoder::Finish() {
@@ -388,6 +403,27 @@ void Decoder::AdoptHeader(DecodedHeader header) {
   }
 }
 
+namespace {
+
+/// Two parses of the same header record: every field equal.
+bool SameHeader(const DecodedHeader& a, const DecodedHeader& b) {
+  if (a.version != b.version || a.e_machine != b.e_machine || a.elf_class != b.elf_class ||
+      a.elf_data != b.elf_data || a.page_shift != b.page_shift || a.page_size != b.page_size || a.flags != b.flags ||
+      a.stream_id != b.stream_id || a.total_pages != b.total_pages || a.resume_seq != b.resume_seq ||
+      a.ranges != b.ranges || a.notes != b.notes || a.options != b.options || a.segments.size() != b.segments.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.segments.size(); ++i) {
+    if (a.segments[i].paddr != b.segments[i].paddr || a.segments[i].vaddr != b.segments[i].vaddr ||
+        a.segments[i].size != b.segments[i].size) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 void Decoder::OnHeaderRecord(const RecordHeader& h, std::span<const uint8_t> payload) {
   DecodedHeader d;
   const char* why = "";
@@ -403,7 +439,9 @@ void Decoder::OnHeaderRecord(const RecordHeader& h, std::span<const uint8_t> pay
   }
   if (active_ && tag_ == h.stream_tag && (!have_header_ || header_.stream_id == d.stream_id)) {
     if (have_header_) {
-      events_.OnDiagnostic("header: repeated, ignored", d.stream_id);
+      // A copy (docs/stream-format.md §4.6): every stream carries several, so an identical
+      // one is not worth a word. One that differs from the header in force is ignored too.
+      if (!SameHeader(d, header_)) events_.OnDiagnostic("header: a copy differs from the first, ignored", d.stream_id);
       return;
     }
     if (d.page_shift != page_shift_) {

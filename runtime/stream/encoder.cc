@@ -104,7 +104,16 @@ Status CheckRanges(std::span<const PhysRange> ranges, uint32_t page_size) {
 Status Encoder::Write(std::span<const uint8_t> bytes) {
   Status s = sink_write_(sink_, bytes);
   if (!s.ok()) failed_ = s;
+  bytes_ += bytes.size();
   return s;
+}
+
+Status Encoder::WriteHeaderRecord() {
+  last_header_at_ = bytes_;
+  ++header_copies_;
+  SALVAGE_TRY(Write(header_rh_));
+  return ForEachHeaderPiece(info_, page_shift_, stream_id_, total_pages_,
+                            [&](std::span<const uint8_t> piece) { return Write(piece); });
 }
 
 Status Encoder::WriteHeader(const HeaderInfo& info) {
@@ -140,8 +149,8 @@ Status Encoder::WriteHeader(const HeaderInfo& info) {
   uint64_t stream_id = info.stream_id;
   if (stream_id == 0) stream_id = id_hash.Digest() | (id_hash.Digest() == 0 ? 1 : 0);
 
-  // Pass 2: the record CRC over the final payload.
-  std::array<uint8_t, kRecordHeaderSize> rh;
+  // Pass 2: the record CRC over the final payload. The record header is kept for the
+  // copies (§4.6); pass 3 runs again for each.
   RecordHeader h;
   h.type = RecordType::kHeader;
   h.encoding = Encoding::kZero;
@@ -149,24 +158,26 @@ Status Encoder::WriteHeader(const HeaderInfo& info) {
   h.stream_tag = static_cast<uint32_t>(stream_id);
   h.seq = 0;
   h.payload_len = static_cast<uint32_t>(length);
-  uint32_t crc = BeginRecord(h, rh);
+  uint32_t crc = BeginRecord(h, header_rh_);
   (void)ForEachHeaderPiece(info, static_cast<uint8_t>(shift), stream_id, total_pages,
                            [&](std::span<const uint8_t> piece) {
                              crc = Crc32c::Update(crc, piece);
                              return Status::Ok();
                            });
-  FinishRecord(crc, rh);
+  FinishRecord(crc, header_rh_);
+  info_ = info;
+  header_record_bytes_ = kRecordHeaderSize + length;
+  repeat_interval_ = header_record_bytes_ * kHeaderRepeatFactor;
+  if (repeat_interval_ < kHeaderRepeatMinBytes) repeat_interval_ = kHeaderRepeatMinBytes;
+  stream_id_ = stream_id;
+  page_shift_ = static_cast<uint8_t>(shift);
+  total_pages_ = total_pages;
 
   // Pass 3: out to the sink.
-  SALVAGE_TRY(Write(rh));
-  SALVAGE_TRY(ForEachHeaderPiece(info, static_cast<uint8_t>(shift), stream_id, total_pages,
-                                 [&](std::span<const uint8_t> piece) { return Write(piece); }));
+  SALVAGE_TRY(WriteHeaderRecord());
 
   page_size_ = info.page_size;
-  page_shift_ = static_cast<uint8_t>(shift);
-  stream_id_ = stream_id;
   ranges_ = info.ranges;
-  total_pages_ = total_pages;
   range_ = 0;
   offset_ = 0;
   covered_pages_ = 0;
@@ -197,6 +208,8 @@ void Encoder::Advance(uint64_t pages) {
 
 Status Encoder::WriteFrame(Encoding encoding, uint64_t phys, uint32_t count,
                            std::span<const uint8_t> payload) {
+  // A copy of the header between records, every repeat_interval_ bytes (§4.6).
+  if (bytes_ - last_header_at_ >= repeat_interval_) SALVAGE_TRY(WriteHeaderRecord());
   std::array<uint8_t, kRecordHeaderSize> rh;
   RecordHeader h;
   h.type = RecordType::kFrame;
@@ -286,6 +299,8 @@ Status Encoder::WriteTrailer() {
   if (!failed_.ok()) return failed_;
   if (state_ != State::kFrames) return {Error::kInvalidArgument, "stream: trailer without header, or twice"};
   SALVAGE_TRY(FlushRun());
+  // The last copy of the header, right before the trailer (§4.6).
+  SALVAGE_TRY(WriteHeaderRecord());
 
   const uint32_t flags = covered_pages_ < total_pages_ ? uint32_t{kTrailerStoppedEarly} : 0u;
   std::array<uint8_t, trl::kSize> payload;

@@ -59,11 +59,17 @@ TEST(DumpFileSizeTest, OneGibOfRamNeedsItsPagesAsRawFramesAndTheBlocks) {
   const DumpSize s = DumpFileSize(in);
   EXPECT_EQ(s.pages, 262144u);
   EXPECT_EQ(s.header_record, 48u + 64 + 2 * 16 + 3 * 24 + 4096 + 4 * (4 + 424) + 4 + 0x1024);
-  EXPECT_EQ(s.stream_bytes, s.header_record + 262143 * (48 + 4096) + (96 + 4096) + 184);
+  EXPECT_EQ(s.header_record, 10160u);
+  // The header record is repeated every 1 MiB (docs/stream-format.md §4.6): the k-th
+  // periodic copy starts at k MiB at the earliest, after k copies and the frames, so at
+  // most 262143 x 4144 / (1 MiB - 10160) = 1046 of them come before the last page; then
+  // the first copy, and two more that RoomForPage keeps room for.
+  EXPECT_EQ(s.stream_bytes, (1 + 1046 + 2) * s.header_record + 262143 * (48 + 4096) + (96 + 4096) + 184);
   EXPECT_EQ(s.file_bytes % kMiB, 0u);
-  EXPECT_GE(s.file_bytes, s.stream_bytes + 8192);
-  EXPECT_LT(s.file_bytes, s.stream_bytes + 8192 + kMiB);
-  EXPECT_EQ(s.file_bytes, 1037 * kMiB);  // 1 GiB of RAM: 1036 MiB of raw frames, then the rest
+  EXPECT_GE(s.file_bytes, s.stream_bytes + 3 * 4096);  // header, backup header, trailer blocks
+  EXPECT_LT(s.file_bytes, s.stream_bytes + 3 * 4096 + kMiB);
+  // 1 GiB of RAM: 1036 MiB of raw frames, 10 MiB of header copies, then the rest.
+  EXPECT_EQ(s.file_bytes, 1047 * kMiB);
 }
 
 TEST(DumpFileSizeTest, RangesAreRoundedToPagesAndMergedAsTheImageSendsThem) {
@@ -97,7 +103,7 @@ TEST(DumpFileSizeTest, AFileOfThatSizeHoldsAnIncompressibleDumpWhole) {
   const DumpSize size = DumpFileSize(in);
   ASSERT_EQ(size.file_bytes, 6 * kMiB);
 
-  for (uint64_t area : {size.file_bytes, AlignUpForTest(size.stream_bytes + 8192)}) {
+  for (uint64_t area : {size.file_bytes, AlignUpForTest(size.stream_bytes + 3 * 4096)}) {
     blockdump::test::RamDisk disk(area / 512 + 4096);
     blockdump::Extents e;
     e.Add(2048, area / 512);

@@ -25,20 +25,21 @@ TEST(DiskFormat, HeaderExampleOfTheSpec) {
   Block b;
   EncodeHeader(ExampleHeader(), b);
   const std::vector<uint8_t> want = {
-      0x53, 0x4c, 0x56, 0x47, 0x44, 0x55, 0x4d, 0x50, 0x01, 0x00, 0x0c, 0x00, 0x01, 0x00, 0x00, 0x00,
+      0x53, 0x4c, 0x56, 0x47, 0x44, 0x55, 0x4d, 0x50, 0x02, 0x00, 0x0c, 0x00, 0x01, 0x00, 0x00, 0x00,
       0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00,
-      0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xe0, 0x3f, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xd0, 0x3f, 0x00, 0x00, 0x00, 0x00, 0x00,
       0x00, 0xf0, 0x3f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
       0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
   EXPECT_EQ(std::vector<uint8_t>(b.begin(), b.begin() + 80), want);
   for (size_t i = 80; i < 4092; ++i) ASSERT_EQ(b[i], 0) << i;
-  EXPECT_EQ(stream::LoadLe32(&b[4092]), 0xfade5c21u);
+  EXPECT_EQ(stream::LoadLe32(&b[4092]), 0x26611d44u);
 
   DumpHeader h;
   ASSERT_EQ(DecodeHeader(b, &h), BlockCheck::kOk);
   EXPECT_EQ(h.dump_id, 0x1122334455667788ull);
   EXPECT_EQ(h.area_bytes, 0x400000u);
-  EXPECT_EQ(h.stream_capacity, 0x3fe000u);
+  EXPECT_EQ(h.stream_capacity, 0x3fd000u);
+  EXPECT_EQ(h.backup_offset, 0x3fe000u);
   EXPECT_EQ(h.trailer_offset, 0x3ff000u);
   ASSERT_EQ(h.extents.size, 1u);
   EXPECT_EQ(h.extents.items[0], (Extent{2048, 8192}));
@@ -53,11 +54,11 @@ TEST(DiskFormat, TrailerExampleOfTheSpec) {
   Block b;
   EncodeTrailer(t, b);
   const std::vector<uint8_t> want = {
-      0x53, 0x4c, 0x56, 0x47, 0x44, 0x45, 0x4e, 0x44, 0x01, 0x00, 0x0c, 0x00, 0x01, 0x00, 0x00, 0x00,
+      0x53, 0x4c, 0x56, 0x47, 0x44, 0x45, 0x4e, 0x44, 0x02, 0x00, 0x0c, 0x00, 0x01, 0x00, 0x00, 0x00,
       0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x30, 0x5f, 0x2a, 0x00, 0x00, 0x00, 0x00, 0x00,
       0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00};
   EXPECT_EQ(std::vector<uint8_t>(b.begin(), b.begin() + 40), want);
-  EXPECT_EQ(stream::LoadLe32(&b[4092]), 0x0ebfbde4u);
+  EXPECT_EQ(stream::LoadLe32(&b[4092]), 0x9b09e6f0u);
   DumpTrailer back;
   ASSERT_EQ(DecodeTrailer(b, &back), BlockCheck::kOk);
   EXPECT_EQ(back.flags, kDumpComplete);
@@ -66,13 +67,19 @@ TEST(DiskFormat, TrailerExampleOfTheSpec) {
 
 TEST(DiskFormat, LayoutRoundsTheAreaDownToBlocks) {
   DumpHeader h;
-  EXPECT_FALSE(LayoutFor(3 * 4096 - 512, &h));
-  ASSERT_TRUE(LayoutFor(3 * 4096, &h));
+  EXPECT_FALSE(LayoutFor(4 * 4096 - 512, &h));
+  ASSERT_TRUE(LayoutFor(4 * 4096, &h));
   EXPECT_EQ(h.stream_capacity, 4096u);
+  EXPECT_EQ(h.backup_offset, 2 * 4096u);
   ASSERT_TRUE(LayoutFor(5 * 4096 + 3 * 512, &h));
   EXPECT_EQ(h.trailer_offset, 4 * 4096u);
-  EXPECT_EQ(h.stream_capacity, 3 * 4096u);
+  EXPECT_EQ(h.backup_offset, 3 * 4096u);
+  EXPECT_EQ(h.stream_capacity, 2 * 4096u);
   EXPECT_EQ(h.area_bytes, 5 * 4096u + 3 * 512);
+  // Version 1 (no backup block) is still read.
+  ASSERT_TRUE(LayoutFor(3 * 4096, &h, 1));
+  EXPECT_EQ(h.stream_capacity, 4096u);
+  EXPECT_EQ(h.backup_offset, 0u);
 }
 
 TEST(DiskFormat, DamagedBlocksAreTold) {
@@ -90,7 +97,15 @@ TEST(DiskFormat, DamagedBlocksAreTold) {
     stream::StoreLe32(&blk[dh::kCrc], BlockCrc(blk));
     return blk;
   };
-  EXPECT_EQ(DecodeHeader(reencode(b, dh::kVersion, 2, 2), &h), BlockCheck::kBadVersion);
+  EXPECT_EQ(DecodeHeader(reencode(b, dh::kVersion, 3, 2), &h), BlockCheck::kBadVersion);
+  EXPECT_EQ(DecodeHeader(reencode(b, dh::kVersion, 0, 2), &h), BlockCheck::kBadVersion);
+  // A version-1 header with version 2's capacity contradicts its own layout.
+  EXPECT_EQ(DecodeHeader(reencode(b, dh::kVersion, 1, 2), &h), BlockCheck::kBadFields);
+  // A version-1 header as salvage wrote it before the backup block.
+  Block v1 = reencode(reencode(b, dh::kVersion, 1, 2), dh::kStreamCapacity, 0x3fe000, 8);
+  ASSERT_EQ(DecodeHeader(v1, &h), BlockCheck::kOk);
+  EXPECT_EQ(h.version, 1u);
+  EXPECT_EQ(h.backup_offset, 0u);
   EXPECT_EQ(DecodeHeader(reencode(b, dh::kBlockShift, 9, 2), &h), BlockCheck::kBadFields);
   EXPECT_EQ(DecodeHeader(reencode(b, dh::kExtentCount, 0, 4), &h), BlockCheck::kBadFields);
   EXPECT_EQ(DecodeHeader(reencode(b, dh::kExtentCount, 65, 4), &h), BlockCheck::kBadFields);

@@ -91,7 +91,7 @@ Capture CaptureTo(BlockSink& sink, const stream::test::FakeMemory& m, Compressor
   for (const auto& r : m.ranges) {
     for (uint64_t a = r.base; out.status.ok() && a < r.base + r.size; a += m.page_size) {
       if (out.pages >= o.stop_after_pages) break;
-      if (!sink.RoomForPage(m.page_size)) {
+      if (!sink.RoomForPage(m.page_size, enc.header_record_bytes())) {
         out.stopped_early = true;
         break;
       }

@@ -78,12 +78,16 @@ void ExpectDump(const RamDisk& disk, const Extents& e, const Capture& c, uint32_
   EXPECT_EQ(h.area_bytes, e.AreaBytes());
   EXPECT_EQ(h.stream_offset, 4096u);
   EXPECT_EQ(h.trailer_offset, e.AreaBytes() / 4096 * 4096 - 4096);
-  EXPECT_EQ(h.stream_capacity, h.trailer_offset - 4096);
+  EXPECT_EQ(h.backup_offset, h.trailer_offset - 4096);
+  EXPECT_EQ(h.stream_capacity, h.backup_offset - 4096);
+  // The backup header block is the header block, byte for byte.
+  EXPECT_TRUE(std::equal(area.begin(), area.begin() + 4096, area.begin() + static_cast<ptrdiff_t>(h.backup_offset)))
+      << "the backup header block differs from the header block";
   EXPECT_EQ(h.extents.sector_size, e.sector_size);
   ASSERT_EQ(h.extents.size, e.size);
   for (size_t i = 0; i < e.size; ++i) EXPECT_EQ(h.extents.items[i], e.items[i]);
 
-  ASSERT_LE(4096 + c.stream.size(), h.trailer_offset);
+  ASSERT_LE(4096 + c.stream.size(), h.backup_offset);
   EXPECT_TRUE(std::equal(c.stream.begin(), c.stream.end(), area.begin() + 4096)) << "stream bytes differ";
   const size_t end = 4096 + c.stream.size();
   const size_t padded = (end + e.sector_size - 1) / e.sector_size * e.sector_size;
@@ -204,6 +208,7 @@ TEST(BlockSink, HeaderBeforeTheStreamAndTrailerLast) {
   ASSERT_TRUE(sink.Begin().ok());
   // Begin: the old trailer block zeroed, completed and flushed before anything else.
   const uint64_t trailer_lba = 1000 + (5000 * 512 / 4096 * 4096 - 4096) / 512;
+  const uint64_t backup_lba = trailer_lba - 8;  // the block before the trailer (disk format 2)
   ASSERT_EQ(disk.writes.size(), 1u);
   EXPECT_EQ(disk.writes[0].lba, trailer_lba);
   EXPECT_EQ(disk.writes[0].sectors, 8u);
@@ -215,15 +220,19 @@ TEST(BlockSink, HeaderBeforeTheStreamAndTrailerLast) {
   const Capture c = CaptureTo(sink, m, lz4);
   ASSERT_TRUE(c.status.ok()) << c.status.what();
 
-  // The header block (area 0..4096 = LBA 1000..1007) is the second write, flushed
-  // before the first stream write starts.
-  ASSERT_GE(disk.writes.size(), 4u);
+  // The header block (area 0..4096 = LBA 1000..1007) is the second write, its backup
+  // (the block before the trailer) the third, started after the first completed; both
+  // are flushed before the first stream write starts.
+  ASSERT_GE(disk.writes.size(), 5u);
   EXPECT_EQ(disk.writes[1].lba, 1000u);
   EXPECT_EQ(disk.writes[1].sectors, 8u);
+  EXPECT_EQ(disk.writes[2].lba, backup_lba);
+  EXPECT_EQ(disk.writes[2].sectors, 8u);
+  EXPECT_LT(disk.writes[1].completed, disk.writes[2].started);
   ASSERT_GE(disk.flushes.size(), 2u);
-  EXPECT_LT(disk.writes[1].completed, disk.flushes[1].event);
-  EXPECT_LT(disk.flushes[1].event, disk.writes[2].started);
-  EXPECT_EQ(disk.writes[2].lba, 1008u);
+  EXPECT_LT(disk.writes[2].completed, disk.flushes[1].event);
+  EXPECT_LT(disk.flushes[1].event, disk.writes[3].started);
+  EXPECT_EQ(disk.writes[3].lba, 1008u);
 
   // The trailer block is the last write, started after every other write completed and
   // a flush, and flushed itself.
@@ -232,9 +241,13 @@ TEST(BlockSink, HeaderBeforeTheStreamAndTrailerLast) {
   EXPECT_EQ(last.sectors, 8u);
   for (size_t i = 0; i + 1 < disk.writes.size(); ++i) {
     EXPECT_LT(disk.writes[i].completed, last.started) << "write " << i;
-    // Only Begin's zeroing (write 0) and the trailer go to the trailer block.
+    // Only Begin's zeroing (write 0) and the trailer go to the trailer block, and only
+    // write 2 to the backup header block.
     if (i > 0) {
       EXPECT_NE(disk.writes[i].lba, trailer_lba) << "write " << i;
+    }
+    if (i != 2) {
+      EXPECT_NE(disk.writes[i].lba, backup_lba) << "write " << i;
     }
   }
   ASSERT_GE(disk.flushes.size(), 4u);
@@ -271,7 +284,7 @@ TEST(BlockSink, TooSmallTargetTruncatesTheDump) {
   AlignedMemory mem(BlockSinkMemoryBytes(2, 16 * 1024));
   BlockSink sink(disk, e, mem.span(), 16 * 1024);
   ASSERT_TRUE(sink.Begin().ok());
-  const uint64_t capacity = e.AreaBytes() - 2 * 4096;
+  const uint64_t capacity = e.AreaBytes() - 3 * 4096;  // header, backup header, trailer
   EXPECT_EQ(sink.capacity(), capacity);
   EXPECT_EQ(sink.Remaining(), capacity);
   FakeMemory m = MakeMemory({{0x40000000, 0x100000}});  // 1 MiB, mostly incompressible
@@ -283,7 +296,21 @@ TEST(BlockSink, TooSmallTargetTruncatesTheDump) {
   EXPECT_GT(c.pages, 10u);
   EXPECT_FALSE(sink.refused());  // the capture stopped in time: nothing was refused
   EXPECT_LE(c.stream.size(), capacity);
-  EXPECT_GT(c.stream.size(), capacity - MaxStreamBytesPerPage(4096) - kStreamEndReserve);
+  // The stream under 1 MiB holds two copies of the header record: the first and the one
+  // before the trailer; RoomForPage kept room for a periodic one too.
+  const auto records = stream::test::SplitRecords(c.stream);
+  std::vector<size_t> headers;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (records[i].h.type == stream::RecordType::kHeader) headers.push_back(i);
+  }
+  ASSERT_EQ(headers.size(), 2u);
+  EXPECT_EQ(headers[0], 0u);
+  EXPECT_EQ(headers[1], records.size() - 2);
+  EXPECT_EQ(records.back().h.type, stream::RecordType::kTrailer);
+  const uint64_t header_record = records[0].size;
+  EXPECT_TRUE(std::equal(c.stream.begin(), c.stream.begin() + header_record,
+                         c.stream.begin() + records[headers[1]].offset));
+  EXPECT_GT(c.stream.size(), capacity - MaxStreamBytesPerPage(4096) - kStreamEndReserve - 2 * header_record);
   ExpectDump(disk, e, c, kDumpTruncated);
   ExpectGuardHeld(disk, e);
 
@@ -299,7 +326,7 @@ TEST(BlockSink, TooSmallTargetTruncatesTheDump) {
 
 TEST(BlockSink, WriteBeyondRemainingIsRefusedAndNothingOfItWritten) {
   RamDisk disk = GuardedDisk(1000);
-  const Extents e = Make({{10, 24}, {500, 16}});  // 20 KiB: header, 12 KiB of stream, trailer
+  const Extents e = Make({{10, 32}, {500, 16}});  // 24 KiB: header, 12 KiB of stream, backup, trailer
   AlignedMemory mem(BlockSinkMemoryBytes(2, 4096));
   BlockSink sink(disk, e, mem.span(), 4096);
   ASSERT_TRUE(sink.Begin().ok());
@@ -325,6 +352,8 @@ TEST(BlockSink, WriteBeyondRemainingIsRefusedAndNothingOfItWritten) {
   const std::vector<uint8_t> area = ReadArea(disk, e);
   DumpTrailer t;
   ASSERT_EQ(DecodeTrailer(BlockAt(area, area.size() - 4096), &t), BlockCheck::kOk);
+  DumpHeader backup;
+  ASSERT_EQ(DecodeHeader(BlockAt(area, area.size() - 8192), &backup), BlockCheck::kOk);
   EXPECT_EQ(t.flags, kDumpTruncated);
   EXPECT_EQ(t.stream_bytes, 12288u);
   for (size_t i = 4096 + 10000; i < 4096 + 12288; ++i) ASSERT_EQ(area[i], 0x33) << i;
@@ -400,8 +429,8 @@ TEST(BlockSink, BeginChecksItsInputs) {
   }
   {
     AlignedMemory mem(BlockSinkMemoryBytes(2, 4096));
-    BlockSink sink(disk, Make({{0, 23}}), mem.span(), 4096);  // 11.5 KiB
-    EXPECT_STREQ(sink.Begin().what(), "blockdump: the target is smaller than 12 KiB");
+    BlockSink sink(disk, Make({{0, 31}}), mem.span(), 4096);  // 15.5 KiB
+    EXPECT_STREQ(sink.Begin().what(), "blockdump: the target is smaller than 16 KiB");
   }
   {
     AlignedMemory mem(BlockSinkMemoryBytes(2, 4096));

@@ -625,6 +625,52 @@ TEST(ElfCorePlan, ReservationAtEitherEndTrimsARange) {
   EXPECT_EQ(diag.Count(problem::kLoadInReservation), 2u) << Describe(diag);
 }
 
+// The dump is made of whole pages: with the page size given, a reserved range that is
+// not page-aligned (the elfcorehdr's bytes, the DTB) leaves out the pages that hold it,
+// and the report names exactly what is left out; notes are still checked byte-exact.
+TEST(ElfCorePlan, ReservationIsLeftOutInWholePages) {
+  CoreHeader h;
+  ASSERT_TRUE(h.loads.PushBack({{0x40000000, 0x1000000}, 0}));
+  ASSERT_TRUE(h.notes.PushBack({0x40800400, 0x100}));  // in the elfcorehdr's page, not in its bytes
+  const PhysRange memory[] = {kVirtRam};
+  const PhysRange reserved[] = {{0x40800100, 0x238}, {0x40900000, 0x89a2}};
+  Diag diag;
+  Result<Plan> plan = MakePlan(&h, PlanInput{memory, reserved, 4096}, diag);
+  ASSERT_TRUE(plan.ok()) << plan.status().what();
+  ASSERT_EQ(plan->ranges.size(), 3u);
+  EXPECT_EQ(plan->ranges[0], (PhysRange{0x40000000, 0x800000}));
+  EXPECT_EQ(plan->ranges[1], (PhysRange{0x40801000, 0xff000}));
+  EXPECT_EQ(plan->ranges[2], (PhysRange{0x40909000, 0x6f7000}));
+  ASSERT_EQ(diag.Count(problem::kLoadInReservation), 2u) << Describe(diag);
+  EXPECT_EQ(diag.Find(problem::kLoadInReservation, 0)->a, 0x40800000u);
+  EXPECT_EQ(diag.Find(problem::kLoadInReservation, 0)->b, 0x1000u);
+  EXPECT_EQ(diag.Find(problem::kLoadInReservation, 1)->a, 0x40900000u);
+  EXPECT_EQ(diag.Find(problem::kLoadInReservation, 1)->b, 0x9000u);
+  ASSERT_EQ(plan->notes.size(), 1u);
+  EXPECT_EQ(diag.total(), 2u) << Describe(diag);
+
+  // Byte-exact without a page size (the host's checks), as before.
+  diag.Clear();
+  plan = MakePlan(&h, PlanInput{memory, reserved}, diag);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->ranges.size(), 3u);
+  EXPECT_EQ(plan->ranges[1], (PhysRange{0x40800338, 0xffcc8}));
+  EXPECT_EQ(diag.Find(problem::kLoadInReservation, 0)->b, 0x238u);
+
+  // The fallback (no header) leaves out the same whole pages.
+  diag.Clear();
+  plan = MakePlan(nullptr, PlanInput{memory, reserved, 4096}, diag);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->ranges.size(), 3u);
+  EXPECT_EQ(plan->ranges[1], (PhysRange{0x40801000, 0xff000}));
+  EXPECT_EQ(plan->ranges[2].base, 0x40909000u);
+
+  // A page size that is not a power of two, or more reserved ranges than it rounds.
+  EXPECT_EQ(MakePlan(&h, PlanInput{memory, reserved, 3000}, diag).status().error(), Error::kInvalidArgument);
+  std::vector<PhysRange> many(kMaxPlanReserved + 1, PhysRange{0x7f000000, 0x1000});
+  EXPECT_EQ(MakePlan(&h, PlanInput{memory, many, 4096}, diag).status().error(), Error::kInvalidArgument);
+}
+
 TEST(ElfCorePlan, RangesComeOutSorted) {
   CoreHeader h;
   for (uint64_t i = 0; i < 10; ++i) ASSERT_TRUE(h.loads.PushBack({{0x4f000000 - i * 0x1000000, 0x100000}, 0}));

@@ -448,13 +448,24 @@ TEST(StreamDecoder, LostRangeIsSplitAtRangeBoundaries) {
   ExpectPagesMatch(m, c);
 }
 
+// Every copy of the header damaged (docs/stream-format.md §4.6, §8.5).
 TEST(StreamDecoder, DamagedHeaderStillYieldsVerifiedPages) {
   FakeMemory m = MakeMemory(TwoRanges());
   test::TestLz4 lz4;
   auto bytes = EncodeMemory(m, lz4);
-  bytes[kRecordHeaderSize + 70] ^= 0x10;  // inside the header payload (the ranges)
+  const auto recs = SplitRecords(bytes);
+  size_t copies = 0;
+  for (const auto& r : recs) {
+    if (r.h.type != RecordType::kHeader) continue;
+    bytes[r.offset + kRecordHeaderSize + 70] ^= 0x10;  // inside the header payload (the ranges)
+    ++copies;
+  }
+  ASSERT_EQ(copies, 2u);  // the first and the one before the trailer
   Collector c;
-  const Verdict v = Decode(bytes, c);
+  Decoder d(c);
+  d.Feed(bytes);
+  const Verdict v = d.Finish();
+  EXPECT_EQ(d.damaged_headers(), 2u);
   EXPECT_TRUE(c.headers.empty());
   EXPECT_FALSE(v.header_seen);
   EXPECT_TRUE(v.trailer_seen);
@@ -464,6 +475,34 @@ TEST(StreamDecoder, DamagedHeaderStillYieldsVerifiedPages) {
   // gap between the ranges held no frame) none is missing.
   ExpectAllButLost(m, c, {});
   EXPECT_EQ(v.received.digest, v.sent.digest);
+}
+
+// Only the first copy damaged: the copy before the trailer is adopted for the frames
+// decoded without it, and the stream is whole (§8.2).
+TEST(StreamDecoder, DamagedFirstHeaderIsTakenFromItsCopy) {
+  FakeMemory m = MakeMemory(TwoRanges());
+  test::TestLz4 lz4;
+  auto bytes = EncodeMemory(m, lz4);
+  Collector clean;
+  Decode(bytes, clean);
+  ASSERT_EQ(clean.headers.size(), 1u);
+  bytes[kRecordHeaderSize + 70] ^= 0x10;
+  Collector c;
+  Decoder d(c);
+  d.Feed(bytes);
+  const Verdict v = d.Finish();
+  EXPECT_EQ(d.damaged_headers(), 1u);
+  ASSERT_EQ(c.headers.size(), 1u);
+  EXPECT_EQ(c.headers[0].stream_id, clean.headers[0].stream_id);
+  EXPECT_EQ(c.headers[0].ranges, m.ranges);
+  EXPECT_EQ(c.headers[0].notes, clean.headers[0].notes);
+  EXPECT_TRUE(v.header_seen);
+  EXPECT_TRUE(v.trailer_seen);
+  EXPECT_TRUE(v.complete);
+  EXPECT_TRUE(v.intact) << v.problems;
+  EXPECT_EQ(v.problems & kProblemNoHeader, 0u);
+  ExpectAllButLost(m, c, {});
+  EXPECT_EQ(v.received, v.sent);
 }
 
 TEST(StreamDecoder, FramesOfAnotherStreamAreIgnored) {

@@ -1,6 +1,6 @@
 // salvage::blockdump — the dump on a block device: header block, stream, trailer block.
 //
-// Follows docs/disk-format.md, version 1; every number here is defined there (change
+// Follows docs/disk-format.md, version 2 (reads version 1 too); every number here is defined there (change
 // both together). Shared by the block sink (in the image) and `salvage extract` (on the
 // host). All integers little-endian, serialized byte by byte; CRC is CRC-32C as in the
 // stream (docs/stream-format.md §7.1).
@@ -21,10 +21,14 @@ namespace salvage::blockdump {
 /// The header and trailer blocks are this size; the stream starts at this area offset.
 inline constexpr uint32_t kBlockSize = 4096;
 inline constexpr uint16_t kBlockShift = 12;
-/// Format version of both blocks.
-inline constexpr uint16_t kDiskVersion = 1;
-/// Smallest usable area: header, one block of stream, trailer.
-inline constexpr uint64_t kMinAreaBytes = 3 * kBlockSize;
+/// Format version of both blocks, as written. Version 2 added the backup header block
+/// (docs/disk-format.md §2); a reader also takes version 1 (no backup).
+inline constexpr uint16_t kDiskVersion = 2;
+inline constexpr uint16_t kOldestDiskVersion = 1;
+/// Blocks of the area that are not stream: header, backup header, trailer.
+inline constexpr uint64_t kMetaBlocks = 3;
+/// Smallest usable area: header, one block of stream, backup header, trailer.
+inline constexpr uint64_t kMinAreaBytes = (kMetaBlocks + 1) * kBlockSize;
 
 /// "SLVGDUMP" and "SLVGDEND".
 inline constexpr std::array<uint8_t, 8> kHeaderMagic = {'S', 'L', 'V', 'G', 'D', 'U', 'M', 'P'};
@@ -78,6 +82,10 @@ struct DumpHeader {
   uint64_t stream_capacity = 0;
   uint64_t trailer_offset = 0;
   uint32_t state = kStateStarted;
+  uint16_t version = kDiskVersion;  ///< Of the block read (EncodeHeader writes kDiskVersion).
+  /// Area offset of the backup header block (version 2: the block before the trailer);
+  /// 0 in version 1, which has none.
+  uint64_t backup_offset = 0;
   Extents extents;  ///< Its sector_size is the header's sector size.
 };
 
@@ -90,15 +98,19 @@ struct DumpTrailer {
 };
 
 /// The layout of an area of `area_bytes` (docs/disk-format.md §2): the trailer block is
-/// the last whole 4096-byte block, the stream lies between the two blocks. False when
-/// the area is smaller than kMinAreaBytes.
-constexpr bool LayoutFor(uint64_t area_bytes, DumpHeader* h) {
+/// the last whole 4096-byte block, the backup header block the one before it (version
+/// 2), the stream lies between the header block and those. False when the area is
+/// smaller than the version's minimum (kMinAreaBytes; 3 blocks in version 1).
+constexpr bool LayoutFor(uint64_t area_bytes, DumpHeader* h, uint16_t version = kDiskVersion) {
   const uint64_t usable = area_bytes / kBlockSize * kBlockSize;
-  if (usable < kMinAreaBytes) return false;
+  const uint64_t meta = version == 1 ? 2 : kMetaBlocks;
+  if (usable < (meta + 1) * kBlockSize) return false;
   h->area_bytes = area_bytes;
+  h->version = version;
   h->stream_offset = kBlockSize;
   h->trailer_offset = usable - kBlockSize;
-  h->stream_capacity = h->trailer_offset - kBlockSize;
+  h->backup_offset = version == 1 ? 0 : usable - 2 * kBlockSize;
+  h->stream_capacity = usable - meta * kBlockSize;
   return true;
 }
 
@@ -160,7 +172,9 @@ constexpr BlockCheck DecodeHeader(std::span<const uint8_t, kBlockSize> in, DumpH
     if (p[dh::kMagic + i] != kHeaderMagic[i]) return BlockCheck::kNoMagic;
   }
   if (!ChecksumMatches(stream::Crc32c::Compute(in.first(dh::kCrc)), stream::LoadLe32(p + dh::kCrc))) return BlockCheck::kBadCrc;
-  if (stream::LoadLe16(p + dh::kVersion) != kDiskVersion) return BlockCheck::kBadVersion;
+  const uint16_t version = stream::LoadLe16(p + dh::kVersion);
+  if (version < kOldestDiskVersion || version > kDiskVersion) return BlockCheck::kBadVersion;
+  h->version = version;
   h->state = stream::LoadLe32(p + dh::kState);
   h->dump_id = stream::LoadLe64(p + dh::kDumpId);
   h->area_bytes = stream::LoadLe64(p + dh::kAreaBytes);
@@ -180,10 +194,11 @@ constexpr BlockCheck DecodeHeader(std::span<const uint8_t, kBlockSize> in, DumpH
   if (!CheckExtents(h->extents, ~uint64_t{0}).ok()) return BlockCheck::kBadFields;
   if (h->extents.AreaBytes() != h->area_bytes) return BlockCheck::kBadFields;
   DumpHeader layout;
-  if (!LayoutFor(h->area_bytes, &layout) || layout.stream_offset != h->stream_offset ||
+  if (!LayoutFor(h->area_bytes, &layout, version) || layout.stream_offset != h->stream_offset ||
       layout.trailer_offset != h->trailer_offset || layout.stream_capacity != h->stream_capacity) {
     return BlockCheck::kBadFields;
   }
+  h->backup_offset = layout.backup_offset;
   return BlockCheck::kOk;
 }
 
@@ -194,7 +209,8 @@ constexpr BlockCheck DecodeTrailer(std::span<const uint8_t, kBlockSize> in, Dump
     if (p[dt::kMagic + i] != kTrailerMagic[i]) return BlockCheck::kNoMagic;
   }
   if (!ChecksumMatches(stream::Crc32c::Compute(in.first(dt::kCrc)), stream::LoadLe32(p + dt::kCrc))) return BlockCheck::kBadCrc;
-  if (stream::LoadLe16(p + dt::kVersion) != kDiskVersion) return BlockCheck::kBadVersion;
+  const uint16_t version = stream::LoadLe16(p + dt::kVersion);
+  if (version < kOldestDiskVersion || version > kDiskVersion) return BlockCheck::kBadVersion;
   t->flags = stream::LoadLe32(p + dt::kFlags);
   t->dump_id = stream::LoadLe64(p + dt::kDumpId);
   t->stream_bytes = stream::LoadLe64(p + dt::kStreamBytes);

@@ -2,7 +2,8 @@
 // device (docs/disk-format.md), with several large writes in flight.
 //
 // Layout of the area (the target's extents concatenated): a header block at 0, the
-// stream from 4096, a trailer block in the last whole 4096 bytes, written last.
+// stream from 4096, a backup of the header block in the last whole 4096 bytes but one,
+// a trailer block in the last whole 4096 bytes, written last.
 //
 // The sink is the one place that writes to the device, and every write goes through
 // MapArea (extents.h), which refuses anything outside the extents. The stream bytes are
@@ -11,8 +12,8 @@
 // it is in flight; before a buffer is refilled, the sink Waits for its writes.
 //
 // Order of writes: Begin zeroes the trailer block (so an interrupted dump never shows
-// an older dump's trailer) and flushes; the header block is written and flushed before
-// the first stream byte; Finish writes the rest of the stream, flushes, writes the
+// an older dump's trailer) and flushes; the header block and its backup are written
+// and flushed before the first stream byte; Finish writes the rest of the stream, flushes, writes the
 // trailer block, flushes.
 //
 // When the target is too small: Write refuses a span that does not fit in Remaining()
@@ -21,7 +22,9 @@
 // page and, when it says no, ends the stream (Encoder::WriteTrailer, which marks it
 // stopped early) and calls Finish(/*truncated=*/true). RoomForPage keeps
 // kStreamEndReserve bytes (one frame header for a pending zero/skipped run plus the
-// stream trailer record) on top of the most one page can cost.
+// stream trailer record) and two copies of the stream's header record (a periodic one
+// before the page, the last one before the trailer: docs/stream-format.md §4.6) on top
+// of the most one page can cost.
 //
 // Runs in the image: no heap, no exceptions, no vtables; the device is called through
 // plain function pointers (as the Encoder calls its sink), so this file's code is
@@ -102,7 +105,7 @@ class BlockSink {
   BlockSink& operator=(const BlockSink&) = delete;
 
   /// Checks the extents against the device (CheckExtents; same sector size), the
-  /// memory and the buffer size, and the area (at least 12 KiB); then zeroes the
+  /// memory and the buffer size, and the area (at least 16 KiB); then zeroes the
   /// trailer block of the area and flushes.
   /// Errors: kInvalidArgument (called twice; buffers; sector size differs from the
   /// extents'), kOutOfRange (extents past the device, area too small), kUnsupported
@@ -120,10 +123,12 @@ class BlockSink {
   uint64_t Remaining() const;
 
   /// True when one more page of `page_size` bytes and the end of the stream still fit:
-  /// Remaining() >= MaxStreamBytesPerPage(page_size) + kStreamEndReserve. The capture
-  /// asks before every page and ends the stream when it says no.
-  bool RoomForPage(uint32_t page_size) const {
-    return Remaining() >= MaxStreamBytesPerPage(page_size) + kStreamEndReserve;
+  /// Remaining() >= MaxStreamBytesPerPage(page_size) + kStreamEndReserve + 2 x
+  /// `header_record_bytes` (Encoder::header_record_bytes(): a header copy may precede
+  /// the page, and one precedes the trailer). The capture asks before every page and
+  /// ends the stream when it says no.
+  bool RoomForPage(uint32_t page_size, uint64_t header_record_bytes) const {
+    return Remaining() >= MaxStreamBytesPerPage(page_size) + kStreamEndReserve + 2 * header_record_bytes;
   }
 
   /// Ends the dump: pads the last partial sector with zeros, writes what is staged,

@@ -391,7 +391,15 @@ struct PlanInput {
   /// Salvage's own reservation: the linux,usable-memory-range entries, the image and the
   /// elfcorehdr itself. Nothing in here is dumped or read as a note.
   std::span<const PhysRange> reserved;
+  /// The granule the dump is made of (the image: its page size). The dump rounds its
+  /// ranges out to whole pages, so a page that holds a reserved byte is left out whole:
+  /// the plan (and its "that part left out" reports) cut the reservation rounded out to
+  /// this granule. 0 or 1: byte-exact. At most kMaxPlanReserved reserved ranges then.
+  uint64_t page_size = 0;
 };
+
+/// Most reserved ranges MakePlan takes with a page_size (it rounds a copy of them).
+inline constexpr size_t kMaxPlanReserved = 32;
 
 /// Which physical ranges to dump and which note buffers to read.
 struct Plan {

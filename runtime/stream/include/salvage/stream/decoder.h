@@ -131,6 +131,12 @@ class Decoder {
   /// are held until the rest arrives. Must not be called from an event.
   void Feed(std::span<const uint8_t> bytes);
 
+  /// Starts a stream with `header` before any input, as if its header record had come
+  /// first (emits OnHeader). For a second pass over input whose first intact header copy
+  /// came after some of its frames (docs/stream-format.md §4.6): those frames are then
+  /// placed in the header's ranges. Must not be called from an event.
+  void Seed(DecodedHeader header);
+
   /// The input has ended: decodes what is held, reports pages that never arrived as
   /// kTruncated when there was no trailer, emits OnStreamEnd for an open stream, and
   /// returns the verdict of the last stream (all false when none was seen).
@@ -141,6 +147,11 @@ class Decoder {
   /// Bytes passed to OnText, and bytes dropped as parts of damaged records.
   uint64_t text_bytes() const { return text_bytes_; }
   uint64_t garbage_bytes() const { return garbage_bytes_; }
+  /// During an event: the input offset (bytes fed before it) of the record it comes from.
+  uint64_t record_offset() const { return record_offset_; }
+  /// Header records whose record header verified but whose payload did not (damaged
+  /// copies), over all input so far.
+  uint64_t damaged_headers() const { return damaged_headers_; }
 
  private:
   size_t Scan(std::span<const uint8_t> d, bool final);
@@ -169,6 +180,8 @@ class Decoder {
   uint64_t suppress_until_ = 0;// absolute offset: bytes before it are not text
   uint64_t text_bytes_ = 0;
   uint64_t garbage_bytes_ = 0;
+  uint64_t record_offset_ = 0;
+  uint64_t damaged_headers_ = 0;
 
   // The current stream.
   bool active_ = false;      // a header or a frame has named a stream

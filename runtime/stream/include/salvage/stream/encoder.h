@@ -7,6 +7,7 @@
 // sink). A raw page is handed to the sink straight from old memory, never copied.
 #pragma once
 
+#include <array>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -66,6 +67,11 @@ struct HeaderInfo {
 /// Writes one stream: WriteHeader, then WritePage/SkipPages for every page of every
 /// range in order, then WriteTrailer.
 ///
+/// The header record is written again, identical, so that no single damaged record
+/// loses the dump (docs/stream-format.md §4.6): before the first frame that would start
+/// HeaderRepeatInterval() or more stream bytes after the previous copy began, and once
+/// more right before the trailer.
+///
 /// Zero pages and skipped pages are gathered into runs (one frame of a few dozen bytes
 /// per up to kMaxRunPages pages), so a frame may reach the sink only when the run ends.
 /// A sink error is sticky: the stream is broken and every later call returns it.
@@ -86,7 +92,8 @@ class Encoder {
   Encoder(const Encoder&) = delete;
   Encoder& operator=(const Encoder&) = delete;
 
-  /// Validates `info` and writes the header record.
+  /// Validates `info` and writes the header record. `info` (and what its spans show)
+  /// must stay valid until WriteTrailer: the encoder writes the header again from it.
   /// Errors: kInvalidArgument (called twice; page size, ELF class/data, a range not
   /// page-aligned, empty, overlapping, unordered or ending at 2^64; scratch too small),
   /// kOutOfRange (header payload over kMaxHeaderPayload), or the sink's error.
@@ -116,11 +123,21 @@ class Encoder {
   /// Pages of the ranges not yet written or skipped (valid after WriteHeader).
   uint64_t pages_remaining() const { return total_pages_ - covered_pages_; }
   uint32_t page_size() const { return page_size_; }
+  /// Bytes of one header record (record header + payload; valid after WriteHeader): what
+  /// each repeated copy costs. A sink with a fixed capacity keeps room for two of them
+  /// (one periodic copy before a page, one before the trailer).
+  uint64_t header_record_bytes() const { return header_record_bytes_; }
+  /// Stream bytes after which the header is repeated: max(kHeaderRepeatMinBytes,
+  /// kHeaderRepeatFactor x header_record_bytes()) (valid after WriteHeader).
+  uint64_t HeaderRepeatInterval() const { return repeat_interval_; }
+  /// Header records written so far (the first one included).
+  uint64_t header_copies() const { return header_copies_; }
 
  private:
   enum class State : uint8_t { kNeedHeader, kFrames, kClosed };
 
   Status Write(std::span<const uint8_t> bytes);
+  Status WriteHeaderRecord();
   Status CheckNext(PhysAddr phys) const;
   void Advance(uint64_t pages);
   uint64_t PagesLeftInRange() const;
@@ -141,6 +158,16 @@ class Encoder {
   uint64_t stream_id_ = 0;
   std::span<const PhysRange> ranges_;
   uint64_t total_pages_ = 0;
+
+  // The header record, for its copies: the caller's info, the 48-byte record header
+  // (CRCs included) and where the last copy began.
+  HeaderInfo info_;
+  std::array<uint8_t, kRecordHeaderSize> header_rh_{};
+  uint64_t header_record_bytes_ = 0;
+  uint64_t repeat_interval_ = 0;
+  uint64_t header_copies_ = 0;
+  uint64_t bytes_ = 0;             // stream bytes written
+  uint64_t last_header_at_ = 0;    // stream offset of the last header copy
 
   // The next page expected: ranges_[range_].base + offset_.
   size_t range_ = 0;

@@ -318,6 +318,11 @@ inline constexpr uint32_t kMaxRunPages = 65536;
 inline constexpr uint32_t kMaxHeaderPayload = 1u << 20;
 /// Largest trailer payload a decoder accepts.
 inline constexpr uint32_t kMaxTrailerPayload = 4096;
+/// The header record is repeated (docs/stream-format.md §4.6) once this many stream
+/// bytes have gone out since the previous copy began, or kHeaderRepeatFactor header
+/// records' worth when that is more (so copies never cost over 1/32 of the stream).
+inline constexpr uint64_t kHeaderRepeatMinBytes = 1u << 20;
+inline constexpr uint64_t kHeaderRepeatFactor = 32;
 
 /// Header payload: the fixed part. docs/stream-format.md §4.
 namespace hdr {
