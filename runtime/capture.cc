@@ -462,9 +462,28 @@ Status Capture(const CaptureInput& in) {
   };
   reserve(in.image);
   reserve(in.dtb);
-  Status usable = in.tree->ForEachUsableMemoryRange([&](const PhysRange& r) { reserve(r); });
+  size_t usable_ranges = 0;
+  Status usable = in.tree->ForEachUsableMemoryRange([&](const PhysRange& r) {
+    reserve(r);
+    ++usable_ranges;
+  });
   if (!usable.ok()) console::Printf("salvage: warning: %s\n", usable.what());
-  if (in.options->mem_size && in.options->mem_start) reserve(PhysRange{*in.options->mem_start, *in.options->mem_size});
+  if (in.options->mem_size && in.options->mem_start) {
+    reserve(PhysRange{*in.options->mem_start, *in.options->mem_size});
+  } else if (in.options->mem_size && usable_ranges == 0) {
+    // A bare mem=SIZE (kexec-tools' 32-bit Arm form) and no linux,usable-memory-range:
+    // the reservation starts where Linux's capture kernel would take its memory to
+    // start, from where it was loaded: a zImage (AUTO_ZRELADDR) rounds its load address
+    // down to 128 MiB, which is why Arm's crashkernel= reservation is 128 MiB aligned;
+    // arm64 and RISC-V kernels sit 2 MiB aligned. Never dump the reservation.
+    const uint64_t align = arch::ElfMachine() == 40 /* EM_ARM */ ? (uint64_t{128} << 20) : (uint64_t{2} << 20);
+    const PhysRange r{AlignDown(in.image.base, align), *in.options->mem_size};
+    console::Printf("salvage: mem=0x%llx without @start and no usable-memory-range: the reservation is taken to be "
+                    "0x%llx size 0x%llx (where salvage was loaded, rounded down to %llu MiB): not dumped\n",
+                    static_cast<unsigned long long>(r.size), static_cast<unsigned long long>(r.base),
+                    static_cast<unsigned long long>(r.size), static_cast<unsigned long long>(align >> 20));
+    reserve(r);
+  }
   ForEachFirmwareReservedRegion(*in.tree, [&](const PhysRange& r) {
     console::Printf("salvage: /reserved-memory 0x%llx size 0x%llx: not dumped\n",
                     static_cast<unsigned long long>(r.base), static_cast<unsigned long long>(r.size));

@@ -293,7 +293,7 @@ def page_at(d, loads, phys, page=4096):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--arch", required=True, choices=sorted(bt.QEMU))
-    ap.add_argument("--mode", default="serial", choices=["serial", "damaged", "badhdr", "truncated", "nohdr"] + sorted(HEADER_MODES))
+    ap.add_argument("--mode", default="serial", choices=["serial", "damaged", "badhdr", "truncated", "nohdr", "memsize"] + sorted(HEADER_MODES))
     ap.add_argument("--image", required=True)
     ap.add_argument("--salvage", required=True, help="the host salvage command")
     ap.add_argument("--synth", required=True, help="tools/synth-crash.py")
@@ -364,6 +364,15 @@ def run(a, work):
     elif mode == "truncated":
         elfcorehdr[1] = 80  # the ELF header and a bit: the program headers are cut off
         expect_msgs = [r"salvage: elfcorehdr unusable: .+", r"salvage: FALLBACK: dumping all of /memory"]
+    elif mode == "memsize":
+        # 32-bit Arm kexec-tools' form: elfcorehdr= and a bare mem=SIZE on the command
+        # line, no linux,usable-memory-range. A PT_LOAD over the whole reservation shows
+        # that none of it is dumped although the image knows only its size.
+        res = m["usable_memory_range"][0]
+        elfcorehdr[1] = add_loads(hdr_path, m, [(res[0], res[1])])
+        expect_msgs = [r"salvage: mem=0x%x without @start and no usable-memory-range: the reservation is taken to be "
+                       r"0x%x size 0x%x" % (res[1], res[0], res[1]),
+                       r"salvage: elfcorehdr: PT_LOAD overlaps salvage's reservation: that part left out"]
     elif mode == "nohdr":
         elfcorehdr = None
         expect_msgs = [r"salvage: no elfcorehdr: neither /chosen/linux,elfcorehdr nor elfcorehdr= in bootargs",
@@ -371,7 +380,12 @@ def run(a, work):
 
     dtb = os.path.join(work, "crash.dtb")
     dump_dtb(arch, ram, a.image, dtb, machine, a.dtb)
-    set_chosen(dtb, elfcorehdr, m["usable_memory_range"])
+    if mode == "memsize":
+        res = m["usable_memory_range"][0]
+        bt.run(["fdtput", "-t", "s", dtb, "/chosen", "bootargs",
+                f"elfcorehdr=0x{elfcorehdr[0]:x} mem={res[1] >> 10}K"])
+    else:
+        set_chosen(dtb, elfcorehdr, m["usable_memory_range"])
     serial_index = 0
     qmp = []
     if machine != "virt":
@@ -501,6 +515,11 @@ def run(a, work):
 
     if recv.returncode != 0:
         raise Fail(f"recv exited {recv.returncode}:\n{log[-3000:]}")
+    if mode == "memsize":
+        res = m["usable_memory_range"][0]
+        inside = [(pa, size) for pa, va, off, size in loads if pa < res[0] + res[1] and res[0] < pa + size]
+        if inside:
+            raise Fail(f"the vmcore holds part of the reservation: {[(hex(p), hex(n)) for p, n in inside]}")
     if not fallback:
         check_gdb(arch, vmcore, loads, m)
     if missing:
@@ -599,6 +618,25 @@ def check_gdb(arch, vmcore, loads, m):
     got = [tuple(int(x, 16) for x in row) for row in rows]
     if got != want:
         raise Fail(f"gdb read {got} at the ranges' virtual addresses, the machine has {want}:\n{r.stdout}{r.stderr}")
+
+
+def add_loads(path, m, extra):
+    """Appends PT_LOADs (base, size) to the synthetic elfcorehdr; returns its new size."""
+    with open(path, "rb") as f:
+        hdr = bytearray(f.read())
+    if m["elf_class"] == 64:
+        phnum, = struct.unpack_from("<H", hdr, 56)
+        for b, n in extra:
+            hdr += struct.pack("<IIQQQQQQ", 1, 7, b, 0, b, n, n, 0)
+        struct.pack_into("<H", hdr, 56, phnum + len(extra))
+    else:
+        phnum, = struct.unpack_from("<H", hdr, 44)
+        for b, n in extra:
+            hdr += struct.pack("<IIIIIIII", 1, b, 0, b, n, n, 7, 0)
+        struct.pack_into("<H", hdr, 44, phnum + len(extra))
+    with open(path, "wb") as f:
+        f.write(hdr)
+    return len(hdr)
 
 
 def rewrite_header(path, m, expect):
