@@ -5,7 +5,8 @@
 // streams).
 //
 // Besides "no crash, no UB, no leak", it checks the exit code is one inspect.h lists:
-// 0 complete and intact, 3 not, 1 unreadable or neither a stream nor a vmcore.
+// 0 complete and intact, 3 not, 1 unreadable or neither a stream nor a vmcore, 4 a
+// vmcore without salvage's note (completeness unknown).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -23,7 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace loader = salvage::loader;
   const std::string path = salvage::fuzz::WriteInput("vmcore", data, size);
   const int rc = loader::Inspect(path);
-  salvage::fuzz::Check(rc == loader::kExitOk || rc == loader::kExitFailure || rc == loader::kExitIncomplete);
+  salvage::fuzz::Check(rc == loader::kExitOk || rc == loader::kExitFailure || rc == loader::kExitIncomplete ||
+                         rc == loader::kExitNotSalvage);
   salvage::fuzz::ClearScratch();
   return 0;
 }
