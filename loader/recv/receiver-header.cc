@@ -23,14 +23,21 @@
 
 namespace salvage::loader {
 
-bool Receiver::OpenSpool() {
+int Receiver::CreateBesideOutput(const char* suffix, std::string* path, std::string* dir) const {
   const size_t slash = options_.output.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : options_.output.substr(0, slash);
+  *dir = slash == std::string::npos ? "." : options_.output.substr(0, slash);
   const std::string base = slash == std::string::npos ? options_.output : options_.output.substr(slash + 1);
-  std::string tmpl = dir + "/." + base + ".stream-XXXXXX";
+  std::string tmpl = *dir + "/." + base + suffix + "XXXXXX";
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back(0);
-  spool_fd_ = mkstemp(buf.data());
+  const int fd = mkstemp(buf.data());
+  if (fd >= 0) *path = buf.data();
+  return fd;
+}
+
+bool Receiver::OpenSpool() {
+  std::string path, dir;
+  spool_fd_ = CreateBesideOutput(".stream-", &path, &dir);
   if (spool_fd_ < 0) {
     std::fprintf(stderr,
                  "salvage %s: warning: cannot create a spool file in %s (%s): frames that arrive before an intact "
@@ -38,7 +45,7 @@ bool Receiver::OpenSpool() {
                  options_.tool, dir.c_str(), std::strerror(errno));
     return false;
   }
-  unlink(buf.data());  // anonymous: gone with the descriptor
+  unlink(path.c_str());  // anonymous: gone with the descriptor
   spool_bytes_ = 0;
   return true;
 }

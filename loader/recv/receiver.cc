@@ -246,19 +246,14 @@ void Receiver::OnHeader(const stream::DecodedHeader& header) {
                static_cast<unsigned long long>(header.total_pages), header.page_size, header.notes.size(),
                EscapeForTerminal(header.options).c_str());
   // Temporary file beside the output, mode 0600 (a dump holds secrets), renamed at the end.
-  const size_t slash = options_.output.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : options_.output.substr(0, slash);
-  const std::string base = slash == std::string::npos ? options_.output : options_.output.substr(slash + 1);
-  std::string tmpl = dir + "/." + base + ".partial-XXXXXX";
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back(0);
-  fd_ = mkstemp(buf.data());
+  std::string path, dir;
+  fd_ = CreateBesideOutput(".partial-", &path, &dir);
   if (fd_ < 0) {
     Fail("cannot create a temporary file in " + dir + ": " + std::strerror(errno));
     return;
   }
   fchmod(fd_, 0600);
-  temp_path_ = buf.data();
+  temp_path_ = path;
   std::string error;
   if (!writer_.Begin(fd_, LayoutFor(header, &verdict_note_offset_), &error)) Fail(error);
 }

@@ -75,6 +75,9 @@ class Receiver : public stream::DecoderEvents {
   // start by a decoder seeded with the header. Without any intact header the verified
   // pages are written as a vmcore without notes. See receiver-header.cc.
   bool OpenSpool();
+  // A new file "DIR/.BASE<suffix>XXXXXX" beside the output (mkstemp: mode 0600, O_EXCL);
+  // its path in *path and its directory in *dir. -1 with errno on failure.
+  int CreateBesideOutput(const char* suffix, std::string* path, std::string* dir) const;
   void Spool(const uint8_t* data, size_t n);
   void CloseSpool();
   bool ReplaySpool(stream::Decoder& decoder);
