@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -76,13 +77,19 @@ class VmcoreWriterTest : public ::testing::Test {
     }
   }
 
-  /// Every PT_LOAD's bytes equal the pages written at its physical addresses.
+  /// Every PT_LOAD's bytes equal the pages written at its physical addresses (a PT_LOAD
+  /// may start and end inside a page).
   static void ExpectLoadData(const std::vector<uint8_t>& f, const Core& c, uint32_t page_size) {
     for (const Phdr& ph : c.Loads()) {
-      ASSERT_EQ(ph.filesz % page_size, 0u);
-      for (uint64_t off = 0; off < ph.filesz; off += page_size) {
-        EXPECT_EQ(Bytes(f, ph.offset + off, page_size), PageAt(ph.paddr + off, page_size))
-            << "PT_LOAD paddr " << Hex(ph.paddr) << " page " << off / page_size;
+      EXPECT_EQ(ph.memsz, ph.filesz) << "PT_LOAD paddr " << Hex(ph.paddr);
+      for (uint64_t off = 0; off < ph.filesz;) {
+        const uint64_t phys = ph.paddr + off, page = phys / page_size * page_size;
+        const uint64_t n = std::min<uint64_t>(ph.filesz - off, page + page_size - phys);
+        const std::vector<uint8_t> want = PageAt(page, page_size);
+        EXPECT_EQ(Bytes(f, ph.offset + off, n),
+                  std::vector<uint8_t>(want.begin() + (phys - page), want.begin() + (phys - page) + n))
+            << "PT_LOAD paddr " << Hex(ph.paddr) << " at +" << Hex(off);
+        off += n;
       }
     }
   }
@@ -386,7 +393,8 @@ TEST_F(VmcoreWriterTest, MemoryNoSegmentShowsGetsVaddrZero) {
   ExpectLoadData(f, c, 4096);
 }
 
-TEST_F(VmcoreWriterTest, SegmentStartingInsideAPageCoversThatPage) {
+TEST_F(VmcoreWriterTest, SegmentInsidePagesKeepsItsExactBoundaries) {
+  // /proc/vmcore keeps p_memsz as the elfcorehdr gave it; so does the writer.
   constexpr uint64_t kV = 0xc0000000;
   VmcoreLayout layout;
   layout.page_size = 4096;
@@ -397,16 +405,58 @@ TEST_F(VmcoreWriterTest, SegmentStartingInsideAPageCoversThatPage) {
   ASSERT_TRUE(w.Begin(fd_, layout, &error)) << error;
   WriteAll(w, layout);
   ASSERT_TRUE(w.Finish(&error)) << error;
-  const Core c = ParseCore(Contents());
+  const std::vector<uint8_t> f = Contents();
+  const Core c = ParseCore(f);
   ASSERT_TRUE(c.ok);
+  const uint64_t data = AlignUp(kNotes64, 4096);
   const auto loads = c.Loads();
   ASSERT_EQ(loads.size(), 2u);
-  EXPECT_EQ(loads[0].paddr, 0x40000000u);
-  EXPECT_EQ(loads[0].vaddr, kV);  // the same vaddr - paddr as the segment
-  EXPECT_EQ(loads[0].filesz, 0x2000u);
+  EXPECT_EQ(loads[0].paddr, 0x40000800u);
+  EXPECT_EQ(loads[0].vaddr, kV + 0x800);
+  EXPECT_EQ(loads[0].offset, data + 0x800);
+  EXPECT_EQ(loads[0].filesz, 0x1000u);
+  EXPECT_EQ(loads[0].memsz, 0x1000u);
+  // The rest of pages 0 and 1 belongs to no PT_LOAD (as in /proc/vmcore); pages 2 and 3
+  // are dumped memory no segment shows.
   EXPECT_EQ(loads[1].paddr, 0x40002000u);
   EXPECT_EQ(loads[1].vaddr, 0u);
   EXPECT_EQ(loads[1].filesz, 0x2000u);
+  ExpectLoadData(f, c, 4096);
+}
+
+TEST_F(VmcoreWriterTest, OverlapsOtherThanASecondViewAreClipped) {
+  constexpr uint64_t kLinear = 0xffff000000000000ull, kOther = 0xffff000050000000ull;
+  VmcoreLayout layout;
+  layout.page_size = 4096;
+  layout.ranges = {{0x40000000, 0, 0x5000}};
+  layout.segments = {
+      {0x40000000, kLinear + 0x40000000, 0x3000},  // A
+      {0x40001000, kLinear + 0x40001000, 0x1000},  // inside A at A's offset: a duplicate, dropped
+      {0x40002000, kOther, 0x2000},                // partly over A: keeps only [0x40003000, 0x40004000)
+      {0x40003000, kLinear + 0x40003000, 0x2000},  // partly over the third: keeps [0x40004000, 0x40005000)
+  };
+  VmcoreWriter w;
+  std::string error;
+  ASSERT_TRUE(w.Begin(fd_, layout, &error)) << error;
+  WriteAll(w, layout);
+  ASSERT_TRUE(w.Finish(&error)) << error;
+  const std::vector<uint8_t> f = Contents();
+  const Core c = ParseCore(f);
+  ASSERT_TRUE(c.ok);
+  const uint64_t data = AlignUp(kNotes64, 4096);
+  const auto loads = c.Loads();
+  ASSERT_EQ(loads.size(), 3u);
+  const uint64_t want[3][4] = {  // vaddr, paddr, offset, size
+      {kLinear + 0x40000000, 0x40000000, data, 0x3000},
+      {kOther + 0x1000, 0x40003000, data + 0x3000, 0x1000},
+      {kLinear + 0x40004000, 0x40004000, data + 0x4000, 0x1000}};
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(loads[i].vaddr, want[i][0]) << i;
+    EXPECT_EQ(loads[i].paddr, want[i][1]) << i;
+    EXPECT_EQ(loads[i].offset, want[i][2]) << i;
+    EXPECT_EQ(loads[i].filesz, want[i][3]) << i;
+  }
+  ExpectLoadData(f, c, 4096);
 }
 
 TEST_F(VmcoreWriterTest, Elf32RefusesMemoryAbove4GiB) {

@@ -11,6 +11,9 @@ Modes:
   damaged    a proxy between QEMU and recv flips bits, drops and duplicates bytes at a
              few places: recv must write no wrong byte, report the pages it lost, leave
              exactly those out of the vmcore's PT_LOADs, and exit 3.
+  line       a line damaged at 1e-3 per byte (LineDamager: a fixed seed, flips, drops
+             and duplicates): the pages recv reports lost and leaves out are exactly
+             those of the frames the line touched, no byte is wrong, exit 3.
   badhdr     the elfcorehdr gets overlapping, out-of-memory, absurd (wrapping) and
              reservation-overlapping PT_LOADs: each is reported, the good ranges still
              match.
@@ -37,6 +40,7 @@ both through the BCM2835 PM watchdog, as the raspi boards have no PSCI.
 Prints "SALVAGE: PASS|FAIL <arch> capture-<mode> ..." and exits 0 only on PASS.
 """
 import argparse
+import bisect
 import importlib.util
 import json
 import os
@@ -253,6 +257,108 @@ class HeaderDamager(threading.Thread):
             self.error = e
 
 
+def split_records(buf, start):
+    """The stream's records in buf from the first sync word at or after start, up to and
+    including the trailer: (offset, size, type, phys, count), as docs/stream-format.md §3
+    lays them out."""
+    out = []
+    i = buf.find(SYNC, start)
+    while 0 <= i and i + 48 <= len(buf) and buf[i:i + 8] == SYNC:
+        rtype = buf[i + 8]
+        phys, count, payload_len = struct.unpack_from("<QII", buf, i + 24)
+        out.append((i, 48 + payload_len, rtype, phys, count))
+        if rtype == 3:
+            break
+        i += 48 + payload_len
+    return out
+
+
+class LineDamager(threading.Thread):
+    """A line that damages 1 byte in RATE, at random, between the stream's first byte and
+    the end of its trailer: it flips a bit, drops the byte or sends it twice. It first
+    reads everything QEMU sends (recv waits for a stream indefinitely), then picks the
+    first seed from 1 on under which a header copy and the trailer come through intact
+    (without a header a decoder cannot know which pages a frame it lost would have held,
+    docs/stream-format.md §8.5), damages the bytes and sends them to recv. `damaged_pages`
+    are the pages of every frame record the damage touched: what recv must report lost."""
+
+    RATE = 1e-3
+
+    def __init__(self, upstream_port, listen_port):
+        super().__init__(daemon=True)
+        self.up, self.listen = upstream_port, listen_port
+        self.error = None
+        self.seed = None
+        self.damages = 0
+        self.frames_hit = 0
+        self.damaged_pages = set()
+        self.srv = socket.socket()
+        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.srv.bind(("127.0.0.1", listen_port))
+        self.srv.listen(1)
+
+    def plan(self, records, seed):
+        """Damage positions under `seed`: [(offset, action)], geometric gaps at RATE."""
+        rnd = random.Random(seed)
+        first, end = records[0][0], records[-1][0] + records[-1][1]
+        out, pos = [], first
+        while True:
+            pos += 1 + int(rnd.expovariate(self.RATE))
+            if pos >= end:
+                return out
+            out.append((pos, rnd.choice(("flip", "drop", "dup")), 1 << rnd.randrange(8)))
+
+    def run(self):
+        try:
+            down, _ = self.srv.accept()
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    up = socket.create_connection(("127.0.0.1", self.up))
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+            clean = bytearray()
+            while True:
+                data = up.recv(65536)
+                if not data:
+                    break
+                clean += data
+            up.close()
+            records = split_records(clean, 0)
+            if not records or records[-1][2] != 3:
+                raise Fail(f"no complete stream from QEMU ({len(records)} records, {len(clean)} bytes)")
+            starts = [r[0] for r in records]
+            for seed in range(1, 1000):
+                damage = self.plan(records, seed)
+                hit = {bisect.bisect_right(starts, pos) - 1 for pos, _, _ in damage}
+                if len(records) - 1 not in hit and any(r[2] == 1 and k not in hit for k, r in enumerate(records)):
+                    break
+            else:
+                raise Fail("no seed below 1000 leaves a header copy and the trailer intact")
+            self.seed, self.damages = seed, len(damage)
+            for k in hit:
+                _, _, rtype, phys, count = records[k]
+                if rtype == 2:
+                    self.frames_hit += 1
+                    self.damaged_pages.update(phys + p * 4096 for p in range(count))
+            out, prev = bytearray(), 0
+            for pos, action, bit in damage:
+                out += clean[prev:pos]
+                if action == "flip":
+                    out.append(clean[pos] ^ bit)
+                elif action == "dup":
+                    out += clean[pos:pos + 1] * 2
+                prev = pos + 1
+            out += clean[prev:]
+            down.sendall(bytes(out))
+            down.close()
+        except Exception as e:  # reported by the test
+            self.error = e
+
+
 HEADER_MODES = {"hdrfirst": lambda k: k == 0, "hdrallbut1": lambda k: k != 1, "hdrall": lambda k: True}
 
 
@@ -293,7 +399,7 @@ def page_at(d, loads, phys, page=4096):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--arch", required=True, choices=sorted(bt.QEMU))
-    ap.add_argument("--mode", default="serial", choices=["serial", "damaged", "badhdr", "truncated", "nohdr", "memsize"] + sorted(HEADER_MODES))
+    ap.add_argument("--mode", default="serial", choices=["serial", "damaged", "line", "badhdr", "truncated", "nohdr", "memsize"] + sorted(HEADER_MODES))
     ap.add_argument("--image", required=True)
     ap.add_argument("--salvage", required=True, help="the host salvage command")
     ap.add_argument("--synth", required=True, help="tools/synth-crash.py")
@@ -407,6 +513,10 @@ def run(a, work):
                   (900000 + rnd.randrange(1000), "dup"), (1500000 + rnd.randrange(1000), "flip")]
         proxy = Proxy(qemu_port, recv_port, damage)
         proxy.start()
+    elif mode == "line":
+        recv_port = free_port()
+        proxy = LineDamager(qemu_port, recv_port)
+        proxy.start()
     elif mode in HEADER_MODES:
         recv_port = free_port()
         proxy = HeaderDamager(qemu_port, recv_port, HEADER_MODES[mode])
@@ -512,6 +622,24 @@ def run(a, work):
         if not 0 < len(missing) <= 64 * len(proxy.damage):
             raise Fail(f"{len(missing)} pages lost for {len(proxy.damage)} damaged bytes: recovery is not at the next frame")
         return f" ({len(missing)} pages lost and reported for {len(proxy.damage)} damages, no wrong byte, {secs:.1f} s)"
+
+    if mode == "line":
+        if recv.returncode != 3:
+            raise Fail(f"recv exited {recv.returncode} on a line damaged at 1e-3, expected 3:\n{log[-2000:]}")
+        if proxy.frames_hit < 50:
+            raise Fail(f"the line damaged only {proxy.frames_hit} frames: the stream is too short for this test")
+        if set(missing) != proxy.damaged_pages:
+            extra = sorted(set(missing) - proxy.damaged_pages)
+            kept = sorted(proxy.damaged_pages - set(missing))
+            raise Fail(f"the vmcore lacks {len(missing)} pages, the line damaged {len(proxy.damaged_pages)}: "
+                       f"{len(extra)} lost that were not damaged (first {[hex(x) for x in extra[:4]]}), "
+                       f"{len(kept)} damaged yet present (first {[hex(x) for x in kept[:4]]})")
+        # Hundreds of holes: recv lists the first ones; its verdict line counts them all.
+        mm = re.search(r"^salvage recv: the dump is INCOMPLETE: .* lost=(\d+) ", log, re.M)
+        if not mm or int(mm.group(1)) != len(missing):
+            raise Fail(f"recv reported {mm and mm.group(1)} lost pages, the line damaged {len(missing)}:\n{log[-2000:]}")
+        return (f" (seed {proxy.seed}: {proxy.damages} damaged bytes hit {proxy.frames_hit} frames; "
+                f"{len(missing)} pages lost and reported, no wrong byte, {secs:.1f} s)")
 
     if recv.returncode != 0:
         raise Fail(f"recv exited {recv.returncode}:\n{log[-3000:]}")

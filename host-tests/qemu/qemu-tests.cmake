@@ -46,7 +46,7 @@ endforeach()
 # serial line (QEMU's -serial tcp server) into `salvage recv`; the vmcore must equal the
 # machine's memory byte for byte. Modes: see host-tests/qemu/capture-test.py.
 foreach(arch IN LISTS SALVAGE_ARCHES)
-  foreach(mode serial damaged badhdr truncated nohdr memsize hdrfirst hdrallbut1 hdrall)
+  foreach(mode serial damaged line badhdr truncated nohdr memsize hdrfirst hdrallbut1 hdrall)
     add_test(NAME capture-${arch}-${mode}
       COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/capture-test.py
               --arch ${arch} --mode ${mode} --image ${SALVAGE_IMAGE_${arch}}

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <iterator>
 
+#include "salvage/elfcore/elfcore.h"
+
 namespace salvage::loader {
 namespace {
 
@@ -229,7 +231,8 @@ std::vector<std::pair<uint64_t, uint64_t>> VmcoreWriter::Missing() const {
 }
 
 std::vector<VmcoreWriter::Load> VmcoreWriter::ComputeLoads() {
-  // Everything in page numbers (address / page size): no sum can overflow.
+  // Runs in page numbers, views in bytes: the decoder keeps every range and segment
+  // inside the crashed machine's physical address space, so no sum overflows.
   const uint64_t ps = layout_.page_size;
   struct Piece {
     uint64_t first, end;  // pages [first, end)
@@ -239,22 +242,48 @@ std::vector<VmcoreWriter::Load> VmcoreWriter::ComputeLoads() {
   std::vector<Piece> runs;
   runs.reserve(runs_.size());
   for (const auto& [phys, run] : runs_) runs.push_back({phys / ps, phys / ps + run.pages, run.offset, run.range});
+  // The views, byte-exact as the elfcorehdr gave them (/proc/vmcore keeps p_memsz
+  // exact too). PT_LOADs that share bytes follow elfcore::IsSecondView's rule: a second
+  // view (the kernel text inside a RAM range) keeps its own program header over the
+  // same file bytes; any other overlap is clipped, the later segment losing what an
+  // earlier one already shows.
   struct View {
-    uint64_t first, end;  // pages
+    uint64_t first, end;  // bytes [first, end)
     uint64_t phys, vaddr;
   };
+  const std::vector<VmcoreSegment>& segments = layout_.segments;
+  auto end_of = [](const VmcoreSegment& s) { return s.size > ~uint64_t{0} - s.phys ? ~uint64_t{0} : s.phys + s.size; };
   std::vector<View> views;
-  for (const VmcoreSegment& s : layout_.segments) {
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const VmcoreSegment& s = segments[i];
     if (s.size == 0) continue;
-    const uint64_t last = s.size - 1 > ~uint64_t{0} - s.phys ? ~uint64_t{0} : s.phys + s.size - 1;
-    views.push_back({s.phys / ps, last / ps + 1, s.phys, s.vaddr});
+    const elfcore::LoadSegment me{PhysRange{s.phys, end_of(s) - s.phys}, s.vaddr};
+    std::vector<std::pair<uint64_t, uint64_t>> pieces{{s.phys, end_of(s)}};
+    for (size_t j = 0; j < i && !pieces.empty(); ++j) {
+      const VmcoreSegment& e = segments[j];
+      if (e.size == 0) continue;
+      const elfcore::LoadSegment other{PhysRange{e.phys, end_of(e) - e.phys}, e.vaddr};
+      if (!me.phys.Overlaps(other.phys) || elfcore::IsSecondView(me, other)) continue;
+      std::vector<std::pair<uint64_t, uint64_t>> left;
+      for (const auto& [first, end] : pieces) {
+        if (end <= e.phys || first >= end_of(e)) {
+          left.emplace_back(first, end);
+          continue;
+        }
+        if (first < e.phys) left.emplace_back(first, e.phys);
+        if (end > end_of(e)) left.emplace_back(end_of(e), end);
+      }
+      pieces.swap(left);
+    }
+    for (const auto& [first, end] : pieces) views.push_back({first, end, s.phys, s.vaddr});
   }
-  // The runs a view meets: [lo, hi) of `runs`, found by binary search.
+  // The runs a view meets: [lo, hi) of `runs`, found by binary search on pages.
   auto meets = [&](const View& v, size_t* lo, size_t* hi) {
-    *lo = static_cast<size_t>(std::upper_bound(runs.begin(), runs.end(), v.first,
+    const uint64_t first = v.first / ps, end = (v.end - 1) / ps + 1;
+    *lo = static_cast<size_t>(std::upper_bound(runs.begin(), runs.end(), first,
                                                [](uint64_t p, const Piece& r) { return p < r.end; }) -
                               runs.begin());
-    *hi = static_cast<size_t>(std::lower_bound(runs.begin(), runs.end(), v.end,
+    *hi = static_cast<size_t>(std::lower_bound(runs.begin(), runs.end(), end,
                                                [](const Piece& r, uint64_t p) { return r.first < p; }) -
                               runs.begin());
     if (*hi < *lo) *hi = *lo;
@@ -269,7 +298,7 @@ std::vector<VmcoreWriter::Load> VmcoreWriter::ComputeLoads() {
     pieces += hi - lo;
   }
   if (pieces > 4 * (runs.size() + views.size()) + 64) {
-    warning_ = "vmcore: the stream's " + std::to_string(views.size()) + " segments would need " +
+    warning_ = "vmcore: the stream's " + std::to_string(segments.size()) + " segments would need " +
                std::to_string(pieces) + " program headers for " + std::to_string(runs.size()) +
                " runs of pages; the vmcore shows the memory at its physical addresses only";
     views.clear();
@@ -279,15 +308,16 @@ std::vector<VmcoreWriter::Load> VmcoreWriter::ComputeLoads() {
     size_t lo, hi;
     meets(v, &lo, &hi);
     for (size_t i = lo; i < hi; ++i) {
-      const uint64_t first = std::max(runs[i].first, v.first), end = std::min(runs[i].end, v.end);
-      const uint64_t phys = first * ps;
-      loads.push_back({runs[i].offset + (first - runs[i].first) * ps, v.vaddr ? v.vaddr + (phys - v.phys) : 0, phys,
-                       (end - first) * ps});
+      // Runs lie inside the stream's ranges, which end below 2^64: bytes do not wrap.
+      const uint64_t first = std::max(runs[i].first * ps, v.first), end = std::min(runs[i].end * ps, v.end);
+      if (first >= end) continue;
+      loads.push_back({runs[i].offset + (first - runs[i].first * ps), v.vaddr ? v.vaddr + (first - v.phys) : 0, first,
+                       end - first});
     }
   }
   // Received memory no view shows (a fallback dump has no segments at all).
   std::vector<std::pair<uint64_t, uint64_t>> shown;  // union of the views, pages [first, end)
-  for (const View& v : views) shown.emplace_back(v.first, v.end);
+  for (const View& v : views) shown.emplace_back(v.first / ps, (v.end - 1) / ps + 1);
   std::sort(shown.begin(), shown.end());
   std::vector<std::pair<uint64_t, uint64_t>> merged;
   for (const auto& iv : shown) {

@@ -1,7 +1,10 @@
 // Writes a vmcore as /proc/vmcore presents it: an ELF core file (ELF64, or ELF32 where
 // the crashed kernel's header was ELF32) with one PT_NOTE holding every note and a
 // PT_LOAD per received run of pages (per view, see VmcoreSegment). No PT_LOAD ever
-// covers a page that was not received.
+// covers a page that was not received. A view's PT_LOADs keep the elfcorehdr's byte
+// boundaries (p_memsz exact, as /proc/vmcore keeps it), and views that share bytes follow
+// elfcore::IsSecondView: a second view of the same memory keeps its own program header
+// over the same file bytes, any other overlap is clipped from the later segment.
 //
 // The file holds what arrived, never what a stream header announced: pages are appended
 // in the order they arrive (a page received again overwrites its first copy), the
@@ -32,7 +35,8 @@ struct VmcoreRange {
 
 /// A view of dumped memory at a kernel virtual address: the elfcorehdr's PT_LOADs
 /// (several may show the same physical bytes, e.g. arm64's kernel text and its linear
-/// map; the vmcore then has a PT_LOAD for each, pointing at the same file bytes).
+/// map; the vmcore then has a PT_LOAD for each, pointing at the same file bytes; any
+/// other overlap is clipped, see elfcore::IsSecondView).
 struct VmcoreSegment {
   uint64_t phys = 0;
   uint64_t vaddr = 0;

@@ -15,8 +15,9 @@
 //   optionally one PT_LOAD for the kernel image (arm64, riscv64; kexec-tools writes none
 //     on 32-bit Arm): the physical range "Kernel code".."Kernel data"/"Kernel bss" of
 //     /proc/iomem, p_vaddr = the kernel's virtual address of its first byte. It repeats
-//     bytes of a RAM PT_LOAD, so the image's MakePlan reports problem::kLoadOverlap once
-//     for that RAM range (and dumps the bytes once). kexec-tools takes p_vaddr from
+//     bytes of a RAM PT_LOAD at other virtual addresses (elfcore::IsSecondView), so the
+//     image's MakePlan reports problem::kLoadSecondView once for that RAM range, dumps
+//     the bytes once, and the vmcore keeps both program headers. kexec-tools takes p_vaddr from
 //     /proc/kallsyms "_text" and writes p_vaddr ~0 when that symbol is missing (the
 //     broken header of docs/toolchain.md section 6); salvage leaves the segment out
 //     instead;

@@ -178,7 +178,6 @@ void PlanLoad(const PhysRange& load, const PlanInput& in, ProblemSink diag, Plan
     diag.Problem(problem::kLoadOutsideMemory, load.base, load.size);
     return;
   }
-  bool overlapped = false;
   ForEachPiece(load, in.memory, [&](const PhysRange& piece, bool in_memory) {
     if (!in_memory) {
       diag.Problem(problem::kLoadPartlyOutsideMemory, piece.base, piece.size);
@@ -190,13 +189,28 @@ void PlanLoad(const PhysRange& load, const PlanInput& in, ProblemSink diag, Plan
         return;
       }
       switch (AddToPlan(out->ranges, part)) {
-        case Added::kNew: break;
-        case Added::kMerged: overlapped = true; break;
+        case Added::kNew:
+        case Added::kMerged: break;
         case Added::kFull: diag.Problem(problem::kPlanFull, part.base, part.size); break;
       }
     });
   });
-  if (overlapped) diag.Problem(problem::kLoadOverlap, load.base, load.size);
+}
+
+// Says how loads[i] shares bytes with the PT_LOADs before it (IsSecondView's rule):
+// nothing when it shares none, kLoadSecondView when it only repeats memory as another
+// view, kLoadOverlap when the vmcore clips it.
+void ReportSharing(std::span<const LoadSegment> loads, size_t i, ProblemSink diag) {
+  bool view = false;
+  for (size_t j = 0; j < i; ++j) {
+    if (!loads[j].phys.Overlaps(loads[i].phys)) continue;
+    if (!IsSecondView(loads[i], loads[j])) {
+      diag.Problem(problem::kLoadOverlap, loads[i].phys.base, loads[i].phys.size);
+      return;
+    }
+    view = true;
+  }
+  if (view) diag.Problem(problem::kLoadSecondView, loads[i].phys.base, loads[i].phys.size);
 }
 
 void PlanFallback(const PlanInput& in, ProblemSink diag, Plan* out) {
@@ -334,7 +348,11 @@ Status MakePlan(const CoreHeader* header, const PlanInput& given, ProblemSink di
         out->notes.PushBack(note);  // same capacity as the header's list
       }
     }
-    for (const LoadSegment& load : header->loads) PlanLoad(load.phys, in, diag, out);
+    const std::span<const LoadSegment> loads = header->loads.span();
+    for (size_t i = 0; i < loads.size(); ++i) {
+      PlanLoad(loads[i].phys, in, diag, out);
+      ReportSharing(loads, i, diag);
+    }
   }
   if (out->ranges.empty()) {
     PlanFallback(in, diag, out);

@@ -238,8 +238,8 @@ TEST(ElfcorehdrBuilderTest, Arm64FromFixtureTree) {
   EXPECT_EQ(std::vector<PhysRange>(rb->plan.ranges.begin(), rb->plan.ranges.end()), h->ram_loads);
   EXPECT_EQ(rb->plan.TotalBytes(), 1 * GiB - 64 * MiB);
   EXPECT_EQ(rb->plan_diag.total(), 1u) << Describe(rb->plan_diag);
-  ASSERT_EQ(rb->plan_diag.Count(elfcore::problem::kLoadOverlap), 1u) << Describe(rb->plan_diag);
-  EXPECT_EQ(rb->plan_diag.Find(elfcore::problem::kLoadOverlap)->a, 0x40000000u);
+  ASSERT_EQ(rb->plan_diag.Count(elfcore::problem::kLoadSecondView), 1u) << Describe(rb->plan_diag);
+  EXPECT_EQ(rb->plan_diag.Find(elfcore::problem::kLoadSecondView)->a, 0x40000000u);
 
   // Placement: the last page of the reservation; linux,elfcorehdr names 1 KiB there.
   EXPECT_EQ(SegmentSize(h->bytes.size(), 4096), 4096u);
@@ -336,7 +336,7 @@ TEST(ElfcorehdrBuilderTest, Riscv64FromFixtureTree) {
   EXPECT_EQ(rb->header.machine, elfcore::kEmRiscv);
   EXPECT_EQ(rb->plan.notes.size(), 5u);
   EXPECT_EQ(rb->plan_diag.total(), 1u) << Describe(rb->plan_diag);
-  EXPECT_EQ(rb->plan_diag.Count(elfcore::problem::kLoadOverlap), 1u);
+  EXPECT_EQ(rb->plan_diag.Count(elfcore::problem::kLoadSecondView), 1u) << Describe(rb->plan_diag);
   EXPECT_EQ(std::vector<PhysRange>(rb->plan.ranges.begin(), rb->plan.ranges.end()), h->ram_loads);
 }
 

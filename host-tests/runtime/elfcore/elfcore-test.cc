@@ -479,10 +479,12 @@ TEST(ElfCorePlan, KexecToolsArm64HeaderWithKernelImageDuplicate) {
   EXPECT_EQ(plan->TotalBytes(), kGiB - kVirtCrashkernel.size);
   ASSERT_EQ(plan->notes.size(), 5u);
   EXPECT_EQ(plan->notes[4], (PhysRange{0x7fa40000, 0x1000}));
-  // Reported once, naming the RAM PT_LOAD that repeated the kernel image's bytes.
+  // Reported once, naming the RAM PT_LOAD that shows the kernel image's bytes again at
+  // their linear-map addresses: a second view, which the vmcore keeps.
   ASSERT_EQ(diag.total(), 1u) << Describe(diag);
-  EXPECT_EQ(diag.Find(problem::kLoadOverlap)->a, 0x40000000u);
-  EXPECT_EQ(diag.Find(problem::kLoadOverlap)->b, 0x3a000000u);
+  ASSERT_EQ(diag.Count(problem::kLoadSecondView), 1u) << Describe(diag);
+  EXPECT_EQ(diag.Find(problem::kLoadSecondView)->a, 0x40000000u);
+  EXPECT_EQ(diag.Find(problem::kLoadSecondView)->b, 0x3a000000u);
 }
 
 TEST(ElfCorePlan, KexecToolsBrokenKernelTextEntryIsSurvived) {
@@ -1048,6 +1050,39 @@ TEST(ElfCoreDiagnostics, ProblemSinkForwardsToThePolicy) {
   b[EI_VERSION] = 0;
   ASSERT_TRUE(ParseCoreHeader(b, sink).ok());
   EXPECT_EQ(d.Count(problem::kVersion), 1u);
+}
+
+
+TEST(ElfCorePlan, SecondViewsAreKeptOtherOverlapsClipped) {
+  constexpr uint64_t kLinear = 0xffff000000000000;  // virtual = kLinear + physical
+  constexpr uint64_t kText = 0xffff800080000000;    // the kernel image's own mapping
+  const LoadSegment ram{{0x40000000, 0x10000000}, kLinear + 0x40000000};
+  const LoadSegment text{{0x40200000, 0x1000000}, kText + 0x200000};
+  // The rule itself: containment with another offset is a second view, either way round.
+  EXPECT_TRUE(IsSecondView(text, ram));
+  EXPECT_TRUE(IsSecondView(ram, text));
+  // Same offset: a duplicate, not a view; unknown or missing addresses: no view.
+  EXPECT_FALSE(IsSecondView(LoadSegment{text.phys, kLinear + text.phys.base}, ram));
+  EXPECT_FALSE(IsSecondView(LoadSegment{text.phys, 0}, ram));
+  EXPECT_FALSE(IsSecondView(LoadSegment{text.phys, ~uint64_t{0}}, ram));
+  // Partly inside: no view, whatever the addresses.
+  EXPECT_FALSE(IsSecondView(LoadSegment{{0x4f000000, 0x2000000}, kText}, ram));
+
+  CoreHeader h;
+  ASSERT_TRUE(h.loads.PushBack(text));  // kexec-tools' order: the kernel text first
+  ASSERT_TRUE(h.loads.PushBack(ram));
+  ASSERT_TRUE(h.loads.PushBack({{0x4f000000, 0x2000000}, kLinear + 0x4f000000}));  // runs past ram's end
+  const PhysRange memory[] = {{0x40000000, kGiB}};
+  Diag diag;
+  Result<Plan> plan = MakePlan(&h, PlanInput{memory, {}}, diag);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->ranges.size(), 1u);
+  EXPECT_EQ(plan->ranges[0], (PhysRange{0x40000000, 0x11000000}));
+  ASSERT_EQ(diag.total(), 2u) << Describe(diag);
+  EXPECT_EQ(diag.reports()[0].what, std::string_view(problem::kLoadSecondView));
+  EXPECT_EQ(diag.reports()[0].a, 0x40000000u);
+  EXPECT_EQ(diag.reports()[1].what, std::string_view(problem::kLoadOverlap));
+  EXPECT_EQ(diag.reports()[1].a, 0x4f000000u);
 }
 
 }  // namespace

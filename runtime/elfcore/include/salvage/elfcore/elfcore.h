@@ -158,7 +158,10 @@ inline constexpr const char* kNoteInReservation = "PT_NOTE overlaps salvage's re
 inline constexpr const char* kLoadOutsideMemory = "PT_LOAD outside /memory: left out (base, size)";
 inline constexpr const char* kLoadPartlyOutsideMemory = "PT_LOAD partly outside /memory: that part left out (base, size)";
 inline constexpr const char* kLoadInReservation = "PT_LOAD overlaps salvage's reservation: that part left out (base, size)";
-inline constexpr const char* kLoadOverlap = "PT_LOAD overlaps an earlier PT_LOAD: the shared bytes are dumped once (base, size)";
+inline constexpr const char* kLoadOverlap =
+    "PT_LOAD overlaps an earlier PT_LOAD: the shared bytes are dumped once, and the vmcore shows them under the earlier PT_LOAD only (base, size)";
+inline constexpr const char* kLoadSecondView =
+    "PT_LOAD shows memory an earlier PT_LOAD also shows, at other virtual addresses (the kernel text inside a RAM range): dumped once, the vmcore keeps both program headers (base, size)";
 inline constexpr const char* kPlanFull = "plan full: range left out (base, size)";
 inline constexpr const char* kMemoryBeyondPhys = "/memory range beyond the physical address space: that part left out (base, size)";
 inline constexpr const char* kFallback = "no usable elfcorehdr: dumping all of /memory minus salvage's reservation (ranges, bytes)";
@@ -241,6 +244,19 @@ struct LoadSegment {
   uint64_t vaddr = 0;
   constexpr bool operator==(const LoadSegment&) const = default;
 };
+
+/// The rule for two PT_LOADs that share physical bytes (MakePlan's report and the host's
+/// vmcore writer both follow it): when one lies wholly inside the other and both have a
+/// known virtual address with a different virtual-to-physical offset, the smaller is a
+/// second view of the same memory (kexec-tools' kernel-text PT_LOAD inside a System RAM
+/// PT_LOAD, as /proc/vmcore shows it) and both are kept. Any other overlap is clipped:
+/// the later PT_LOAD loses the bytes an earlier one already shows.
+constexpr bool IsSecondView(const LoadSegment& a, const LoadSegment& b) {
+  constexpr uint64_t kUnknown = ~uint64_t{0};
+  if (a.vaddr == 0 || b.vaddr == 0 || a.vaddr == kUnknown || b.vaddr == kUnknown) return false;
+  if (!a.phys.Contains(b.phys) && !b.phys.Contains(a.phys)) return false;
+  return a.vaddr - a.phys.base != b.vaddr - b.phys.base;  // modular: no overflow
+}
 
 /// What ParseCoreHeader keeps of an elfcorehdr: only entries that passed the checks, in
 /// header order. Every range satisfies 0 < size and Last() <= kMaxPhysAddr.
