@@ -1,6 +1,7 @@
 // SalvageMain: what runs after boot/<arch>/start.S has set a stack, cleared .bss and
-// relocated the image. For now: discover (DTB), map (MMU and caches), report (the boot
-// report on the console), then stop. Capturing a dump comes next (docs/architecture.md).
+// relocated the image: discover (DTB), map (MMU and caches), report (the boot report on
+// the console), capture (runtime/capture: plan, encode, emit), then stop
+// (docs/architecture.md).
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -21,7 +22,7 @@
 #include <libfdt.h>
 #include <salvage/arch/timer.h>
 
-#include "capture.h"
+#include "capture/capture.h"
 #include "options.h"
 #include "stop.h"
 
@@ -254,14 +255,14 @@ extern "C" [[noreturn]] void SalvageMain(uintptr_t dtb, uintptr_t load_address, 
     Stop();
   }
 
-  CaptureInput capture;
-  capture.tree = &tree;
-  capture.memory = std::span<const PhysRange>(memory, memory_count);
-  capture.image = image;
-  capture.dtb = dtb_range;
-  capture.options = &options;
-  capture.entry_ticks = entry_ticks;
-  if (Status s = Capture(capture); !s.ok()) {
+  capture::CaptureInput input;
+  input.tree = &tree;
+  input.memory = std::span<const PhysRange>(memory, memory_count);
+  input.image = image;
+  input.dtb = dtb_range;
+  input.options = &options;
+  input.entry_ticks = entry_ticks;
+  if (Status s = capture::Capture(input); !s.ok()) {
     console::Printf("\nsalvage: error: the dump failed: %s\n", s.what());
     console::Write("salvage: stopping; the dump is incomplete\n");
     Stop();

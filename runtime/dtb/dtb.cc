@@ -252,6 +252,25 @@ Result<int> Dtb::NextMemoryNode(int prev) const {
   return -1;
 }
 
+Result<int> Dtb::ReservedMemoryNode() const {
+  if (fdt_ == nullptr) return Fail(-1, nullptr, Status(Error::kInvalidArgument, "dtb: not open"));
+  const int node = fdt_subnode_offset(fdt_, kRoot, "reserved-memory");
+  if (node >= 0) return node;
+  if (node == -FDT_ERR_NOTFOUND) return -1;
+  return Fail(kRoot, nullptr, Status(Error::kMalformed, "dtb: cannot look up /reserved-memory"));
+}
+
+Result<int> Dtb::NextFirmwareReservedNode(int parent, int prev) const {
+  int node = prev < 0 ? fdt_first_subnode(fdt_, parent) : fdt_next_subnode(fdt_, prev);
+  for (; node >= 0; node = fdt_next_subnode(fdt_, node)) {
+    if (HasProperty(node, "reg") && !HasProperty(node, "reusable")) return node;
+  }
+  if (node != -FDT_ERR_NOTFOUND) {
+    return Fail(parent, nullptr, Status(Error::kMalformed, "dtb: cannot walk /reserved-memory's children"));
+  }
+  return -1;
+}
+
 Result<std::optional<PhysRange>> Dtb::ChosenElfCoreHdr() const {
   static constexpr const char* kProp = "linux,elfcorehdr";
   SALVAGE_ASSIGN_OR_RETURN(int chosen, ChosenNode());

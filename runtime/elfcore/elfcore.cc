@@ -364,6 +364,22 @@ Status MakePlan(const CoreHeader* header, const PlanInput& given, ProblemSink di
 
 }  // namespace internal
 
+Result<uint64_t> CoreHeaderSize(std::span<const uint8_t> first_bytes) {
+  if (first_bytes.size() < kCoreHeaderProbeSize) return Malformed("elfcorehdr: shorter than its ELF header");
+  const uint8_t* b = first_bytes.data();
+  if (std::memcmp(b, kElfMag, sizeof(kElfMag)) != 0) return Malformed("elfcorehdr: no ELF magic");
+  if (b[kEiClass] != kElfClass32 && b[kEiClass] != kElfClass64)
+    return Malformed("elfcorehdr: EI_CLASS is neither ELFCLASS32 nor ELFCLASS64");
+  const Layout& l = b[kEiClass] == kElfClass64 ? kElf64 : kElf32;
+  if (LoadLe16(b + l.e_phentsize) != l.phdr_size)
+    return Malformed("elfcorehdr: e_phentsize is not the program header size of its class");
+  const uint64_t phoff = LoadLe(b + l.e_phoff, l.word);
+  const uint64_t table = uint64_t{LoadLe16(b + l.e_phnum)} * l.phdr_size;  // at most 65535 * 56
+  if (phoff > kMaxCoreHeaderSize || table > kMaxCoreHeaderSize - phoff)
+    return Status(Error::kOutOfRange, "elfcorehdr: its program headers end above 1 MiB; not a core header");
+  return std::max<uint64_t>(phoff + table, kCoreHeaderProbeSize);
+}
+
 Result<uint32_t> CountPrstatus(std::span<const uint8_t> note_bytes) {
   uint32_t count = 0;
   SALVAGE_TRY(ForEachNote(note_bytes, [&](std::string_view name, uint32_t type, std::span<const uint8_t>) {

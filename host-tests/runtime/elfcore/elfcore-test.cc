@@ -7,6 +7,8 @@
 #include <elf.h>
 #include <gtest/gtest.h>
 
+#include "runtime/elfcore/core-builder.h"
+
 #include <bit>
 #include <cstdint>
 #include <cstdio>
@@ -18,129 +20,16 @@
 namespace salvage::elfcore {
 namespace {
 
-static_assert(std::endian::native == std::endian::little,
-              "the builder copies <elf.h> structures as they are in host memory");
-
-using Bytes = std::vector<uint8_t>;
-
-// A program header as the builder writes it.
-struct Phdr {
-  uint32_t type = PT_NULL;
-  uint64_t offset = 0;
-  uint64_t vaddr = 0;
-  uint64_t paddr = 0;
-  uint64_t filesz = 0;
-  uint64_t memsz = 0;
-};
-
-template <class T>
-void Append(Bytes& out, const T& v) {
-  const size_t at = out.size();
-  out.resize(at + sizeof(T));
-  std::memcpy(out.data() + at, &v, sizeof(T));
-}
+using test::Append;
+using test::AppendNote;
+using test::Bytes;
+using test::CoreBuilder;
+using test::Phdr;
 
 // Writes `value` little-endian into `width` bytes at `offset` (to corrupt a built header).
 void Poke(Bytes& b, size_t offset, uint64_t value, size_t width) {
   ASSERT_LE(offset + width, b.size());
   for (size_t i = 0; i < width; ++i) b[offset + i] = static_cast<uint8_t>(value >> (8 * i));
-}
-
-// Builds an ET_CORE little-endian header: the ELF header, then the program headers in
-// the order they were added (e_phoff = e_ehsize, as kexec-tools does).
-class CoreBuilder {
- public:
-  explicit CoreBuilder(int bits, uint16_t machine = EM_AARCH64) : bits_(bits), machine_(machine) {}
-
-  // kexec-tools' PT_NOTE: p_offset = p_paddr = buffer address, p_vaddr = 0.
-  CoreBuilder& Note(uint64_t paddr, uint64_t size) {
-    return Add({PT_NOTE, paddr, 0, paddr, size, size});
-  }
-  // kexec-tools' PT_LOAD: p_offset = p_paddr = start.
-  CoreBuilder& Load(uint64_t paddr, uint64_t size, uint64_t vaddr) {
-    return Add({PT_LOAD, paddr, vaddr, paddr, size, size});
-  }
-  CoreBuilder& Add(const Phdr& p) {
-    phdrs_.push_back(p);
-    return *this;
-  }
-
-  Bytes Build() const {
-    Bytes out;
-    if (bits_ == 64) {
-      Elf64_Ehdr eh{};
-      FillIdent(eh.e_ident, ELFCLASS64);
-      eh.e_type = ET_CORE;
-      eh.e_machine = machine_;
-      eh.e_version = EV_CURRENT;
-      eh.e_phoff = sizeof(Elf64_Ehdr);
-      eh.e_ehsize = sizeof(Elf64_Ehdr);
-      eh.e_phentsize = sizeof(Elf64_Phdr);
-      eh.e_phnum = static_cast<Elf64_Half>(phdrs_.size());
-      Append(out, eh);
-      for (const Phdr& p : phdrs_) {
-        Elf64_Phdr ph{};
-        ph.p_type = p.type;
-        ph.p_flags = p.type == PT_LOAD ? PF_R | PF_W | PF_X : 0;
-        ph.p_offset = p.offset;
-        ph.p_vaddr = p.vaddr;
-        ph.p_paddr = p.paddr;
-        ph.p_filesz = p.filesz;
-        ph.p_memsz = p.memsz;
-        Append(out, ph);
-      }
-    } else {
-      Elf32_Ehdr eh{};
-      FillIdent(eh.e_ident, ELFCLASS32);
-      eh.e_type = ET_CORE;
-      eh.e_machine = machine_;
-      eh.e_version = EV_CURRENT;
-      eh.e_phoff = sizeof(Elf32_Ehdr);
-      eh.e_ehsize = sizeof(Elf32_Ehdr);
-      eh.e_phentsize = sizeof(Elf32_Phdr);
-      eh.e_phnum = static_cast<Elf32_Half>(phdrs_.size());
-      Append(out, eh);
-      for (const Phdr& p : phdrs_) {
-        Elf32_Phdr ph{};
-        ph.p_type = p.type;
-        ph.p_flags = p.type == PT_LOAD ? PF_R | PF_W | PF_X : 0;
-        ph.p_offset = static_cast<Elf32_Off>(p.offset);
-        ph.p_vaddr = static_cast<Elf32_Addr>(p.vaddr);
-        ph.p_paddr = static_cast<Elf32_Addr>(p.paddr);
-        ph.p_filesz = static_cast<Elf32_Word>(p.filesz);
-        ph.p_memsz = static_cast<Elf32_Word>(p.memsz);
-        Append(out, ph);
-      }
-    }
-    return out;
-  }
-
- private:
-  static void FillIdent(unsigned char* ident, int elf_class) {
-    std::memcpy(ident, ELFMAG, SELFMAG);
-    ident[EI_CLASS] = static_cast<unsigned char>(elf_class);
-    ident[EI_DATA] = ELFDATA2LSB;
-    ident[EI_VERSION] = EV_CURRENT;
-    ident[EI_OSABI] = ELFOSABI_NONE;
-  }
-
-  int bits_;
-  uint16_t machine_;
-  std::vector<Phdr> phdrs_;
-};
-
-// Appends one note: Elf_Nhdr, the name with its NUL, the descriptor, each padded to 4.
-void AppendNote(Bytes& out, std::string_view name, uint32_t type, const Bytes& desc) {
-  Elf64_Nhdr nh{};
-  nh.n_namesz = static_cast<Elf64_Word>(name.size() + 1);
-  nh.n_descsz = static_cast<Elf64_Word>(desc.size());
-  nh.n_type = type;
-  Append(out, nh);
-  out.insert(out.end(), name.begin(), name.end());
-  out.push_back(0);
-  while (out.size() % 4) out.push_back(0);
-  out.insert(out.end(), desc.begin(), desc.end());
-  while (out.size() % 4) out.push_back(0);
 }
 
 Bytes Filled(size_t n, uint8_t v) { return Bytes(n, v); }
@@ -1083,6 +972,52 @@ TEST(ElfCorePlan, SecondViewsAreKeptOtherOverlapsClipped) {
   EXPECT_EQ(diag.reports()[0].a, 0x40000000u);
   EXPECT_EQ(diag.reports()[1].what, std::string_view(problem::kLoadOverlap));
   EXPECT_EQ(diag.reports()[1].a, 0x4f000000u);
+}
+
+
+// ---- sizing a header from its first bytes (elfcorehdr=ADDR without a size) ----------
+
+TEST(ElfCoreHeaderSize, EndOfTheProgramHeaderTable) {
+  CoreBuilder b64(64);
+  b64.Note(0x7fb0e000, 0x1a8).Load(0x40000000, 0x1000, 0).Load(0x40002000, 0x1000, 0);
+  const Bytes h64 = b64.Build();
+  Result<uint64_t> n = CoreHeaderSize(std::span<const uint8_t>(h64).first(kCoreHeaderProbeSize));
+  ASSERT_TRUE(n.ok()) << n.status().what();
+  EXPECT_EQ(*n, 64u + 3 * 56);
+  EXPECT_EQ(*n, h64.size());
+
+  CoreBuilder b32(32, EM_ARM);
+  b32.Note(0x6fb0e000, 0x94);
+  Bytes h32 = b32.Build();  // 52 + 32 = 84 bytes
+  Result<uint64_t> m = CoreHeaderSize(h32);
+  ASSERT_TRUE(m.ok()) << m.status().what();
+  EXPECT_EQ(*m, 84u);
+  // An ELF32 header alone is 52 bytes, but the probe is 64: the size never goes below.
+  Poke(h32, 44, 0, 2);  // e_phnum = 0
+  EXPECT_EQ(*CoreHeaderSize(h32), kCoreHeaderProbeSize);
+}
+
+TEST(ElfCoreHeaderSize, WhatCannotBeSizedIsRefused) {
+  CoreBuilder b(64);
+  b.Note(0x7fb0e000, 0x1a8);
+  const Bytes good = b.Build();
+  EXPECT_EQ(CoreHeaderSize(std::span<const uint8_t>(good).first(63)).status().error(), Error::kMalformed);
+  Bytes bad = good;
+  bad[0] = 0;
+  EXPECT_STREQ(CoreHeaderSize(bad).status().what(), "elfcorehdr: no ELF magic");
+  bad = good;
+  bad[EI_CLASS] = 3;
+  EXPECT_EQ(CoreHeaderSize(bad).status().error(), Error::kMalformed);
+  bad = good;
+  Poke(bad, 54, 32, 2);  // e_phentsize of ELF32 in an ELF64 header
+  EXPECT_EQ(CoreHeaderSize(bad).status().error(), Error::kMalformed);
+  bad = good;
+  Poke(bad, 32, kMaxCoreHeaderSize - 55, 8);  // e_phoff: the table would end past 1 MiB
+  EXPECT_EQ(CoreHeaderSize(bad).status().error(), Error::kOutOfRange);
+  Poke(bad, 32, ~uint64_t{0} - 8, 8);  // e_phoff near 2^64: no wrap
+  EXPECT_EQ(CoreHeaderSize(bad).status().error(), Error::kOutOfRange);
+  Poke(bad, 32, kMaxCoreHeaderSize - 56, 8);  // ends exactly at 1 MiB: accepted
+  EXPECT_EQ(*CoreHeaderSize(bad), kMaxCoreHeaderSize);
 }
 
 }  // namespace

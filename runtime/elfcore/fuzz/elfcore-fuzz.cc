@@ -86,6 +86,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   //    4 GiB, a 64 MiB crashkernel) and against ranges taken from the input's last
   //    128 bytes (4 memory, 4 reserved), so the planner sees arbitrary layouts too.
   const bool have_header = elfcore::ParseCoreHeaderInto(bytes, diag, &g_header).ok();
+  // Sized from its first bytes (elfcorehdr=ADDR without a size): never beyond the limit,
+  // never below the probe.
+  if (salvage::Result<uint64_t> sized = elfcore::CoreHeaderSize(bytes); sized.ok()) {
+    Check(*sized >= elfcore::kCoreHeaderProbeSize && *sized <= elfcore::kMaxCoreHeaderSize);
+  }
   const PhysRange board_memory[] = {{0x40000000, 0x40000000}, {0x100000000, 0x100000000}};
   const PhysRange board_reserved[] = {{0x7a000000, 0x4000000}, {0x7dfff000, 0x1000}};
   PhysRange tail_memory[4] = {};

@@ -150,6 +150,29 @@ class Dtb {
     return Status::Ok();
   }
 
+  /// Calls fn(PhysRange) for each reg entry (in /reserved-memory's cells) of every child
+  /// of /reserved-memory that is not `reusable`: memory the firmware or devices keep for
+  /// themselves (OpenSBI's PMP-guarded region faults when read). `reusable` pools (CMA)
+  /// hold ordinary kernel pages and are not passed; children without reg (allocated by
+  /// size) neither. No calls when /reserved-memory is absent.
+  /// Errors as ForEachMemoryRange (the walk stops).
+  template <class Fn>
+  Status ForEachFirmwareReservedRegion(Fn fn) const {
+    SALVAGE_ASSIGN_OR_RETURN(int parent, ReservedMemoryNode());
+    if (parent < 0) return Status::Ok();
+    int node = -1;
+    while (true) {
+      SALVAGE_ASSIGN_OR_RETURN(node, NextFirmwareReservedNode(parent, node));
+      if (node < 0) return Status::Ok();
+      SALVAGE_ASSIGN_OR_RETURN(CellPairs reg, ReadPairs(node, "reg", parent));
+      for (size_t i = 0; i < reg.count; ++i) {
+        PhysRange range;
+        SALVAGE_TRY(MakeRange(reg, i, node, "reg", &range));
+        SALVAGE_TRY(internal::Invoke(fn, range));
+      }
+    }
+  }
+
   /// /chosen bootargs, "" when absent or not a NUL-terminated string.
   std::string_view ChosenBootargs() const;
   /// /chosen stdout-path (or the legacy linux,stdout-path) as written, options and
@@ -252,6 +275,11 @@ class Dtb {
   // The next enabled device_type = "memory" child of the root after `prev` (-1 to
   // start), -1 when there are no more.
   Result<int> NextMemoryNode(int prev) const;
+  // /reserved-memory's offset, -1 when absent.
+  Result<int> ReservedMemoryNode() const;
+  // The next child of /reserved-memory after `prev` (-1 to start) that has a reg and is
+  // not `reusable`; -1 when there are no more.
+  Result<int> NextFirmwareReservedNode(int parent, int prev) const;
   // #address-cells / #size-cells of `bus` (defaults when absent).
   Result<uint32_t> AddressCells(int bus) const;
   Result<uint32_t> SizeCells(int bus) const;

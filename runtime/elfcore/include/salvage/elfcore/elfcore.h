@@ -284,6 +284,20 @@ namespace internal {
 Status ParseCoreHeader(std::span<const uint8_t> bytes, ProblemSink diag, CoreHeader* out);
 }  // namespace internal
 
+/// The most an elfcorehdr may take: kMaxPhnum program headers fit well inside it.
+inline constexpr uint64_t kMaxCoreHeaderSize = uint64_t{1} << 20;
+/// What CoreHeaderSize reads: the larger ELF header (ELF64's).
+inline constexpr size_t kCoreHeaderProbeSize = 64;
+
+/// The size of an elfcorehdr given only its address (`elfcorehdr=ADDR` without a size),
+/// from its first kCoreHeaderProbeSize bytes: the end of its program header table, at
+/// least kCoreHeaderProbeSize. Only what the size needs is checked here; ParseCoreHeader
+/// checks the rest.
+/// Errors: kMalformed (fewer than kCoreHeaderProbeSize bytes, no ELF magic, EI_CLASS
+/// neither 32 nor 64, e_phentsize not the class's program header size), kOutOfRange
+/// (the table ends above kMaxCoreHeaderSize).
+Result<uint64_t> CoreHeaderSize(std::span<const uint8_t> first_bytes);
+
 /// Parses an ELF64 or ELF32 little-endian ET_CORE header into `*out` (cleared first).
 /// Bad PT_NOTE/PT_LOAD entries (size 0, wrapping past 2^64 or 4 GiB for ELF32, above
 /// kMaxPhysAddr, note over kMaxNoteSegmentSize, over capacity) and other p_types are
