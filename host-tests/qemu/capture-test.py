@@ -308,6 +308,17 @@ class LineDamager(threading.Thread):
                 return out
             out.append((pos, rnd.choice(("flip", "drop", "dup")), 1 << rnd.randrange(8)))
 
+    @staticmethod
+    def hit_record(records, starts, pos, action):
+        """The index of the record damage at `pos` breaks, or None. A byte sent twice at a
+        record's first or last byte leaves the record whole (one extra byte before its
+        sync word or after its end, which a decoder takes as line noise)."""
+        k = bisect.bisect_right(starts, pos) - 1
+        offset, size = records[k][0], records[k][1]
+        if action == "dup" and pos in (offset, offset + size - 1):
+            return None
+        return k
+
     def run(self):
         try:
             down, _ = self.srv.accept()
@@ -333,7 +344,8 @@ class LineDamager(threading.Thread):
             starts = [r[0] for r in records]
             for seed in range(1, 1000):
                 damage = self.plan(records, seed)
-                hit = {bisect.bisect_right(starts, pos) - 1 for pos, _, _ in damage}
+                hit = {k for k in (self.hit_record(records, starts, pos, action) for pos, action, _ in damage)
+                       if k is not None}
                 if len(records) - 1 not in hit and any(r[2] == 1 and k not in hit for k, r in enumerate(records)):
                     break
             else:
