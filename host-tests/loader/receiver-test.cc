@@ -268,6 +268,59 @@ TEST_F(ReceiverTest, CompleteStreamFromAFileWritesTheVmcore) {
   ExpectLoadsHoldMemory(f, c, s);
 }
 
+TEST_F(ReceiverTest, BytesPushedWithFeedGiveTheSameVmcoreAsAFileRead) {
+  // Extract's way in: no Source, the bytes pushed as they are read (here in pieces that
+  // split records anywhere), then the console text after the trailer, then Finish.
+  const StreamSpec s;
+  const std::vector<uint8_t> bytes = Concat(Concat(Text("boot\r\n"), Encode(s)), Text("salvage: done\r\n"));
+  WriteFile(In(), bytes);
+  ASSERT_EQ(Receive(In(), Out()).rc, kExitOk);
+  const std::vector<uint8_t> from_file = ReadFile(Out());
+  ASSERT_EQ(unlink(Out().c_str()), 0);
+
+  ReceiveOptions o;
+  o.output = Out();
+  o.progress = false;
+  o.echo_text = false;
+  o.idle_timeout_s = 0;
+  o.keep_stream_on_failure = false;
+  o.tool = "extract";
+  testing::internal::CaptureStderr();
+  int rc;
+  {
+    Receiver r(o);
+    ASSERT_EQ(r.Start({"the test's bytes", false}), kExitOk);
+    size_t piece = 1;
+    for (size_t off = 0; off < bytes.size(); piece = piece * 3 % 1021 + 1) {
+      const size_t n = std::min(piece, bytes.size() - off);
+      EXPECT_TRUE(r.Feed(std::span<const uint8_t>(bytes.data() + off, n)));  // text after the trailer too
+      off += n;
+    }
+    EXPECT_TRUE(r.StreamEnded());
+    rc = r.Finish();
+  }
+  const std::string log = testing::internal::GetCapturedStderr();
+  ASSERT_EQ(rc, kExitOk) << log;
+  EXPECT_NE(log.find("salvage extract: reading the test's bytes; waiting for a dump stream"), std::string::npos) << log;
+  EXPECT_TRUE(ReadFile(Out()) == from_file);
+}
+
+TEST_F(ReceiverTest, FeedWantsNothingAfterTheTrailerOfAFile) {
+  const StreamSpec s;
+  const std::vector<uint8_t> bytes = Encode(s);
+  ReceiveOptions o;
+  o.output = Out();
+  o.progress = false;
+  o.echo_text = false;
+  testing::internal::CaptureStderr();
+  Receiver r(o);
+  ASSERT_EQ(r.Start({In(), true}), kExitOk);
+  EXPECT_FALSE(r.Feed(bytes));  // the trailer ends a file's input
+  EXPECT_FALSE(r.Feed(Text("more")));
+  EXPECT_EQ(r.Finish(), kExitOk);
+  testing::internal::GetCapturedStderr();
+}
+
 TEST_F(ReceiverTest, ExistingOutputIsNotReplacedWithoutForce) {
   WriteFile(In(), Encode(StreamSpec{}));
   const std::vector<uint8_t> precious = Text("an earlier vmcore\n");

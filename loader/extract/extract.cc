@@ -2,17 +2,14 @@
 // header and trailer blocks (docs/disk-format.md), and feed the stream to the Receiver
 // that recv and convert use.
 //
-// The Receiver reads a Source; a Source reads a file descriptor. The stream on a disk
-// lies at an offset and may be scattered over extents, so a thread reads it from the
-// source and writes it into a pipe whose read end the Source opens
-// (/proc/self/fd/N). The Receiver is used unchanged.
+// The stream on a disk lies at an offset and may be scattered over extents: extract
+// reads it through the extents and pushes it into the Receiver (Start, Feed, Finish),
+// chunk by chunk, as recv does with what its Source reads.
 #include "extract/extract.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -22,10 +19,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
 #include <span>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <salvage/blockdump/disk-format.h>
@@ -36,7 +31,6 @@
 #include "recv/receiver.h"
 
 #include "format.h"
-#include "recv/source.h"
 
 namespace salvage::loader {
 
@@ -207,87 +201,48 @@ bool StreamCounts(const AreaReader& area, uint64_t from, uint64_t length, uint64
   return true;
 }
 
-/// What the writer thread did.
-struct Feed {
-  uint64_t bytes = 0;        ///< Stream bytes written into the pipe.
+/// How far the stream was read from the area.
+struct AreaRead {
+  uint64_t bytes = 0;        ///< Stream bytes read and fed to the Receiver.
   bool stopped_at_gap = false;
   std::string read_error;    ///< Set when the source could not be read.
 };
 
-/// Streams area bytes [from, from + length) into `fd` (then closes it). With `scan`,
-/// stops once two whole chunks in a row hold no record of the stream tagged `tag`:
-/// the stream is contiguous from its start, so what follows is older data.
-void FeedPipe(const AreaReader& area, uint64_t from, uint64_t length, bool scan, uint32_t tag, int fd, Feed* out) {
-  // A reader that stopped early closes the pipe: let write() say EPIPE instead of the
-  // process getting SIGPIPE. Blocked in this thread only.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::vector<uint8_t> buf(kChunk);
-  int empty_chunks = 0;
-  for (uint64_t done = 0; done < length;) {
-    const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, length - done));
-    if (!area.Read(from + done, buf.data(), n, &out->read_error)) break;
-    if (scan) {
-      empty_chunks = HasRecordOf(std::span<const uint8_t>(buf.data(), n), tag) ? 0 : empty_chunks + 1;
-      if (empty_chunks == 2) {
-        out->stopped_at_gap = true;
-        break;
-      }
-    }
-    const uint8_t* p = buf.data();
-    size_t left = n;
-    while (left > 0) {
-      const ssize_t w = write(fd, p, left);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) {
-        left = SIZE_MAX;  // the reader is gone
-        break;
-      }
-      p += w;
-      left -= static_cast<size_t>(w);
-    }
-    if (left == SIZE_MAX) break;
-    done += n;
-    out->bytes = done;
-  }
-  close(fd);
-}
-
-/// Runs the Receiver on the stream bytes; returns its exit code.
-int ReceiveFromArea(const ExtractOptions& o, const AreaReader& area, uint64_t from, uint64_t length, bool scan,
-                    uint32_t tag, Feed* feed) {
-  int p[2];
-  if (pipe2(p, O_CLOEXEC) != 0) return Fail(std::string("pipe: ") + std::strerror(errno));
-  (void)fcntl(p[1], F_SETPIPE_SZ, 1 << 20);  // fewer wake-ups; the default works too
-  auto source = std::make_unique<Source>();
-  std::string error;
-  const bool opened = source->Open("/proc/self/fd/" + std::to_string(p[0]), 0, 0, &error);
-  close(p[0]);
-  if (!opened) {
-    close(p[1]);
-    return Fail(error);
-  }
-  std::thread writer(FeedPipe, std::cref(area), from, length, scan, tag, p[1], feed);
+/// Runs the Receiver on area bytes [from, from + length); returns its exit code. With
+/// `scan`, stops once two whole chunks in a row hold no record of the stream tagged
+/// `tag`: the stream is contiguous from its start, so what follows is older data.
+int ReceiveFromArea(const ExtractOptions& o, const std::string& where, const AreaReader& area, uint64_t from,
+                    uint64_t length, bool scan, uint32_t tag, AreaRead* read) {
   ReceiveOptions ro;
   ro.output = o.output;
   ro.force = o.force;
   ro.progress = o.progress;
   ro.echo_text = false;     // no console text on a disk; padding and old data are not news
-  ro.idle_timeout_s = 0;    // the writer ends the input
+  ro.idle_timeout_s = 0;    // the area ends the input
   ro.tool = "extract";
   // The stream stays on the source (extract only reads it): no copy is needed.
   ro.keep_stream_on_failure = false;
   ro.stream_origin = o.source + " (extract only reads it; run it again with another -o)";
-  int rc;
-  {
-    Receiver receiver(ro);
-    rc = receiver.Run(*source);
+  Receiver receiver(ro);
+  if (const int rc = receiver.Start({"the dump area of " + where, false}); rc != kExitOk) return rc;
+  std::vector<uint8_t> buf(kChunk);
+  int empty_chunks = 0;
+  for (uint64_t done = 0; done < length;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, length - done));
+    if (!area.Read(from + done, buf.data(), n, &read->read_error)) break;
+    const std::span<const uint8_t> chunk(buf.data(), n);
+    if (scan) {
+      empty_chunks = HasRecordOf(chunk, tag) ? 0 : empty_chunks + 1;
+      if (empty_chunks == 2) {
+        read->stopped_at_gap = true;
+        break;
+      }
+    }
+    done += n;
+    read->bytes = done;
+    if (!receiver.Feed(chunk)) break;
   }
-  source.reset();  // a writer still blocked on the pipe now gets EPIPE
-  writer.join();
-  return rc;
+  return receiver.Finish();
 }
 
 bool OpenSource(const ExtractOptions& o, int* fd, uint32_t* sector_size, uint64_t* bytes, bool* is_block,
@@ -503,9 +458,9 @@ int Extract(const ExtractOptions& o) {
       " area (" + std::to_string(header.extents.size) + " extent" + (header.extents.size == 1 ? "" : "s") + ")");
 
   const bool scan = (state == State::kInterrupted || state == State::kStale) && header.dump_id != 0;
-  Feed feed;
-  const int rc = ReceiveFromArea(o, area, header.stream_offset, length, scan, static_cast<uint32_t>(header.dump_id),
-                                 &feed);
+  AreaRead feed;
+  const int rc = ReceiveFromArea(o, where, area, header.stream_offset, length, scan,
+                                 static_cast<uint32_t>(header.dump_id), &feed);
   if (rc == kExitUsage) return rc;
   if (!feed.read_error.empty()) {
     Fail("reading " + o.source + " stopped after " + Mib(feed.bytes) + " of stream: " + feed.read_error);

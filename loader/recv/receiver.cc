@@ -128,8 +128,8 @@ Receiver::~Receiver() {
   if (!temp_path_.empty()) unlink(temp_path_.c_str());
 }
 
-bool Receiver::OpenStreamCopy(const Source& source) {
-  if (!options_.save_stream.empty() || !options_.keep_stream_on_failure || source.IsSeekableFile()) return true;
+bool Receiver::OpenStreamCopy() {
+  if (!options_.save_stream.empty() || !options_.keep_stream_on_failure || input_.seekable_file) return true;
   const size_t slash = options_.output.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : options_.output.substr(0, slash);
   const std::string base = slash == std::string::npos ? options_.output : options_.output.substr(slash + 1);
@@ -296,7 +296,8 @@ void Receiver::OnStreamEnd(const stream::Verdict& verdict) {
   verdict_ = verdict;
 }
 
-int Receiver::Run(Source& source) {
+int Receiver::Start(const StreamInput& input) {
+  input_ = input;
   if (!options_.force && access(options_.output.c_str(), F_OK) == 0) {
     std::fprintf(stderr, "salvage %s: error: %s exists; use --force to replace it or -o to choose another name\n",
                  options_.tool, options_.output.c_str());
@@ -309,23 +310,52 @@ int Receiver::Run(Source& source) {
       std::fprintf(stderr, "salvage %s: error: --save-stream: %s\n", options_.tool, error.c_str());
       return kExitFailure;
     }
-  } else if (!OpenStreamCopy(source)) {
+  } else if (!OpenStreamCopy()) {
     return kExitFailure;
   }
   stream_origin_ = !options_.stream_origin.empty() ? options_.stream_origin
-                   : source.IsSeekableFile()        ? source.Describe()
-                                                    : std::string();
-  std::fprintf(stderr, "salvage %s: reading %s%s\n", options_.tool, source.Describe().c_str(),
-               source.IsSeekableFile() ? "" : "; waiting for a dump stream (console text is shown as it comes)");
+                   : input_.seekable_file          ? input_.description
+                                                   : std::string();
+  std::fprintf(stderr, "salvage %s: reading %s%s\n", options_.tool, input_.description.c_str(),
+               input_.seekable_file ? "" : "; waiting for a dump stream (console text is shown as it comes)");
   (void)OpenSpool();
-  auto decoder = std::make_unique<stream::Decoder>(*this);
-  decoder_ = decoder.get();
+  input_decoder_ = std::make_unique<stream::Decoder>(*this);
+  decoder_ = input_decoder_.get();
+  return kExitOk;
+}
+
+// After a failure (the vmcore cannot be written), the raw stream is still saved to its
+// end when it is being kept: a serial line does not send it twice.
+bool Receiver::WantsStream() const { return !stream_ended_ && (!failed_ || (save_fd_ >= 0 && header_seen_)); }
+
+bool Receiver::Feed(std::span<const uint8_t> bytes) {
+  if (stream_ended_) {
+    // salvage prints a summary after the trailer: console text only (the stream is
+    // closed), from a line; a file ends with its stream.
+    if (failed_ || input_.seekable_file) return false;
+    if (save_fd_ >= 0) (void)WriteAll(save_fd_, bytes.data(), bytes.size());
+    input_decoder_->Feed(bytes);
+    return true;
+  }
+  if (!WantsStream()) return false;
+  stream_bytes_ += bytes.size();
+  if (save_fd_ >= 0 && !WriteAll(save_fd_, bytes.data(), bytes.size())) {
+    Fail("writing the raw stream to " + (stream_copy_path_.empty() ? options_.save_stream : stream_copy_path_) +
+         ": " + std::strerror(errno));
+    return false;
+  }
+  Spool(bytes.data(), bytes.size());
+  input_decoder_->Feed(bytes);
+  if (reseed_pending_) input_decoder_ = Reseed();
+  return WantsStream() || (stream_ended_ && !failed_ && !input_.seekable_file);
+}
+
+int Receiver::Run(Source& source) {
+  if (const int rc = Start({source.Describe(), source.IsSeekableFile()}); rc != kExitOk) return rc;
   std::vector<uint8_t> buf(1 << 16);
   uint64_t last_data = NowNs();
   bool timed_out = false;
-  // After a failure (the vmcore cannot be written), the raw stream is still saved to
-  // its end when it is being kept: a serial line does not send it twice.
-  while (!stream_ended_ && (!failed_ || (save_fd_ >= 0 && header_seen_))) {
+  while (WantsStream()) {
     std::string error;
     const long n = source.Read(buf.data(), buf.size(), 250, &error);
     if (n == -2) {
@@ -342,40 +372,35 @@ int Receiver::Run(Source& source) {
       continue;
     }
     last_data = NowNs();
-    stream_bytes_ += static_cast<uint64_t>(n);
-    if (save_fd_ >= 0 && !WriteAll(save_fd_, buf.data(), static_cast<size_t>(n))) {
-      Fail("writing the raw stream to " + (stream_copy_path_.empty() ? options_.save_stream : stream_copy_path_) +
-           ": " + std::strerror(errno));
-      break;
-    }
-    Spool(buf.data(), static_cast<size_t>(n));
-    decoder->Feed(std::span<const uint8_t>(buf.data(), static_cast<size_t>(n)));
-    if (reseed_pending_) decoder = Reseed();
+    if (!Feed(std::span<const uint8_t>(buf.data(), static_cast<size_t>(n)))) break;
   }
-  if (!stream_ended_) verdict_ = decoder->Finish();
-  if (reseed_pending_) {
-    decoder = Reseed();
-    if (!stream_ended_) verdict_ = decoder->Finish();
-  }
-  ClearProgress();
   if (stream_ended_ && !failed_ && !source.IsSeekableFile()) {
-    // salvage prints a summary after the trailer: show it (console text only; the
-    // stream is closed), until the line goes quiet for a moment.
+    // The console text after the trailer, until the line goes quiet for a moment.
+    ClearProgress();
     const uint64_t until = NowNs() + 3000000000ull;
     while (NowNs() < until) {
       std::string error;
       const long n = source.Read(buf.data(), buf.size(), 500, &error);
-      if (n <= 0) break;
-      if (save_fd_ >= 0) (void)WriteAll(save_fd_, buf.data(), static_cast<size_t>(n));
-      decoder->Feed(std::span<const uint8_t>(buf.data(), static_cast<size_t>(n)));
+      if (n <= 0 || !Feed(std::span<const uint8_t>(buf.data(), static_cast<size_t>(n)))) break;
     }
   }
+  return Finish(timed_out);
+}
+
+int Receiver::Finish(bool idle_timed_out) {
+  if (input_decoder_ == nullptr) return kExitFailure;  // not started
+  if (!stream_ended_) verdict_ = input_decoder_->Finish();
+  if (reseed_pending_) {
+    input_decoder_ = Reseed();
+    if (!stream_ended_) verdict_ = input_decoder_->Finish();
+  }
+  ClearProgress();
   if (escape_) {
     std::string rest;
     escaper_.Flush(&rest);
     std::fwrite(rest.data(), 1, rest.size(), stderr);
   }
-  if (timed_out) {
+  if (idle_timed_out) {
     std::fprintf(stderr, "salvage %s: no data for %d s; ending (the dump is incomplete)\n", options_.tool,
                  options_.idle_timeout_s);
   }
