@@ -152,8 +152,8 @@ Received Receive(const std::string& input, const std::string& output, bool force
   o.tool = "recv";
   Received out;
   Source src;
-  std::string error;
-  EXPECT_TRUE(src.Open(input, 115200, 0, &error)) << error;
+  auto opened = src.Open(input, 115200, 0);
+  EXPECT_TRUE(opened.ok()) << opened.error();
   testing::internal::CaptureStderr();
   {
     Receiver r(o);
@@ -773,8 +773,8 @@ TEST_F(ReceiverTest, ReadsTcp) {
 Received ReceiveWith(ReceiveOptions o, const std::string& input) {
   Received out;
   Source src;
-  std::string error;
-  EXPECT_TRUE(src.Open(input, 115200, 0, &error)) << error;
+  auto opened = src.Open(input, 115200, 0);
+  EXPECT_TRUE(opened.ok()) << opened.error();
   testing::internal::CaptureStderr();
   {
     Receiver r(o);
@@ -932,21 +932,24 @@ TEST_F(ReceiverTest, SaveStreamNeverFollowsALinkNorReplacesWithoutForce) {
 
 TEST(CreateStreamFileTest, RefusesLinksDirectoriesAndExistingFiles) {
   TempDir dir;
-  std::string error;
   ASSERT_EQ(symlink("nowhere", dir.File("dangling").c_str()), 0);
-  EXPECT_LT(CreateStreamFile(dir.File("dangling"), true, &error), 0);
-  EXPECT_NE(error.find("symbolic link"), std::string::npos) << error;
+  auto link = CreateStreamFile(dir.File("dangling"), true);
+  ASSERT_FALSE(link.ok());
+  EXPECT_NE(link.error().find("symbolic link"), std::string::npos) << link.error();
   EXPECT_FALSE(Exists(dir.File("nowhere")));
   ASSERT_EQ(mkdir(dir.File("d").c_str(), 0700), 0);
-  EXPECT_LT(CreateStreamFile(dir.File("d"), true, &error), 0);
-  EXPECT_NE(error.find("not a regular file"), std::string::npos) << error;
+  auto directory = CreateStreamFile(dir.File("d"), true);
+  ASSERT_FALSE(directory.ok());
+  EXPECT_NE(directory.error().find("not a regular file"), std::string::npos) << directory.error();
   rmdir(dir.File("d").c_str());
-  const int fd = CreateStreamFile(dir.File("new"), false, &error);
-  ASSERT_GE(fd, 0) << error;
-  close(fd);
+  auto fd = CreateStreamFile(dir.File("new"), false);
+  ASSERT_TRUE(fd.ok()) << fd.error();
+  ASSERT_GE(*fd, 0);
+  close(*fd);
   EXPECT_EQ(ModeOf(dir.File("new")), 0600u);
-  EXPECT_LT(CreateStreamFile(dir.File("new"), false, &error), 0);
-  EXPECT_NE(error.find("exists"), std::string::npos) << error;
+  auto again = CreateStreamFile(dir.File("new"), false);
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.error().find("exists"), std::string::npos) << again.error();
 }
 
 TEST_F(ReceiverTest, ConsoleTextIsEscapedForATerminal) {
@@ -976,19 +979,22 @@ TEST(SourceTest, OpenErrorsSayWhatIsWrong) {
   std::string error;
   {
     Source src;
-    EXPECT_FALSE(src.Open(dir.File("no-such-file"), 115200, 0, &error));
+    error = src.Open(dir.File("no-such-file"), 115200, 0).error();
+    EXPECT_FALSE(error.empty());
     EXPECT_NE(error.find("cannot open " + dir.File("no-such-file")), std::string::npos) << error;
   }
   {
     Source src;
     error.clear();
-    EXPECT_FALSE(src.Open("tcp:4444", 115200, 0, &error));
+    error = src.Open("tcp:4444", 115200, 0).error();
+    EXPECT_FALSE(error.empty());
     EXPECT_NE(error.find("is not tcp:HOST:PORT"), std::string::npos) << error;
   }
   {
     Source src;
     error.clear();
-    EXPECT_FALSE(src.Open("tcp::4444", 115200, 0, &error));
+    error = src.Open("tcp::4444", 115200, 0).error();
+    EXPECT_FALSE(error.empty());
     EXPECT_NE(error.find("is not tcp:HOST:PORT"), std::string::npos) << error;
   }
 }
@@ -997,8 +1003,9 @@ TEST(SourceTest, RegularFileReadsToEnd) {
   TempDir dir;
   WriteFile(dir.File("f"), Text("0123456789"));
   Source src;
+  auto opened = src.Open(dir.File("f"), 115200, 0);
+  ASSERT_TRUE(opened.ok()) << opened.error();
   std::string error;
-  ASSERT_TRUE(src.Open(dir.File("f"), 115200, 0, &error)) << error;
   EXPECT_TRUE(src.IsSeekableFile());
   EXPECT_EQ(src.SizeHint(), 10u);
   EXPECT_EQ(src.Describe(), dir.File("f"));

@@ -30,7 +30,9 @@
 
 #include "recv/receiver.h"
 
-#include "format.h"
+#include "common/exit-codes.h"
+#include "common/expected.h"
+#include "common/text.h"
 
 namespace salvage::loader {
 
@@ -74,29 +76,27 @@ using blockdump::kBlockSize;
 constexpr size_t kChunk = 1 << 20;  // bytes read from the source at a time
 
 void Say(const std::string& s) { std::fprintf(stderr, "salvage extract: %s\n", s.c_str()); }
-int Fail(const std::string& s) {
+/// Prints the error; returns the exit code for it.
+int FailExit(const std::string& s) {
   std::fprintf(stderr, "salvage extract: error: %s\n", s.c_str());
   return kExitFailure;
 }
 
-
-bool PreadAll(int fd, uint8_t* p, size_t n, uint64_t off, std::string* error) {
+Expected<void> PreadAll(int fd, uint8_t* p, size_t n, uint64_t off) {
   while (n > 0) {
     const ssize_t r = pread(fd, p, n, static_cast<off_t>(off));
     if (r < 0) {
       if (errno == EINTR) continue;
-      *error = std::string("read at byte ") + std::to_string(off) + ": " + std::strerror(errno);
-      return false;
+      return Fail(std::string("read at byte ") + std::to_string(off) + ": " + std::strerror(errno));
     }
     if (r == 0) {
-      *error = "read at byte " + std::to_string(off) + ": end of file";
-      return false;
+      return Fail("read at byte " + std::to_string(off) + ": end of file");
     }
     p += r;
     n -= static_cast<size_t>(r);
     off += static_cast<uint64_t>(r);
   }
-  return true;
+  return {};
 }
 
 /// The source as a read-only block device, for the target resolver.
@@ -106,7 +106,8 @@ class FdDevice {
   uint32_t SectorSize() const { return sector_size_; }
   uint64_t SectorCount() const { return sectors_; }
   Status Read(uint64_t lba, std::span<uint8_t> dst) {
-    if (!PreadAll(fd_, dst.data(), dst.size(), lba * sector_size_, &error_)) {
+    if (auto read = PreadAll(fd_, dst.data(), dst.size(), lba * sector_size_); !read.ok()) {
+      error_ = read.error();
       return {Error::kIo, "extract: cannot read the source"};
     }
     return Status::Ok();
@@ -126,12 +127,9 @@ class AreaReader {
  public:
   AreaReader(int fd, const Extents& e, uint64_t limit) : fd_(fd), extents_(e), limit_(limit) {}
   uint64_t size() const { return limit_; }
-  /// Reads [off, off + n) of the area; false (with *error) past its end or on a read error.
-  bool Read(uint64_t off, uint8_t* dst, size_t n, std::string* error) const {
-    if (off > limit_ || n > limit_ - off) {
-      *error = "read past the end of the dump area";
-      return false;
-    }
+  /// Reads [off, off + n) of the area; fails past its end or on a read error.
+  Expected<void> Read(uint64_t off, uint8_t* dst, size_t n) const {
+    if (off > limit_ || n > limit_ - off) return Fail("read past the end of the dump area");
     const uint64_t ss = extents_.sector_size;
     uint64_t base = 0;  // area offset of extent i
     for (size_t i = 0; i < extents_.size && n > 0; ++i) {
@@ -139,14 +137,14 @@ class AreaReader {
       if (off < base + len) {
         const uint64_t in = off - base;
         const size_t m = static_cast<size_t>(std::min<uint64_t>(n, len - in));
-        if (!PreadAll(fd_, dst, m, extents_.items[i].first_lba * ss + in, error)) return false;
+        if (auto read = PreadAll(fd_, dst, m, extents_.items[i].first_lba * ss + in); !read.ok()) return read;
         dst += m;
         off += m;
         n -= m;
       }
       base += len;
     }
-    return true;
+    return {};
   }
 
  private:
@@ -173,10 +171,9 @@ bool HasRecordOf(std::span<const uint8_t> chunk, uint32_t tag) {
 /// The header's total_pages and the trailer's pages, read from the ends of a stream of
 /// `length` bytes at area offset `from`. False when either record is not there intact.
 bool StreamCounts(const AreaReader& area, uint64_t from, uint64_t length, uint64_t* total, uint64_t* kept) {
-  std::string error;
   std::vector<uint8_t> b(stream::kRecordHeaderSize + stream::hdr::kSize);
   constexpr size_t kTrailerRecord = stream::kRecordHeaderSize + stream::trl::kSize;
-  if (length < b.size() + kTrailerRecord || !area.Read(from, b.data(), b.size(), &error)) return false;
+  if (length < b.size() + kTrailerRecord || !area.Read(from, b.data(), b.size()).ok()) return false;
   stream::RecordHeader h;
   uint32_t crc = 0;
   if (!stream::DecodeRecordHeader(std::span<const uint8_t>(b).first<stream::kRecordHeaderSize>(), &h, &crc) ||
@@ -185,7 +182,7 @@ bool StreamCounts(const AreaReader& area, uint64_t from, uint64_t length, uint64
   }
   *total = stream::LoadLe64(b.data() + stream::kRecordHeaderSize + stream::hdr::kTotalPages);
   b.resize(kTrailerRecord);
-  if (!area.Read(from + length - kTrailerRecord, b.data(), b.size(), &error)) return false;
+  if (!area.Read(from + length - kTrailerRecord, b.data(), b.size()).ok()) return false;
   const std::span<const uint8_t> t(b);
   if (!stream::DecodeRecordHeader(t.first<stream::kRecordHeaderSize>(), &h, &crc) ||
       h.type != stream::RecordType::kTrailer || h.payload_len != stream::trl::kSize ||
@@ -229,7 +226,10 @@ int ReceiveFromArea(const ExtractOptions& o, const std::string& where, const Are
   int empty_chunks = 0;
   for (uint64_t done = 0; done < length;) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, length - done));
-    if (!area.Read(from + done, buf.data(), n, &read->read_error)) break;
+    if (auto r = area.Read(from + done, buf.data(), n); !r.ok()) {
+      read->read_error = r.error();
+      break;
+    }
     const std::span<const uint8_t> chunk(buf.data(), n);
     if (scan) {
       empty_chunks = HasRecordOf(chunk, tag) ? 0 : empty_chunks + 1;
@@ -245,45 +245,44 @@ int ReceiveFromArea(const ExtractOptions& o, const std::string& where, const Are
   return receiver.Finish();
 }
 
-bool OpenSource(const ExtractOptions& o, int* fd, uint32_t* sector_size, uint64_t* bytes, bool* is_block,
-                std::string* error) {
+/// What OpenSource found: the source's size and sector size.
+struct SourceShape {
+  uint32_t sector_size = 0;
+  uint64_t bytes = 0;
+  bool is_block = false;
+};
+
+/// Opens the source read-only into *fd (closed by the caller, also on failure).
+Expected<SourceShape> OpenSource(const ExtractOptions& o, int* fd) {
   *fd = open(o.source.c_str(), O_RDONLY | O_CLOEXEC);
-  if (*fd < 0) {
-    *error = "cannot open " + o.source + ": " + std::strerror(errno);
-    return false;
-  }
+  if (*fd < 0) return Fail("cannot open " + o.source + ": " + std::strerror(errno));
   struct stat st {};
-  if (fstat(*fd, &st) != 0) {
-    *error = "cannot stat " + o.source + ": " + std::strerror(errno);
-    return false;
-  }
-  *is_block = S_ISBLK(st.st_mode);
-  if (*is_block) {
+  if (fstat(*fd, &st) != 0) return Fail("cannot stat " + o.source + ": " + std::strerror(errno));
+  SourceShape shape;
+  shape.is_block = S_ISBLK(st.st_mode);
+  if (shape.is_block) {
     uint64_t size = 0;
     int ss = 0;
     if (ioctl(*fd, BLKGETSIZE64, &size) != 0 || ioctl(*fd, BLKSSZGET, &ss) != 0) {
-      *error = "cannot read the size of " + o.source + ": " + std::strerror(errno);
-      return false;
+      return Fail("cannot read the size of " + o.source + ": " + std::strerror(errno));
     }
-    *bytes = size;
-    *sector_size = o.sector_size ? o.sector_size : static_cast<uint32_t>(ss);
+    shape.bytes = size;
+    shape.sector_size = o.sector_size ? o.sector_size : static_cast<uint32_t>(ss);
   } else if (S_ISREG(st.st_mode)) {
-    *bytes = static_cast<uint64_t>(st.st_size);
-    *sector_size = o.sector_size ? o.sector_size : 512;
+    shape.bytes = static_cast<uint64_t>(st.st_size);
+    shape.sector_size = o.sector_size ? o.sector_size : 512;
   } else {
-    *error = o.source + " is neither a file nor a block device";
-    return false;
+    return Fail(o.source + " is neither a file nor a block device");
   }
-  return true;
+  return shape;
 }
 
 // A GPT on a 4096-byte-sector disk image: its header is at byte 4096, not 512.
 uint32_t GuessImageSectorSize(int fd, uint64_t bytes) {
   static constexpr uint8_t kSig[8] = {'E', 'F', 'I', ' ', 'P', 'A', 'R', 'T'};
   uint8_t b[8];
-  std::string error;
-  if (bytes >= 520 && PreadAll(fd, b, 8, 512, &error) && std::memcmp(b, kSig, 8) == 0) return 512;
-  if (bytes >= 4104 && PreadAll(fd, b, 8, 4096, &error) && std::memcmp(b, kSig, 8) == 0) return 4096;
+  if (bytes >= 520 && PreadAll(fd, b, 8, 512).ok() && std::memcmp(b, kSig, 8) == 0) return 512;
+  if (bytes >= 4104 && PreadAll(fd, b, 8, 4096).ok() && std::memcmp(b, kSig, 8) == 0) return 4096;
   return 512;
 }
 
@@ -294,8 +293,7 @@ bool UseBackupHeader(const AreaReader& area, const std::string& where, BlockChec
   DumpHeader layout;
   if (!blockdump::LayoutFor(area.size(), &layout)) return false;
   std::vector<uint8_t> block(kBlockSize);
-  std::string error;
-  if (!area.Read(layout.backup_offset, block.data(), kBlockSize, &error)) return false;
+  if (!area.Read(layout.backup_offset, block.data(), kBlockSize).ok()) return false;
   DumpHeader backup;
   if (blockdump::DecodeHeader(std::span<const uint8_t, kBlockSize>(block.data(), kBlockSize), &backup) !=
           BlockCheck::kOk ||
@@ -350,11 +348,11 @@ int Extract(const ExtractOptions& o) {
 
   int fd = -1;
   FdCloser closer(&fd);
-  uint32_t ss = 0;
-  uint64_t bytes = 0;
-  bool is_block = false;
-  std::string error;
-  if (!OpenSource(o, &fd, &ss, &bytes, &is_block, &error)) return Fail(error);
+  const Expected<SourceShape> shape = OpenSource(o, &fd);
+  if (!shape.ok()) return FailExit(shape.error());
+  uint32_t ss = shape->sector_size;
+  const uint64_t bytes = shape->bytes;
+  const bool is_block = shape->is_block;
   const bool gpt = spec->kind == blockdump::TargetKind::kGptName || spec->kind == blockdump::TargetKind::kGptUuid;
   if (!is_block && o.sector_size == 0 && gpt) ss = GuessImageSectorSize(fd, bytes);
 
@@ -363,21 +361,21 @@ int Extract(const ExtractOptions& o) {
   std::vector<uint8_t> scratch(64 * 1024);
   Result<Extents> resolved = blockdump::ResolveTarget(device, *spec, scratch);
   if (!resolved.ok()) {
-    if (!device.error().empty()) return Fail(o.source + ": " + device.error());
+    if (!device.error().empty()) return FailExit(o.source + ": " + device.error());
     char why[256];
     blockdump::FormatTargetError(resolved.status(), *spec, why);
-    return Fail(o.source + ": target " + spec_text + ": " + why);
+    return FailExit(o.source + ": target " + spec_text + ": " + why);
   }
   Extents extents = *resolved;
   const std::string where = o.target.empty() && o.extents.empty() ? o.source : o.source + " (" + spec_text + ")";
   if (extents.AreaBytes() < kBlockSize) {
-    return Fail(where + " is too small to hold a salvage dump (" + std::to_string(extents.AreaBytes()) + " bytes)");
+    return FailExit(where + " is too small to hold a salvage dump (" + std::to_string(extents.AreaBytes()) + " bytes)");
   }
 
   // The header block.
   AreaReader whole(fd, extents, extents.AreaBytes());
   std::vector<uint8_t> block(kBlockSize);
-  if (!whole.Read(0, block.data(), kBlockSize, &error)) return Fail(o.source + ": " + error);
+  if (auto read = whole.Read(0, block.data(), kBlockSize); !read.ok()) return FailExit(o.source + ": " + read.error());
   DumpHeader header;
   BlockCheck check = blockdump::DecodeHeader(std::span<const uint8_t, kBlockSize>(block.data(), kBlockSize), &header);
   if (check != BlockCheck::kOk && check != BlockCheck::kBadVersion && UseBackupHeader(whole, where, check, &header)) {
@@ -386,20 +384,20 @@ int Extract(const ExtractOptions& o) {
   switch (check) {
     case BlockCheck::kOk: break;
     case BlockCheck::kNoMagic:
-      return Fail(where + " holds no salvage dump: no dump header at its start" +
+      return FailExit(where + " holds no salvage dump: no dump header at its start" +
                   (o.target.empty() && o.extents.empty()
                        ? std::string(" (a whole disk or card needs --target as salvage.target= said; a dump file"
                                      " from salvage load --sink sd-file without a header has not been written by"
                                      " a crash yet)")
                        : std::string()));
     case BlockCheck::kBadCrc:
-      return Fail("the dump header on " + where + " is damaged (CRC mismatch), and so is its backup at the area's end " +
+      return FailExit("the dump header on " + where + " is damaged (CRC mismatch), and so is its backup at the area's end " +
                   "(or it is not there: a dump of disk format 1, or an area given shorter than salvage wrote it); " +
                   "nothing extracted");
     case BlockCheck::kBadVersion:
-      return Fail("the dump on " + where + " has a disk format version this salvage does not know; update salvage");
+      return FailExit("the dump on " + where + " has a disk format version this salvage does not know; update salvage");
     case BlockCheck::kBadFields:
-      return Fail("the dump header on " + where + " contradicts itself, and its backup at the area's end is not " +
+      return FailExit("the dump header on " + where + " contradicts itself, and its backup at the area's end is not " +
                   "usable either; nothing extracted");
   }
 
@@ -423,7 +421,9 @@ int Extract(const ExtractOptions& o) {
   DumpTrailer trailer;
   BlockCheck trailer_check = BlockCheck::kNoMagic;
   if (!cut) {
-    if (!area.Read(header.trailer_offset, block.data(), kBlockSize, &error)) return Fail(o.source + ": " + error);
+    if (auto read = area.Read(header.trailer_offset, block.data(), kBlockSize); !read.ok()) {
+      return FailExit(o.source + ": " + read.error());
+    }
     trailer_check = blockdump::DecodeTrailer(std::span<const uint8_t, kBlockSize>(block.data(), kBlockSize), &trailer);
   }
   if (trailer_check == BlockCheck::kOk) {
@@ -463,7 +463,7 @@ int Extract(const ExtractOptions& o) {
                                  static_cast<uint32_t>(header.dump_id), &feed);
   if (rc == kExitUsage) return rc;
   if (!feed.read_error.empty()) {
-    Fail("reading " + o.source + " stopped after " + Mib(feed.bytes) + " of stream: " + feed.read_error);
+    FailExit("reading " + o.source + " stopped after " + Mib(feed.bytes) + " of stream: " + feed.read_error);
   }
   switch (state) {
     case State::kComplete: break;

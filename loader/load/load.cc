@@ -17,7 +17,8 @@
 
 #include "dtb-edit/dtb-edit.h"
 #include "elfcorehdr/builder.h"
-#include "format.h"
+#include "common/exit-codes.h"
+#include "common/text.h"
 #include "load/block-target.h"
 #include "load/state.h"
 #include "load/vmcoreinfo.h"

@@ -31,13 +31,10 @@
 #include "load/dump-file.h"
 #include "load/kexec.h"
 #include "load/placement.h"
-#include "proc/expected.h"
+#include "common/exit-codes.h"
+#include "common/expected.h"
 
 namespace salvage::loader::load {
-
-/// Exit status of `salvage status` when salvage is not the loaded crash kernel (nothing
-/// is loaded, or another crash kernel is). 0: salvage is loaded; 1: an error.
-inline constexpr int kExitNotLoaded = 3;
 
 /// The image's options, checked with the image's own parsers (runtime/options,
 /// runtime/blockdump ParseTarget) so that salvage load never writes a word the image

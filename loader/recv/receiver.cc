@@ -11,7 +11,8 @@
 
 #include <salvage/elfcore/elfcore.h>
 
-#include "format.h"
+#include "common/exit-codes.h"
+#include "common/text.h"
 
 namespace salvage::loader {
 namespace {
@@ -40,33 +41,28 @@ constexpr size_t kMissingShown = 32;
 
 }  // namespace
 
-int CreateStreamFile(const std::string& path, bool force, std::string* error) {
+Expected<int> CreateStreamFile(const std::string& path, bool force) {
   struct stat st {};
   if (lstat(path.c_str(), &st) == 0) {
     if (S_ISLNK(st.st_mode)) {
-      *error = path + " is a symbolic link: salvage does not write a dump through a link; give another path";
-      return -1;
+      return Fail(path + " is a symbolic link: salvage does not write a dump through a link; give another path");
     }
     if (!force) {
-      *error = path + " exists; use --force to replace it or choose another name";
-      return -1;
+      return Fail(path + " exists; use --force to replace it or choose another name");
     }
     if (!S_ISREG(st.st_mode)) {
-      *error = path + " exists and is not a regular file; give another path";
-      return -1;
+      return Fail(path + " exists and is not a regular file; give another path");
     }
     // Replaced by a new file (never truncated in place: another name may link to it).
     if (unlink(path.c_str()) != 0) {
-      *error = "cannot replace " + path + ": " + std::strerror(errno);
-      return -1;
+      return Fail("cannot replace " + path + ": " + std::strerror(errno));
     }
   }
   // O_EXCL: a link or file that appears meanwhile is not followed or reused.
   const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
     const int e = errno;
-    *error = "cannot create " + path + ": " + std::strerror(e) + (e == EEXIST ? " (it appeared meanwhile)" : "");
-    return -1;
+    return Fail("cannot create " + path + ": " + std::strerror(e) + (e == EEXIST ? " (it appeared meanwhile)" : ""));
   }
   return fd;
 }
@@ -254,8 +250,7 @@ void Receiver::OnHeader(const stream::DecodedHeader& header) {
   }
   fchmod(fd_, 0600);
   temp_path_ = path;
-  std::string error;
-  if (!writer_.Begin(fd_, LayoutFor(header, &verdict_note_offset_), &error)) Fail(error);
+  if (auto begun = writer_.Begin(fd_, LayoutFor(header, &verdict_note_offset_)); !begun.ok()) Fail(begun.error());
 }
 
 void Receiver::OnPage(uint64_t phys, std::span<const uint8_t> data) {
@@ -267,9 +262,8 @@ void Receiver::OnPage(uint64_t phys, std::span<const uint8_t> data) {
     return;
   }
   if (failed_ || fd_ < 0 || stream_ended_) return;
-  std::string error;
-  if (!writer_.WritePage(phys, data.data(), &error)) {
-    Fail(error);
+  if (auto written = writer_.WritePage(phys, data.data()); !written.ok()) {
+    Fail(written.error());
     return;
   }
   ++pages_;
@@ -304,12 +298,12 @@ int Receiver::Start(const StreamInput& input) {
     return kExitUsage;
   }
   if (!options_.save_stream.empty()) {
-    std::string error;
-    save_fd_ = CreateStreamFile(options_.save_stream, options_.force, &error);
-    if (save_fd_ < 0) {
-      std::fprintf(stderr, "salvage %s: error: --save-stream: %s\n", options_.tool, error.c_str());
+    auto created = CreateStreamFile(options_.save_stream, options_.force);
+    if (!created.ok()) {
+      std::fprintf(stderr, "salvage %s: error: --save-stream: %s\n", options_.tool, created.error().c_str());
       return kExitFailure;
     }
+    save_fd_ = *created;
   } else if (!OpenStreamCopy()) {
     return kExitFailure;
   }
@@ -431,14 +425,14 @@ int Receiver::Conclude() {
       std::fprintf(stderr, "salvage %s: error: %s; nothing written\n", options_.tool, NothingFound().c_str());
     return kExitFailure;
   }
-  std::string error;
   const std::string verdict = VerdictText(verdict_, lost_);
   std::vector<uint8_t> text(kVerdictNoteDesc, 0);
   std::memcpy(text.data(), verdict.data(), verdict.size());
-  if (pwrite(fd_, text.data(), text.size(), static_cast<off_t>(VmcoreWriter::NotesOffsetFor(header_.elf_class == stream::kElfClass32 ? 32 : 64) + verdict_note_offset_)) !=
-          static_cast<ssize_t>(text.size()) ||
-      !writer_.Finish(&error) || fsync(fd_) != 0) {
-    Fail(error.empty() ? std::string("writing the vmcore: ") + std::strerror(errno) : error);
+  const bool noted = pwrite(fd_, text.data(), text.size(), static_cast<off_t>(VmcoreWriter::NotesOffsetFor(header_.elf_class == stream::kElfClass32 ? 32 : 64) + verdict_note_offset_)) ==
+                     static_cast<ssize_t>(text.size());
+  const Expected<void> finished = noted ? writer_.Finish() : Expected<void>();
+  if (!noted || !finished.ok() || fsync(fd_) != 0) {
+    Fail(finished.ok() ? std::string("writing the vmcore: ") + std::strerror(errno) : finished.error());
     return kExitFailure;
   }
   close(fd_);

@@ -11,7 +11,8 @@
 #include <salvage/stream/decoder.h>
 
 #include "convert/vmcore-writer.h"
-#include "format.h"
+#include "common/exit-codes.h"
+#include "common/expected.h"
 #include "recv/source.h"
 #include "recv/terminal-text.h"
 
@@ -42,10 +43,10 @@ struct ReceiveOptions {
 /// Creates `path` for the raw stream with mode 0600 (a dump holds secrets), never through a
 /// symbolic link and never into anything but a new regular file: an existing file is
 /// refused unless `force`, and then only a regular file is replaced. Returns the fd, or
-/// -1 with *error saying what to do.
-int CreateStreamFile(const std::string& path, bool force, std::string* error);
+/// a message saying what to do.
+Expected<int> CreateStreamFile(const std::string& path, bool force);
 
-// Exit codes (kExitOk, kExitFailure, kExitUsage, kExitIncomplete): format.h.
+// Exit codes (kExitOk, kExitFailure, kExitUsage, kExitIncomplete): common/exit-codes.h.
 
 /// What the Receiver is fed from, for its messages and for what it keeps.
 struct StreamInput {
