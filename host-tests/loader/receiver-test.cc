@@ -140,16 +140,8 @@ struct Received {
   std::string log;  // what the receiver printed on stderr
 };
 
-Received Receive(const std::string& input, const std::string& output, bool force = false,
-                 const std::string& save_stream = "") {
-  ReceiveOptions o;
-  o.output = output;
-  o.force = force;
-  o.progress = false;
-  o.echo_text = false;
-  o.idle_timeout_s = 5;
-  o.save_stream = save_stream;
-  o.tool = "recv";
+/// Receives `input` with options `o` (output, tool and timeouts filled in by the caller).
+Received ReceiveWith(ReceiveOptions o, const std::string& input) {
   Received out;
   Source src;
   auto opened = src.Open(input, 115200, 0);
@@ -161,6 +153,25 @@ Received Receive(const std::string& input, const std::string& output, bool force
   }  // the receiver is gone: whatever it left behind stays
   out.log = testing::internal::GetCapturedStderr();
   return out;
+}
+
+/// Options of a quiet receive into `output`: no progress, no console text.
+ReceiveOptions Quiet(const std::string& output, const char* tool = "recv") {
+  ReceiveOptions o;
+  o.output = output;
+  o.progress = false;
+  o.echo_text = false;
+  o.idle_timeout_s = 5;
+  o.tool = tool;
+  return o;
+}
+
+Received Receive(const std::string& input, const std::string& output, bool force = false,
+                 const std::string& save_stream = "") {
+  ReceiveOptions o = Quiet(output);
+  o.force = force;
+  o.save_stream = save_stream;
+  return ReceiveWith(o, input);
 }
 
 mode_t ModeOf(const std::string& path) {
@@ -278,13 +289,9 @@ TEST_F(ReceiverTest, BytesPushedWithFeedGiveTheSameVmcoreAsAFileRead) {
   const std::vector<uint8_t> from_file = ReadFile(Out());
   ASSERT_EQ(unlink(Out().c_str()), 0);
 
-  ReceiveOptions o;
-  o.output = Out();
-  o.progress = false;
-  o.echo_text = false;
+  ReceiveOptions o = Quiet(Out(), "extract");
   o.idle_timeout_s = 0;
   o.keep_stream_on_failure = false;
-  o.tool = "extract";
   testing::internal::CaptureStderr();
   int rc;
   {
@@ -308,12 +315,8 @@ TEST_F(ReceiverTest, BytesPushedWithFeedGiveTheSameVmcoreAsAFileRead) {
 TEST_F(ReceiverTest, FeedWantsNothingAfterTheTrailerOfAFile) {
   const StreamSpec s;
   const std::vector<uint8_t> bytes = Encode(s);
-  ReceiveOptions o;
-  o.output = Out();
-  o.progress = false;
-  o.echo_text = false;
   testing::internal::CaptureStderr();
-  Receiver r(o);
+  Receiver r(Quiet(Out()));
   ASSERT_EQ(r.Start({In(), true}), kExitOk);
   EXPECT_FALSE(r.Feed(bytes));  // the trailer ends a file's input
   EXPECT_FALSE(r.Feed(Text("more")));
@@ -767,21 +770,6 @@ TEST_F(ReceiverTest, ReadsTcp) {
   ASSERT_TRUE(c.ok);
   ExpectLoadsHoldMemory(f, c, s);
   EXPECT_EQ(VerdictNote(f, c).rfind("complete=yes intact=yes", 0), 0u);
-}
-
-/// Receives `input` with options `o` (output, tool and timeouts filled in by the caller).
-Received ReceiveWith(ReceiveOptions o, const std::string& input) {
-  Received out;
-  Source src;
-  auto opened = src.Open(input, 115200, 0);
-  EXPECT_TRUE(opened.ok()) << opened.error();
-  testing::internal::CaptureStderr();
-  {
-    Receiver r(o);
-    out.rc = r.Run(src);
-  }
-  out.log = testing::internal::GetCapturedStderr();
-  return out;
 }
 
 /// Runs `fn` with standard input reading `bytes` from a pipe (not a file: a serial line's
