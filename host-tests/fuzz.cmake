@@ -18,15 +18,15 @@
 set(SALVAGE_FUZZERS
   "elfcore|runtime/elfcore/fuzz/elfcore-fuzz.cc|salvage_elfcore"
   "blockdump|runtime/blockdump/fuzz/blockdump-fuzz.cc|salvage_blockdump"
-  "iomem|loader/proc/fuzz/iomem-fuzz.cc|salvage_loader_fuzz"
+  "iomem|loader/proc/fuzz/iomem-fuzz.cc|salvage_host"
   "stream-decoder|runtime/stream/fuzz/decoder-fuzz.cc|salvage_stream"
-  "receiver|loader/recv/fuzz/receiver-fuzz.cc|salvage_loader_fuzz"
-  "inspect|loader/inspect/fuzz/inspect-fuzz.cc|salvage_loader_fuzz"
-  "extract|loader/extract/fuzz/extract-fuzz.cc|salvage_loader_fuzz"
+  "receiver|loader/recv/fuzz/receiver-fuzz.cc|salvage_host"
+  "inspect|loader/inspect/fuzz/inspect-fuzz.cc|salvage_host"
+  "extract|loader/extract/fuzz/extract-fuzz.cc|salvage_host"
   "dtb|runtime/dtb/fuzz/dtb-fuzz.cc|salvage_devices,salvage_options"
-  "config|loader/load/fuzz/config-fuzz.cc|salvage_loader_fuzz"
-  "crashkernel|loader/proc/fuzz/crashkernel-fuzz.cc|salvage_loader_fuzz"
-  "dump-file|loader/load/fuzz/dump-file-fuzz.cc|salvage_loader_fuzz")
+  "config|loader/load/fuzz/config-fuzz.cc|salvage_host"
+  "crashkernel|loader/proc/fuzz/crashkernel-fuzz.cc|salvage_host"
+  "dump-file|loader/load/fuzz/dump-file-fuzz.cc|salvage_host")
 
 # Seconds of fuzzing per target in ctest (after the seeds have run): enough for shallow
 # crashes on every change, short enough for CI (11 targets, 2 at a time).
@@ -35,17 +35,8 @@ set(SALVAGE_FUZZ_CTEST_SECONDS 12 CACHE STRING "Seconds each fuzz-<name> ctest r
 if(SALVAGE_FUZZ_BUILD)
   # ---- in the sub-build: the targets ----
   set(CMAKE_RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
-  find_package(Threads REQUIRED)
-  # The salvage command's code (everything but main.cc), for the targets that reach it.
-  # A glob, so that a new file in loader/ needs no change here.
-  file(GLOB_RECURSE _loader_srcs CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/loader/*.cc)
-  list(FILTER _loader_srcs EXCLUDE REGEX "/fuzz/|/loader/main\\.cc$")
-  add_library(salvage_loader_fuzz STATIC ${_loader_srcs})
-  target_include_directories(salvage_loader_fuzz PUBLIC ${CMAKE_SOURCE_DIR}/loader
-    ${CMAKE_SOURCE_DIR}/boot/include ${CMAKE_SOURCE_DIR}/purgatory/include)
-  target_compile_definitions(salvage_loader_fuzz PUBLIC _FILE_OFFSET_BITS=64)
-  target_link_libraries(salvage_loader_fuzz PUBLIC salvage_stream salvage_elfcore salvage_blockdump
-    salvage_devices salvage_dtb salvage_options Threads::Threads)
+  # The salvage command's code (everything but main.cc) is salvage_host, from
+  # loader/CMakeLists.txt (added before this file by the top CMakeLists.txt).
   foreach(entry IN LISTS SALVAGE_FUZZERS)
     string(REPLACE "|" ";" parts "${entry}")
     list(GET parts 0 name)

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "extract/extract.h"
-#include "format.h"
+#include "common/exit-codes.h"
 #include "inspect/inspect.h"
 #include "load/command.h"
 #include "load/kexec.h"
@@ -161,9 +161,8 @@ int Receive(const char* cmd, int argc, char** argv) {
   if (!is_recv && source == "-") source = "-";
   if (o.output.empty()) o.output = DefaultOutput();
   salvage::loader::Source src;
-  std::string error;
-  if (!src.Open(source, baud, connect_timeout, &error)) {
-    std::fprintf(stderr, "salvage %s: error: %s\n", cmd, error.c_str());
+  if (auto opened = src.Open(source, baud, connect_timeout); !opened.ok()) {
+    std::fprintf(stderr, "salvage %s: error: %s\n", cmd, opened.error().c_str());
     return salvage::loader::kExitFailure;
   }
   if (!is_recv) o.idle_timeout_s = 0;

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "convert/vmcore-writer.h"
-#include "format.h"
+#include "common/exit-codes.h"
 #include "recv/receiver.h"
 #include "loader/vmcore-test-util.h"
 #include "runtime/stream/stream-test-util.h"
@@ -119,11 +119,10 @@ TEST(InspectTest, ReadsExtendedNumberingAndHeadersAfterTheData) {
   AppendElfNote(&layout.notes, "SALVAGE", kVerdictNoteType, std::vector<uint8_t>{'c', 'o', 'm', 'p', 'l', 'e', 't',
                                                                                 'e', '=', 'n', 'o', 0});
   VmcoreWriter w;
-  std::string error;
-  ASSERT_TRUE(w.Begin(fd, layout, &error)) << error;
+  ASSERT_TRUE(w.Begin(fd, layout).ok());
   const std::vector<uint8_t> zero(512, 0);
-  for (uint64_t p = 0; p < 140000; p += 2) ASSERT_TRUE(w.WritePage(p * 512, zero.data(), &error)) << error;
-  ASSERT_TRUE(w.Finish(&error)) << error;
+  for (uint64_t p = 0; p < 140000; p += 2) ASSERT_TRUE(w.WritePage(p * 512, zero.data()).ok());
+  ASSERT_TRUE(w.Finish().ok());
   close(fd);
   const Shown s = RunInspect(path);
   EXPECT_EQ(s.rc, kExitIncomplete) << s.err;

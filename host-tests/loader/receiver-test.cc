@@ -140,20 +140,12 @@ struct Received {
   std::string log;  // what the receiver printed on stderr
 };
 
-Received Receive(const std::string& input, const std::string& output, bool force = false,
-                 const std::string& save_stream = "") {
-  ReceiveOptions o;
-  o.output = output;
-  o.force = force;
-  o.progress = false;
-  o.echo_text = false;
-  o.idle_timeout_s = 5;
-  o.save_stream = save_stream;
-  o.tool = "recv";
+/// Receives `input` with options `o` (output, tool and timeouts filled in by the caller).
+Received ReceiveWith(ReceiveOptions o, const std::string& input) {
   Received out;
   Source src;
-  std::string error;
-  EXPECT_TRUE(src.Open(input, 115200, 0, &error)) << error;
+  auto opened = src.Open(input, 115200, 0);
+  EXPECT_TRUE(opened.ok()) << opened.error();
   testing::internal::CaptureStderr();
   {
     Receiver r(o);
@@ -161,6 +153,25 @@ Received Receive(const std::string& input, const std::string& output, bool force
   }  // the receiver is gone: whatever it left behind stays
   out.log = testing::internal::GetCapturedStderr();
   return out;
+}
+
+/// Options of a quiet receive into `output`: no progress, no console text.
+ReceiveOptions Quiet(const std::string& output, const char* tool = "recv") {
+  ReceiveOptions o;
+  o.output = output;
+  o.progress = false;
+  o.echo_text = false;
+  o.idle_timeout_s = 5;
+  o.tool = tool;
+  return o;
+}
+
+Received Receive(const std::string& input, const std::string& output, bool force = false,
+                 const std::string& save_stream = "") {
+  ReceiveOptions o = Quiet(output);
+  o.force = force;
+  o.save_stream = save_stream;
+  return ReceiveWith(o, input);
 }
 
 mode_t ModeOf(const std::string& path) {
@@ -266,6 +277,51 @@ TEST_F(ReceiverTest, CompleteStreamFromAFileWritesTheVmcore) {
   EXPECT_EQ(loads[2].filesz, 0x2000u);
   EXPECT_EQ(f.size(), data + 0x8000);
   ExpectLoadsHoldMemory(f, c, s);
+}
+
+TEST_F(ReceiverTest, BytesPushedWithFeedGiveTheSameVmcoreAsAFileRead) {
+  // Extract's way in: no Source, the bytes pushed as they are read (here in pieces that
+  // split records anywhere), then the console text after the trailer, then Finish.
+  const StreamSpec s;
+  const std::vector<uint8_t> bytes = Concat(Concat(Text("boot\r\n"), Encode(s)), Text("salvage: done\r\n"));
+  WriteFile(In(), bytes);
+  ASSERT_EQ(Receive(In(), Out()).rc, kExitOk);
+  const std::vector<uint8_t> from_file = ReadFile(Out());
+  ASSERT_EQ(unlink(Out().c_str()), 0);
+
+  ReceiveOptions o = Quiet(Out(), "extract");
+  o.idle_timeout_s = 0;
+  o.keep_stream_on_failure = false;
+  testing::internal::CaptureStderr();
+  int rc;
+  {
+    Receiver r(o);
+    ASSERT_EQ(r.Start({"the test's bytes", false}), kExitOk);
+    size_t piece = 1;
+    for (size_t off = 0; off < bytes.size(); piece = piece * 3 % 1021 + 1) {
+      const size_t n = std::min(piece, bytes.size() - off);
+      EXPECT_TRUE(r.Feed(std::span<const uint8_t>(bytes.data() + off, n)));  // text after the trailer too
+      off += n;
+    }
+    EXPECT_TRUE(r.StreamEnded());
+    rc = r.Finish();
+  }
+  const std::string log = testing::internal::GetCapturedStderr();
+  ASSERT_EQ(rc, kExitOk) << log;
+  EXPECT_NE(log.find("salvage extract: reading the test's bytes; waiting for a dump stream"), std::string::npos) << log;
+  EXPECT_TRUE(ReadFile(Out()) == from_file);
+}
+
+TEST_F(ReceiverTest, FeedWantsNothingAfterTheTrailerOfAFile) {
+  const StreamSpec s;
+  const std::vector<uint8_t> bytes = Encode(s);
+  testing::internal::CaptureStderr();
+  Receiver r(Quiet(Out()));
+  ASSERT_EQ(r.Start({In(), true}), kExitOk);
+  EXPECT_FALSE(r.Feed(bytes));  // the trailer ends a file's input
+  EXPECT_FALSE(r.Feed(Text("more")));
+  EXPECT_EQ(r.Finish(), kExitOk);
+  testing::internal::GetCapturedStderr();
 }
 
 TEST_F(ReceiverTest, ExistingOutputIsNotReplacedWithoutForce) {
@@ -722,21 +778,6 @@ TEST_F(ReceiverTest, ReadsTcp) {
   EXPECT_EQ(VerdictNote(f, c).rfind("complete=yes intact=yes", 0), 0u);
 }
 
-/// Receives `input` with options `o` (output, tool and timeouts filled in by the caller).
-Received ReceiveWith(ReceiveOptions o, const std::string& input) {
-  Received out;
-  Source src;
-  std::string error;
-  EXPECT_TRUE(src.Open(input, 115200, 0, &error)) << error;
-  testing::internal::CaptureStderr();
-  {
-    Receiver r(o);
-    out.rc = r.Run(src);
-  }
-  out.log = testing::internal::GetCapturedStderr();
-  return out;
-}
-
 /// Runs `fn` with standard input reading `bytes` from a pipe (not a file: a serial line's
 /// or TCP's behaviour, where nothing can be read twice).
 template <class Fn>
@@ -885,21 +926,24 @@ TEST_F(ReceiverTest, SaveStreamNeverFollowsALinkNorReplacesWithoutForce) {
 
 TEST(CreateStreamFileTest, RefusesLinksDirectoriesAndExistingFiles) {
   TempDir dir;
-  std::string error;
   ASSERT_EQ(symlink("nowhere", dir.File("dangling").c_str()), 0);
-  EXPECT_LT(CreateStreamFile(dir.File("dangling"), true, &error), 0);
-  EXPECT_NE(error.find("symbolic link"), std::string::npos) << error;
+  auto link = CreateStreamFile(dir.File("dangling"), true);
+  ASSERT_FALSE(link.ok());
+  EXPECT_NE(link.error().find("symbolic link"), std::string::npos) << link.error();
   EXPECT_FALSE(Exists(dir.File("nowhere")));
   ASSERT_EQ(mkdir(dir.File("d").c_str(), 0700), 0);
-  EXPECT_LT(CreateStreamFile(dir.File("d"), true, &error), 0);
-  EXPECT_NE(error.find("not a regular file"), std::string::npos) << error;
+  auto directory = CreateStreamFile(dir.File("d"), true);
+  ASSERT_FALSE(directory.ok());
+  EXPECT_NE(directory.error().find("not a regular file"), std::string::npos) << directory.error();
   rmdir(dir.File("d").c_str());
-  const int fd = CreateStreamFile(dir.File("new"), false, &error);
-  ASSERT_GE(fd, 0) << error;
-  close(fd);
+  auto fd = CreateStreamFile(dir.File("new"), false);
+  ASSERT_TRUE(fd.ok()) << fd.error();
+  ASSERT_GE(*fd, 0);
+  close(*fd);
   EXPECT_EQ(ModeOf(dir.File("new")), 0600u);
-  EXPECT_LT(CreateStreamFile(dir.File("new"), false, &error), 0);
-  EXPECT_NE(error.find("exists"), std::string::npos) << error;
+  auto again = CreateStreamFile(dir.File("new"), false);
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.error().find("exists"), std::string::npos) << again.error();
 }
 
 TEST_F(ReceiverTest, ConsoleTextIsEscapedForATerminal) {
@@ -929,19 +973,22 @@ TEST(SourceTest, OpenErrorsSayWhatIsWrong) {
   std::string error;
   {
     Source src;
-    EXPECT_FALSE(src.Open(dir.File("no-such-file"), 115200, 0, &error));
+    error = src.Open(dir.File("no-such-file"), 115200, 0).error();
+    EXPECT_FALSE(error.empty());
     EXPECT_NE(error.find("cannot open " + dir.File("no-such-file")), std::string::npos) << error;
   }
   {
     Source src;
     error.clear();
-    EXPECT_FALSE(src.Open("tcp:4444", 115200, 0, &error));
+    error = src.Open("tcp:4444", 115200, 0).error();
+    EXPECT_FALSE(error.empty());
     EXPECT_NE(error.find("is not tcp:HOST:PORT"), std::string::npos) << error;
   }
   {
     Source src;
     error.clear();
-    EXPECT_FALSE(src.Open("tcp::4444", 115200, 0, &error));
+    error = src.Open("tcp::4444", 115200, 0).error();
+    EXPECT_FALSE(error.empty());
     EXPECT_NE(error.find("is not tcp:HOST:PORT"), std::string::npos) << error;
   }
 }
@@ -950,8 +997,9 @@ TEST(SourceTest, RegularFileReadsToEnd) {
   TempDir dir;
   WriteFile(dir.File("f"), Text("0123456789"));
   Source src;
+  auto opened = src.Open(dir.File("f"), 115200, 0);
+  ASSERT_TRUE(opened.ok()) << opened.error();
   std::string error;
-  ASSERT_TRUE(src.Open(dir.File("f"), 115200, 0, &error)) << error;
   EXPECT_TRUE(src.IsSeekableFile());
   EXPECT_EQ(src.SizeHint(), 10u);
   EXPECT_EQ(src.Describe(), dir.File("f"));

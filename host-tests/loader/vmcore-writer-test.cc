@@ -69,10 +69,9 @@ class VmcoreWriterTest : public ::testing::Test {
 
   /// Writes every page of every range, in order.
   void WriteAll(VmcoreWriter& w, const VmcoreLayout& layout) {
-    std::string error;
     for (const VmcoreRange& r : layout.ranges) {
       for (uint64_t a = r.phys; a < r.phys + r.size; a += layout.page_size) {
-        ASSERT_TRUE(w.WritePage(a, PageAt(a, layout.page_size).data(), &error)) << error;
+        ASSERT_TRUE(w.WritePage(a, PageAt(a, layout.page_size).data()).ok());
       }
     }
   }
@@ -112,11 +111,10 @@ TEST_F(VmcoreWriterTest, Elf64ReadsBackWithElfH) {
   layout.notes = SampleNotes();
   layout.ranges = {{0x40000000, 0, 0x4000}, {0x80000000, 0, 0x2000}};
   VmcoreWriter w;
-  std::string error;
-  ASSERT_TRUE(w.Begin(fd_, layout, &error)) << error;
+  ASSERT_TRUE(w.Begin(fd_, layout).ok());
   EXPECT_EQ(w.PagesExpected(), 6u);
   WriteAll(w, layout);
-  ASSERT_TRUE(w.Finish(&error)) << error;
+  ASSERT_TRUE(w.Finish().ok());
   EXPECT_EQ(w.PagesReceived(), 6u);
   EXPECT_TRUE(w.Missing().empty());
 
@@ -172,10 +170,9 @@ TEST_F(VmcoreWriterTest, Elf32ReadsBackWithElfH) {
   layout.ranges = {{0x60000000, 0, 0x3000}, {0x70000000, 0, 0x1000}};
   layout.segments = {{0x60000000, 0xc0000000, 0x3000}};
   VmcoreWriter w;
-  std::string error;
-  ASSERT_TRUE(w.Begin(fd_, layout, &error)) << error;
+  ASSERT_TRUE(w.Begin(fd_, layout).ok());
   WriteAll(w, layout);
-  ASSERT_TRUE(w.Finish(&error)) << error;
+  ASSERT_TRUE(w.Finish().ok());
 
   const std::vector<uint8_t> f = Contents();
   ASSERT_GE(f.size(), sizeof(Elf32_Ehdr));
@@ -216,18 +213,17 @@ TEST_F(VmcoreWriterTest, PagesOutOfOrderLandAtTheirPlace) {
   layout.page_size = 4096;
   layout.ranges = {{0x80000000, 0, 0x8000}};
   VmcoreWriter w;
-  std::string error;
-  ASSERT_TRUE(w.Begin(fd_, layout, &error)) << error;
+  ASSERT_TRUE(w.Begin(fd_, layout).ok());
   // Page 2 is first written with other contents, then again: the last write wins and
   // counts once.
-  ASSERT_TRUE(w.WritePage(0x80002000, PageAt(0x80002000, 4096, 9).data(), &error)) << error;
+  ASSERT_TRUE(w.WritePage(0x80002000, PageAt(0x80002000, 4096, 9).data()).ok());
   for (int p : {5, 0, 7, 2, 1, 6, 3, 4}) {
     const uint64_t a = 0x80000000 + p * 0x1000ull;
-    ASSERT_TRUE(w.WritePage(a, PageAt(a, 4096).data(), &error)) << error;
+    ASSERT_TRUE(w.WritePage(a, PageAt(a, 4096).data()).ok());
   }
   EXPECT_EQ(w.PagesReceived(), 8u);
   EXPECT_TRUE(w.Missing().empty());
-  ASSERT_TRUE(w.Finish(&error)) << error;
+  ASSERT_TRUE(w.Finish().ok());
 
   const std::vector<uint8_t> f = Contents();
   const Core c = ParseCore(f);
@@ -254,10 +250,9 @@ TEST_F(VmcoreWriterTest, MissingPagesSplitLoadsAndAreReported) {
   layout.notes = SampleNotes();
   layout.ranges = {{0x40000000, 0, 0x6000}, {0x50000000, 0, 0x3000}};
   VmcoreWriter w;
-  std::string error;
-  ASSERT_TRUE(w.Begin(fd_, layout, &error)) << error;
+  ASSERT_TRUE(w.Begin(fd_, layout).ok());
   for (uint64_t a : {0x40000000ull, 0x40001000ull, 0x40003000ull, 0x40004000ull, 0x50001000ull}) {
-    ASSERT_TRUE(w.WritePage(a, PageAt(a, 4096).data(), &error)) << error;
+    ASSERT_TRUE(w.WritePage(a, PageAt(a, 4096).data()).ok());
   }
   EXPECT_EQ(w.PagesReceived(), 5u);
   EXPECT_EQ(w.PagesExpected(), 9u);
@@ -265,7 +260,7 @@ TEST_F(VmcoreWriterTest, MissingPagesSplitLoadsAndAreReported) {
   const std::vector<Gap> want_missing = {
       {0x40002000, 0x1000}, {0x40005000, 0x1000}, {0x50000000, 0x1000}, {0x50002000, 0x1000}};
   EXPECT_EQ(w.Missing(), want_missing);
-  ASSERT_TRUE(w.Finish(&error)) << error;
+  ASSERT_TRUE(w.Finish().ok());
 
   const std::vector<uint8_t> f = Contents();
   const Core c = ParseCore(f);
@@ -302,10 +297,9 @@ TEST_F(VmcoreWriterTest, TwoSegmentsOverTheSameMemoryShareFileBytes) {
   layout.ranges = {{0x40000000, 0, 0x8000}};
   layout.segments = {{0x40000000, kText, 0x4000}, {0x40000000, kLinear, 0x8000}};
   VmcoreWriter w;
-  std::string error;
-  ASSERT_TRUE(w.Begin(fd_, layout, &error)) << error;
+  ASSERT_TRUE(w.Begin(fd_, layout).ok());
   WriteAll(w, layout);
-  ASSERT_TRUE(w.Finish(&error)) << error;
+  ASSERT_TRUE(w.Finish().ok());
 
   const std::vector<uint8_t> f = Contents();
   const Core c = ParseCore(f);
@@ -332,13 +326,12 @@ TEST_F(VmcoreWriterTest, MissingPageSplitsEveryView) {
   layout.ranges = {{0x40000000, 0, 0x4000}};
   layout.segments = {{0x40000000, kText, 0x4000}, {0x40000000, kLinear, 0x4000}};
   VmcoreWriter w;
-  std::string error;
-  ASSERT_TRUE(w.Begin(fd_, layout, &error)) << error;
+  ASSERT_TRUE(w.Begin(fd_, layout).ok());
   for (uint64_t a : {0x40000000ull, 0x40002000ull, 0x40003000ull}) {
-    ASSERT_TRUE(w.WritePage(a, PageAt(a, 4096).data(), &error)) << error;
+    ASSERT_TRUE(w.WritePage(a, PageAt(a, 4096).data()).ok());
   }
   EXPECT_EQ(w.Missing(), (std::vector<std::pair<uint64_t, uint64_t>>{{0x40001000, 0x1000}}));
-  ASSERT_TRUE(w.Finish(&error)) << error;
+  ASSERT_TRUE(w.Finish().ok());
   const std::vector<uint8_t> f = Contents();
   const Core c = ParseCore(f);
   ASSERT_TRUE(c.ok);
@@ -368,10 +361,9 @@ TEST_F(VmcoreWriterTest, MemoryNoSegmentShowsGetsVaddrZero) {
   // segment over memory that was not dumped produces nothing.
   layout.segments = {{0x40000000, kV, 0x2000}, {0x90000000, 0xffff000050000000ull, 0x1000}};
   VmcoreWriter w;
-  std::string error;
-  ASSERT_TRUE(w.Begin(fd_, layout, &error)) << error;
+  ASSERT_TRUE(w.Begin(fd_, layout).ok());
   WriteAll(w, layout);
-  ASSERT_TRUE(w.Finish(&error)) << error;
+  ASSERT_TRUE(w.Finish().ok());
   const std::vector<uint8_t> f = Contents();
   const Core c = ParseCore(f);
   ASSERT_TRUE(c.ok);
@@ -401,10 +393,9 @@ TEST_F(VmcoreWriterTest, SegmentInsidePagesKeepsItsExactBoundaries) {
   layout.ranges = {{0x40000000, 0, 0x4000}};
   layout.segments = {{0x40000800, kV + 0x800, 0x1000}};  // touches pages 0 and 1
   VmcoreWriter w;
-  std::string error;
-  ASSERT_TRUE(w.Begin(fd_, layout, &error)) << error;
+  ASSERT_TRUE(w.Begin(fd_, layout).ok());
   WriteAll(w, layout);
-  ASSERT_TRUE(w.Finish(&error)) << error;
+  ASSERT_TRUE(w.Finish().ok());
   const std::vector<uint8_t> f = Contents();
   const Core c = ParseCore(f);
   ASSERT_TRUE(c.ok);
@@ -436,10 +427,9 @@ TEST_F(VmcoreWriterTest, OverlapsOtherThanASecondViewAreClipped) {
       {0x40003000, kLinear + 0x40003000, 0x2000},  // partly over the third: keeps [0x40004000, 0x40005000)
   };
   VmcoreWriter w;
-  std::string error;
-  ASSERT_TRUE(w.Begin(fd_, layout, &error)) << error;
+  ASSERT_TRUE(w.Begin(fd_, layout).ok());
   WriteAll(w, layout);
-  ASSERT_TRUE(w.Finish(&error)) << error;
+  ASSERT_TRUE(w.Finish().ok());
   const std::vector<uint8_t> f = Contents();
   const Core c = ParseCore(f);
   ASSERT_TRUE(c.ok);
@@ -468,7 +458,8 @@ TEST_F(VmcoreWriterTest, Elf32RefusesMemoryAbove4GiB) {
   {
     layout.ranges = {{0x80000000, 0, 0x1000}, {0x100000000ull, 0, 0x1000}};
     VmcoreWriter w;
-    EXPECT_FALSE(w.Begin(fd_, layout, &error));
+    error = w.Begin(fd_, layout).error();
+    EXPECT_FALSE(error.empty());
     EXPECT_NE(error.find("4 GiB"), std::string::npos) << error;
     EXPECT_NE(error.find("ELF32"), std::string::npos) << error;
   }
@@ -476,7 +467,8 @@ TEST_F(VmcoreWriterTest, Elf32RefusesMemoryAbove4GiB) {
     error.clear();
     layout.ranges = {{0xfffff000ull, 0, 0x2000}};  // crosses 4 GiB
     VmcoreWriter w;
-    EXPECT_FALSE(w.Begin(fd_, layout, &error));
+    error = w.Begin(fd_, layout).error();
+    EXPECT_FALSE(error.empty());
     EXPECT_NE(error.find("4 GiB"), std::string::npos) << error;
   }
   {
@@ -485,7 +477,7 @@ TEST_F(VmcoreWriterTest, Elf32RefusesMemoryAbove4GiB) {
     layout.elf_class = 64;
     layout.ranges = {{0x100000000ull, 0, 0x1000}};
     VmcoreWriter w;
-    EXPECT_TRUE(w.Begin(fd_, layout, &error)) << error;
+    EXPECT_TRUE(w.Begin(fd_, layout).ok());
   }
 }
 
@@ -496,10 +488,9 @@ TEST_F(VmcoreWriterTest, Elf32AcceptsMemoryEndingAt4GiB) {
   layout.page_size = 4096;
   layout.ranges = {{0xffffe000ull, 0, 0x2000}};
   VmcoreWriter w;
-  std::string error;
-  ASSERT_TRUE(w.Begin(fd_, layout, &error)) << error;
+  ASSERT_TRUE(w.Begin(fd_, layout).ok());
   WriteAll(w, layout);
-  ASSERT_TRUE(w.Finish(&error)) << error;
+  ASSERT_TRUE(w.Finish().ok());
   const std::vector<uint8_t> f = Contents();
   const Core c = ParseCore(f);
   ASSERT_TRUE(c.ok);
@@ -515,18 +506,19 @@ TEST_F(VmcoreWriterTest, WritePageOutsideEveryRangeIsRefused) {
   layout.ranges = {{0x40000000, 0, 0x2000}, {0x40004000, 0, 0x1000}};
   VmcoreWriter w;
   std::string error;
-  ASSERT_TRUE(w.Begin(fd_, layout, &error)) << error;
+  ASSERT_TRUE(w.Begin(fd_, layout).ok());
   const std::vector<uint8_t> page = PageAt(0x40000000, 4096);
   // Before, in the gap, after, and inside a range but not at a page start.
   for (uint64_t a : {0x3ffff000ull, 0x40002000ull, 0x40003000ull, 0x40005000ull, 0x40000800ull, 0x140000000ull}) {
     error.clear();
-    EXPECT_FALSE(w.WritePage(a, page.data(), &error)) << Hex(a);
+    error = w.WritePage(a, page.data()).error();
+    EXPECT_FALSE(error.empty()) << Hex(a);
     EXPECT_NE(error.find(Hex(a)), std::string::npos) << error;
     EXPECT_NE(error.find("not in any range"), std::string::npos) << error;
   }
   EXPECT_EQ(w.PagesReceived(), 0u);
   EXPECT_EQ(w.Missing().size(), 2u);
-  ASSERT_TRUE(w.Finish(&error)) << error;
+  ASSERT_TRUE(w.Finish().ok());
   const std::vector<uint8_t> f = Contents();
   const Core c = ParseCore(f);
   ASSERT_TRUE(c.ok);
@@ -541,7 +533,8 @@ TEST_F(VmcoreWriterTest, BeginRefusesBadLayouts) {
     VmcoreLayout layout;
     layout.elf_class = 16;
     VmcoreWriter w;
-    EXPECT_FALSE(w.Begin(fd_, layout, &error));
+    error = w.Begin(fd_, layout).error();
+    EXPECT_FALSE(error.empty());
     EXPECT_NE(error.find("ELF class"), std::string::npos) << error;
   }
   {
@@ -549,7 +542,8 @@ TEST_F(VmcoreWriterTest, BeginRefusesBadLayouts) {
     VmcoreLayout layout;
     layout.page_size = 3000;
     VmcoreWriter w;
-    EXPECT_FALSE(w.Begin(fd_, layout, &error));
+    error = w.Begin(fd_, layout).error();
+    EXPECT_FALSE(error.empty());
     EXPECT_NE(error.find("3000"), std::string::npos) << error;
   }
   {
@@ -557,7 +551,8 @@ TEST_F(VmcoreWriterTest, BeginRefusesBadLayouts) {
     VmcoreLayout layout;
     layout.ranges = {{0x40000000, 0, 0x1800}};
     VmcoreWriter w;
-    EXPECT_FALSE(w.Begin(fd_, layout, &error));
+    error = w.Begin(fd_, layout).error();
+    EXPECT_FALSE(error.empty());
     EXPECT_NE(error.find("not page-aligned"), std::string::npos) << error;
   }
   {
@@ -565,7 +560,8 @@ TEST_F(VmcoreWriterTest, BeginRefusesBadLayouts) {
     VmcoreLayout layout;
     layout.ranges = {{0x40000000, 0, 0x2000}, {0x40001000, 0, 0x1000}};
     VmcoreWriter w;
-    EXPECT_FALSE(w.Begin(fd_, layout, &error));
+    error = w.Begin(fd_, layout).error();
+    EXPECT_FALSE(error.empty());
     EXPECT_NE(error.find("overlaps"), std::string::npos) << error;
   }
   {
@@ -576,7 +572,7 @@ TEST_F(VmcoreWriterTest, BeginRefusesBadLayouts) {
     for (uint64_t i = 0; i < 2 * VmcoreWriter::kReservedPhdrs; ++i) layout.ranges.push_back({i * 1024, 0, 512});
     error.clear();
     VmcoreWriter w;
-    EXPECT_TRUE(w.Begin(fd_, layout, &error)) << error;
+    EXPECT_TRUE(w.Begin(fd_, layout).ok());
   }
 }
 
@@ -589,7 +585,8 @@ TEST_F(VmcoreWriterTest, UnalignedRangeMessageShowsTheAddressInHex) {
   layout.ranges = {{0x40000800, 0, 0x1000}};
   VmcoreWriter w;
   std::string error;
-  EXPECT_FALSE(w.Begin(fd_, layout, &error));
+  error = w.Begin(fd_, layout).error();
+    EXPECT_FALSE(error.empty());
   EXPECT_NE(error.find("0x40000800"), std::string::npos) << error;
 }
 
@@ -600,12 +597,11 @@ TEST_F(VmcoreWriterTest, AsManyHolesAsProgramHeadersFitStayAfterTheElfHeader) {
   layout.notes = SampleNotes();
   layout.ranges = {{0, 0, 16384 * 512}};
   const std::vector<uint8_t> page(512, 0x5a);
-  std::string error;
   // 8191 runs + the PT_NOTE = kReservedPhdrs headers: in their room, notes untouched.
   VmcoreWriter w;
-  ASSERT_TRUE(w.Begin(fd_, layout, &error)) << error;
-  for (uint64_t p = 0; p < 16382; p += 2) ASSERT_TRUE(w.WritePage(p * 512, page.data(), &error)) << error;
-  ASSERT_TRUE(w.Finish(&error)) << error;
+  ASSERT_TRUE(w.Begin(fd_, layout).ok());
+  for (uint64_t p = 0; p < 16382; p += 2) ASSERT_TRUE(w.WritePage(p * 512, page.data()).ok());
+  ASSERT_TRUE(w.Finish().ok());
   EXPECT_FALSE(w.ProgramHeadersAtEnd());
   const std::vector<uint8_t> f = Contents();
   const Core c = ParseCore(f);
@@ -627,14 +623,13 @@ TEST_F(VmcoreWriterTest, MoreHolesThanTheRoomKeepsEveryPage) {
   layout.page_size = 512;
   layout.notes = SampleNotes();
   layout.ranges = {{0x100000, 0, 20000 * 512}};
-  std::string error;
   VmcoreWriter w;
-  ASSERT_TRUE(w.Begin(fd_, layout, &error)) << error;
+  ASSERT_TRUE(w.Begin(fd_, layout).ok());
   for (uint64_t p = 0; p < 20000; p += 2) {
     const uint64_t a = 0x100000 + p * 512;
-    ASSERT_TRUE(w.WritePage(a, PageAt(a, 512).data(), &error)) << error;
+    ASSERT_TRUE(w.WritePage(a, PageAt(a, 512).data()).ok());
   }
-  ASSERT_TRUE(w.Finish(&error)) << error;
+  ASSERT_TRUE(w.Finish().ok());
   EXPECT_TRUE(w.ProgramHeadersAtEnd());
   EXPECT_EQ(w.ProgramHeaders(), 10001u);
   const std::vector<uint8_t> f = Contents();
@@ -653,13 +648,12 @@ TEST_F(VmcoreWriterTest, PnXnumWhenProgramHeadersReach0xffff) {
   layout.page_size = 512;
   layout.ranges = {{0, 0, 140000ull * 512}};
   const std::vector<uint8_t> zero(512, 0);
-  std::string error;
   VmcoreWriter w;
-  ASSERT_TRUE(w.Begin(fd_, layout, &error)) << error;
-  for (uint64_t p = 0; p < 140000; p += 2) ASSERT_TRUE(w.WritePage(p * 512, zero.data(), &error)) << error;
+  ASSERT_TRUE(w.Begin(fd_, layout).ok());
+  for (uint64_t p = 0; p < 140000; p += 2) ASSERT_TRUE(w.WritePage(p * 512, zero.data()).ok());
   // One page with contents, to see it is where its PT_LOAD says.
-  ASSERT_TRUE(w.WritePage(1 * 512, PageAt(512, 512).data(), &error)) << error;
-  ASSERT_TRUE(w.Finish(&error)) << error;
+  ASSERT_TRUE(w.WritePage(1 * 512, PageAt(512, 512).data()).ok());
+  ASSERT_TRUE(w.Finish().ok());
   const std::vector<uint8_t> f = Contents();
   const Core c = ParseCore(f);
   ASSERT_TRUE(c.ok);
@@ -698,15 +692,14 @@ TEST_F(VmcoreWriterTest, HugeRangesCostOnlyWhatIsReceived) {
   VmcoreLayout layout;
   layout.page_size = 4096;
   for (uint64_t i = 0; i < 200; ++i) layout.ranges.push_back({i << 45, 0, 1ull << 44});
-  std::string error;
   VmcoreWriter w;
-  ASSERT_TRUE(w.Begin(fd_, layout, &error)) << error;
+  ASSERT_TRUE(w.Begin(fd_, layout).ok());
   EXPECT_EQ(w.PagesExpected(), 200ull << 32);
   const uint64_t a = (7ull << 45) + 0x5000;
-  ASSERT_TRUE(w.WritePage(a, PageAt(a, 4096).data(), &error)) << error;
+  ASSERT_TRUE(w.WritePage(a, PageAt(a, 4096).data()).ok());
   const auto missing = w.Missing();
   EXPECT_EQ(missing.size(), 201u);
-  ASSERT_TRUE(w.Finish(&error)) << error;
+  ASSERT_TRUE(w.Finish().ok());
   const std::vector<uint8_t> f = Contents();
   EXPECT_EQ(f.size(), AlignUp(kNotes64, 4096) + 4096);
   const Core c = ParseCore(f);
@@ -723,11 +716,10 @@ TEST_F(VmcoreWriterTest, ViewsThatWouldMultiplyTheHeadersAreLeftOut) {
   layout.page_size = 512;
   layout.ranges = {{0, 0, 2000 * 512}};
   for (uint64_t i = 0; i < 1000; ++i) layout.segments.push_back({0, 0xffff000000000000ull + (i << 32), 2000 * 512});
-  std::string error;
   VmcoreWriter w;
-  ASSERT_TRUE(w.Begin(fd_, layout, &error)) << error;
-  for (uint64_t p = 0; p < 2000; p += 2) ASSERT_TRUE(w.WritePage(p * 512, PageAt(p * 512, 512).data(), &error));
-  ASSERT_TRUE(w.Finish(&error)) << error;
+  ASSERT_TRUE(w.Begin(fd_, layout).ok());
+  for (uint64_t p = 0; p < 2000; p += 2) ASSERT_TRUE(w.WritePage(p * 512, PageAt(p * 512, 512).data()).ok());
+  ASSERT_TRUE(w.Finish().ok());
   EXPECT_NE(w.Warning().find("physical addresses only"), std::string::npos) << w.Warning();
   const std::vector<uint8_t> f = Contents();
   const Core c = ParseCore(f);

@@ -14,20 +14,19 @@
 namespace salvage::loader {
 namespace {
 
-bool PWriteAll(int fd, const void* data, size_t len, uint64_t offset, std::string* error) {
+Expected<void> PWriteAll(int fd, const void* data, size_t len, uint64_t offset) {
   const uint8_t* p = static_cast<const uint8_t*>(data);
   while (len > 0) {
     ssize_t n = pwrite(fd, p, len, static_cast<off_t>(offset));
     if (n < 0) {
       if (errno == EINTR) continue;
-      *error = std::string("write: ") + std::strerror(errno);
-      return false;
+      return Fail(std::string("write: ") + std::strerror(errno));
     }
     p += n;
     len -= static_cast<size_t>(n);
     offset += static_cast<uint64_t>(n);
   }
-  return true;
+  return {};
 }
 
 uint64_t AlignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
@@ -128,16 +127,14 @@ uint64_t VmcoreWriter::NotesOffsetFor(int elf_class) {
                          : sizeof(Elf32_Ehdr) + sizeof(Elf32_Phdr) * kReservedPhdrs;
 }
 
-bool VmcoreWriter::Begin(int fd, const VmcoreLayout& layout, std::string* error) {
+Expected<void> VmcoreWriter::Begin(int fd, const VmcoreLayout& layout) {
   fd_ = fd;
   layout_ = layout;
   if (layout_.elf_class != 32 && layout_.elf_class != 64) {
-    *error = "vmcore: ELF class must be 32 or 64";
-    return false;
+    return Fail("vmcore: ELF class must be 32 or 64");
   }
   if (layout_.page_size < 512 || (layout_.page_size & (layout_.page_size - 1)) != 0) {
-    *error = "vmcore: page size " + std::to_string(layout_.page_size) + " is not a power of two >= 512";
-    return false;
+    return Fail("vmcore: page size " + std::to_string(layout_.page_size) + " is not a power of two >= 512");
   }
   uint64_t prev_end = 0;
   for (size_t i = 0; i < layout_.ranges.size(); ++i) {
@@ -146,25 +143,22 @@ bool VmcoreWriter::Begin(int fd, const VmcoreLayout& layout, std::string* error)
     if (r.size == 0 || r.size % layout_.page_size != 0 || r.phys % layout_.page_size != 0) {
       std::snprintf(buf, sizeof(buf), "vmcore: range at 0x%llx size 0x%llx is not page-aligned",
                     static_cast<unsigned long long>(r.phys), static_cast<unsigned long long>(r.size));
-      *error = buf;
-      return false;
+      return Fail(buf);
     }
     if (r.phys + r.size < r.phys || (i > 0 && r.phys < prev_end)) {
       std::snprintf(buf, sizeof(buf), "vmcore: range at 0x%llx size 0x%llx wraps, overlaps or is out of order",
                     static_cast<unsigned long long>(r.phys), static_cast<unsigned long long>(r.size));
-      *error = buf;
-      return false;
+      return Fail(buf);
     }
     if (layout_.elf_class == 32 && r.phys + r.size > (1ull << 32)) {
-      *error = "vmcore: an ELF32 vmcore cannot hold memory or offsets above 4 GiB";
-      return false;
+      return Fail("vmcore: an ELF32 vmcore cannot hold memory or offsets above 4 GiB");
     }
     prev_end = r.phys + r.size;
     total_pages_ += r.size / layout_.page_size;
   }
   notes_offset_ = NotesOffsetFor(layout_.elf_class);
   data_offset_ = data_end_ = AlignUp(notes_offset_ + layout_.notes.size(), layout_.page_size);
-  return PWriteAll(fd_, layout_.notes.data(), layout_.notes.size(), notes_offset_, error);
+  return PWriteAll(fd_, layout_.notes.data(), layout_.notes.size(), notes_offset_);
 }
 
 int VmcoreWriter::RangeOf(uint64_t phys) const {
@@ -177,29 +171,29 @@ int VmcoreWriter::RangeOf(uint64_t phys) const {
   return static_cast<int>(it - ranges.begin());
 }
 
-bool VmcoreWriter::WritePage(uint64_t phys, const uint8_t* data, std::string* error) {
+Expected<void> VmcoreWriter::WritePage(uint64_t phys, const uint8_t* data) {
   const uint64_t ps = layout_.page_size;
   const int range = RangeOf(phys);
   if (range < 0 || phys % ps != 0) {
     char buf[96];
     std::snprintf(buf, sizeof(buf), "page 0x%llx is not in any range of the stream header",
                   static_cast<unsigned long long>(phys));
-    *error = buf;
-    return false;
+    return Fail(buf);
   }
   // Received before: overwrite that copy.
   auto next = runs_.upper_bound(phys);
   if (next != runs_.begin()) {
     auto prev = std::prev(next);
     const uint64_t in = (phys - prev->first) / ps;
-    if (in < prev->second.pages) return PWriteAll(fd_, data, ps, prev->second.offset + in * ps, error);
+    if (in < prev->second.pages) return PWriteAll(fd_, data, ps, prev->second.offset + in * ps);
   }
   if (layout_.elf_class == 32 && data_end_ + ps > (1ull << 32)) {
-    *error = "vmcore: an ELF32 vmcore cannot hold more than 4 GiB of pages";
-    return false;
+    return Fail("vmcore: an ELF32 vmcore cannot hold more than 4 GiB of pages");
   }
   // All-zero pages stay holes of the file (Finish sizes it).
-  if (!AllZero(data, ps) && !PWriteAll(fd_, data, ps, data_end_, error)) return false;
+  if (!AllZero(data, ps)) {
+    if (auto w = PWriteAll(fd_, data, ps, data_end_); !w.ok()) return w;
+  }
   bool extended = false;
   if (next != runs_.begin()) {
     Run& prev_run = std::prev(next)->second;
@@ -213,7 +207,7 @@ bool VmcoreWriter::WritePage(uint64_t phys, const uint8_t* data, std::string* er
   if (!extended) runs_.emplace_hint(next, phys, Run{1, data_end_, static_cast<size_t>(range)});
   data_end_ += ps;
   ++received_pages_;
-  return true;
+  return {};
 }
 
 std::vector<std::pair<uint64_t, uint64_t>> VmcoreWriter::Missing() const {
@@ -347,7 +341,7 @@ std::vector<VmcoreWriter::Load> VmcoreWriter::ComputeLoads() {
   return loads;
 }
 
-bool VmcoreWriter::Finish(std::string* error) {
+Expected<void> VmcoreWriter::Finish() {
   const std::vector<Load> loads = ComputeLoads();
   const bool elf64 = layout_.elf_class == 64;
   const uint64_t phent = elf64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
@@ -365,14 +359,12 @@ bool VmcoreWriter::Finish(std::string* error) {
   const uint64_t end = at.extended ? at.shoff + (elf64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr))
                                    : at.phoff + at.phnum * phent;
   if (!elf64 && end > (1ull << 32)) {
-    *error = "vmcore: an ELF32 vmcore cannot hold program headers above 4 GiB (" + std::to_string(at.phnum) +
-             " program headers after " + std::to_string(data_end_) + " bytes)";
-    return false;
+    return Fail("vmcore: an ELF32 vmcore cannot hold program headers above 4 GiB (" + std::to_string(at.phnum) +
+                " program headers after " + std::to_string(data_end_) + " bytes)");
   }
   // The file ends after the last page even when the last pages were zeros (holes).
   if (ftruncate(fd_, static_cast<off_t>(data_end_)) != 0) {
-    *error = std::string("vmcore: cannot size the output: ") + std::strerror(errno);
-    return false;
+    return Fail(std::string("vmcore: cannot size the output: ") + std::strerror(errno));
   }
   std::vector<uint8_t> ehdr, phdrs, shdr;
   if (elf64) {
@@ -382,10 +374,12 @@ bool VmcoreWriter::Finish(std::string* error) {
     ElfHead<Elf32_Ehdr, Elf32_Phdr, Elf32_Shdr, ELFCLASS32>(layout_.machine, notes_offset_, layout_.notes.size(), loads,
                                                             at, &ehdr, &phdrs, &shdr);
   }
-  if (!PWriteAll(fd_, phdrs.data(), phdrs.size(), at.phoff, error)) return false;
-  if (!shdr.empty() && !PWriteAll(fd_, shdr.data(), shdr.size(), at.shoff, error)) return false;
+  if (auto w = PWriteAll(fd_, phdrs.data(), phdrs.size(), at.phoff); !w.ok()) return w;
+  if (!shdr.empty()) {
+    if (auto w = PWriteAll(fd_, shdr.data(), shdr.size(), at.shoff); !w.ok()) return w;
+  }
   phdrs_written_ = at.phnum;
-  return PWriteAll(fd_, ehdr.data(), ehdr.size(), 0, error);
+  return PWriteAll(fd_, ehdr.data(), ehdr.size(), 0);
 }
 
 }  // namespace salvage::loader

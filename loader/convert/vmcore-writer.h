@@ -25,6 +25,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/expected.h"
+
 namespace salvage::loader {
 
 struct VmcoreRange {
@@ -68,18 +70,17 @@ class VmcoreWriter {
     uint64_t offset, vaddr, phys, size;
   };
 
-  /// Prepares `fd` (an empty file opened for writing). Returns false with *error set when
-  /// the layout cannot be written (ELF32 with addresses above 4 GiB, ranges not
-  /// page-aligned, unordered or overlapping).
-  bool Begin(int fd, const VmcoreLayout& layout, std::string* error);
-  /// Writes one page (page_size bytes) at physical address `phys`. Returns false when
-  /// phys is not the start of a page inside a range, or the page cannot be stored
-  /// (*error says which).
-  bool WritePage(uint64_t phys, const uint8_t* data, std::string* error);
+  /// Prepares `fd` (an empty file opened for writing). Fails when the layout cannot be
+  /// written (ELF32 with addresses above 4 GiB, ranges not page-aligned, unordered or
+  /// overlapping).
+  Expected<void> Begin(int fd, const VmcoreLayout& layout);
+  /// Writes one page (page_size bytes) at physical address `phys`. Fails when phys is
+  /// not the start of a page inside a range, or the page cannot be stored.
+  Expected<void> WritePage(uint64_t phys, const uint8_t* data);
   /// Writes the ELF header and program headers for what was received: a PT_LOAD for
   /// every received part of every segment, and (vaddr 0) for received memory no segment
   /// covers.
-  bool Finish(std::string* error);
+  Expected<void> Finish();
 
   /// File offset of the notes for an ELF class (fixed: header + kReservedPhdrs headers).
   static uint64_t NotesOffsetFor(int elf_class);

@@ -2,17 +2,14 @@
 // header and trailer blocks (docs/disk-format.md), and feed the stream to the Receiver
 // that recv and convert use.
 //
-// The Receiver reads a Source; a Source reads a file descriptor. The stream on a disk
-// lies at an offset and may be scattered over extents, so a thread reads it from the
-// source and writes it into a pipe whose read end the Source opens
-// (/proc/self/fd/N). The Receiver is used unchanged.
+// The stream on a disk lies at an offset and may be scattered over extents: extract
+// reads it through the extents and pushes it into the Receiver (Start, Feed, Finish),
+// chunk by chunk, as recv does with what its Source reads.
 #include "extract/extract.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -22,10 +19,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
 #include <span>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <salvage/blockdump/disk-format.h>
@@ -35,8 +30,9 @@
 
 #include "recv/receiver.h"
 
-#include "format.h"
-#include "recv/source.h"
+#include "common/exit-codes.h"
+#include "common/expected.h"
+#include "common/text.h"
 
 namespace salvage::loader {
 
@@ -80,29 +76,27 @@ using blockdump::kBlockSize;
 constexpr size_t kChunk = 1 << 20;  // bytes read from the source at a time
 
 void Say(const std::string& s) { std::fprintf(stderr, "salvage extract: %s\n", s.c_str()); }
-int Fail(const std::string& s) {
+/// Prints the error; returns the exit code for it.
+int FailExit(const std::string& s) {
   std::fprintf(stderr, "salvage extract: error: %s\n", s.c_str());
   return kExitFailure;
 }
 
-
-bool PreadAll(int fd, uint8_t* p, size_t n, uint64_t off, std::string* error) {
+Expected<void> PreadAll(int fd, uint8_t* p, size_t n, uint64_t off) {
   while (n > 0) {
     const ssize_t r = pread(fd, p, n, static_cast<off_t>(off));
     if (r < 0) {
       if (errno == EINTR) continue;
-      *error = std::string("read at byte ") + std::to_string(off) + ": " + std::strerror(errno);
-      return false;
+      return Fail(std::string("read at byte ") + std::to_string(off) + ": " + std::strerror(errno));
     }
     if (r == 0) {
-      *error = "read at byte " + std::to_string(off) + ": end of file";
-      return false;
+      return Fail("read at byte " + std::to_string(off) + ": end of file");
     }
     p += r;
     n -= static_cast<size_t>(r);
     off += static_cast<uint64_t>(r);
   }
-  return true;
+  return {};
 }
 
 /// The source as a read-only block device, for the target resolver.
@@ -112,7 +106,8 @@ class FdDevice {
   uint32_t SectorSize() const { return sector_size_; }
   uint64_t SectorCount() const { return sectors_; }
   Status Read(uint64_t lba, std::span<uint8_t> dst) {
-    if (!PreadAll(fd_, dst.data(), dst.size(), lba * sector_size_, &error_)) {
+    if (auto read = PreadAll(fd_, dst.data(), dst.size(), lba * sector_size_); !read.ok()) {
+      error_ = read.error();
       return {Error::kIo, "extract: cannot read the source"};
     }
     return Status::Ok();
@@ -132,12 +127,9 @@ class AreaReader {
  public:
   AreaReader(int fd, const Extents& e, uint64_t limit) : fd_(fd), extents_(e), limit_(limit) {}
   uint64_t size() const { return limit_; }
-  /// Reads [off, off + n) of the area; false (with *error) past its end or on a read error.
-  bool Read(uint64_t off, uint8_t* dst, size_t n, std::string* error) const {
-    if (off > limit_ || n > limit_ - off) {
-      *error = "read past the end of the dump area";
-      return false;
-    }
+  /// Reads [off, off + n) of the area; fails past its end or on a read error.
+  Expected<void> Read(uint64_t off, uint8_t* dst, size_t n) const {
+    if (off > limit_ || n > limit_ - off) return Fail("read past the end of the dump area");
     const uint64_t ss = extents_.sector_size;
     uint64_t base = 0;  // area offset of extent i
     for (size_t i = 0; i < extents_.size && n > 0; ++i) {
@@ -145,14 +137,14 @@ class AreaReader {
       if (off < base + len) {
         const uint64_t in = off - base;
         const size_t m = static_cast<size_t>(std::min<uint64_t>(n, len - in));
-        if (!PreadAll(fd_, dst, m, extents_.items[i].first_lba * ss + in, error)) return false;
+        if (auto read = PreadAll(fd_, dst, m, extents_.items[i].first_lba * ss + in); !read.ok()) return read;
         dst += m;
         off += m;
         n -= m;
       }
       base += len;
     }
-    return true;
+    return {};
   }
 
  private:
@@ -179,10 +171,9 @@ bool HasRecordOf(std::span<const uint8_t> chunk, uint32_t tag) {
 /// The header's total_pages and the trailer's pages, read from the ends of a stream of
 /// `length` bytes at area offset `from`. False when either record is not there intact.
 bool StreamCounts(const AreaReader& area, uint64_t from, uint64_t length, uint64_t* total, uint64_t* kept) {
-  std::string error;
   std::vector<uint8_t> b(stream::kRecordHeaderSize + stream::hdr::kSize);
   constexpr size_t kTrailerRecord = stream::kRecordHeaderSize + stream::trl::kSize;
-  if (length < b.size() + kTrailerRecord || !area.Read(from, b.data(), b.size(), &error)) return false;
+  if (length < b.size() + kTrailerRecord || !area.Read(from, b.data(), b.size()).ok()) return false;
   stream::RecordHeader h;
   uint32_t crc = 0;
   if (!stream::DecodeRecordHeader(std::span<const uint8_t>(b).first<stream::kRecordHeaderSize>(), &h, &crc) ||
@@ -191,7 +182,7 @@ bool StreamCounts(const AreaReader& area, uint64_t from, uint64_t length, uint64
   }
   *total = stream::LoadLe64(b.data() + stream::kRecordHeaderSize + stream::hdr::kTotalPages);
   b.resize(kTrailerRecord);
-  if (!area.Read(from + length - kTrailerRecord, b.data(), b.size(), &error)) return false;
+  if (!area.Read(from + length - kTrailerRecord, b.data(), b.size()).ok()) return false;
   const std::span<const uint8_t> t(b);
   if (!stream::DecodeRecordHeader(t.first<stream::kRecordHeaderSize>(), &h, &crc) ||
       h.type != stream::RecordType::kTrailer || h.payload_len != stream::trl::kSize ||
@@ -207,128 +198,91 @@ bool StreamCounts(const AreaReader& area, uint64_t from, uint64_t length, uint64
   return true;
 }
 
-/// What the writer thread did.
-struct Feed {
-  uint64_t bytes = 0;        ///< Stream bytes written into the pipe.
+/// How far the stream was read from the area.
+struct AreaRead {
+  uint64_t bytes = 0;        ///< Stream bytes read and fed to the Receiver.
   bool stopped_at_gap = false;
   std::string read_error;    ///< Set when the source could not be read.
 };
 
-/// Streams area bytes [from, from + length) into `fd` (then closes it). With `scan`,
-/// stops once two whole chunks in a row hold no record of the stream tagged `tag`:
-/// the stream is contiguous from its start, so what follows is older data.
-void FeedPipe(const AreaReader& area, uint64_t from, uint64_t length, bool scan, uint32_t tag, int fd, Feed* out) {
-  // A reader that stopped early closes the pipe: let write() say EPIPE instead of the
-  // process getting SIGPIPE. Blocked in this thread only.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::vector<uint8_t> buf(kChunk);
-  int empty_chunks = 0;
-  for (uint64_t done = 0; done < length;) {
-    const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, length - done));
-    if (!area.Read(from + done, buf.data(), n, &out->read_error)) break;
-    if (scan) {
-      empty_chunks = HasRecordOf(std::span<const uint8_t>(buf.data(), n), tag) ? 0 : empty_chunks + 1;
-      if (empty_chunks == 2) {
-        out->stopped_at_gap = true;
-        break;
-      }
-    }
-    const uint8_t* p = buf.data();
-    size_t left = n;
-    while (left > 0) {
-      const ssize_t w = write(fd, p, left);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) {
-        left = SIZE_MAX;  // the reader is gone
-        break;
-      }
-      p += w;
-      left -= static_cast<size_t>(w);
-    }
-    if (left == SIZE_MAX) break;
-    done += n;
-    out->bytes = done;
-  }
-  close(fd);
-}
-
-/// Runs the Receiver on the stream bytes; returns its exit code.
-int ReceiveFromArea(const ExtractOptions& o, const AreaReader& area, uint64_t from, uint64_t length, bool scan,
-                    uint32_t tag, Feed* feed) {
-  int p[2];
-  if (pipe2(p, O_CLOEXEC) != 0) return Fail(std::string("pipe: ") + std::strerror(errno));
-  (void)fcntl(p[1], F_SETPIPE_SZ, 1 << 20);  // fewer wake-ups; the default works too
-  auto source = std::make_unique<Source>();
-  std::string error;
-  const bool opened = source->Open("/proc/self/fd/" + std::to_string(p[0]), 0, 0, &error);
-  close(p[0]);
-  if (!opened) {
-    close(p[1]);
-    return Fail(error);
-  }
-  std::thread writer(FeedPipe, std::cref(area), from, length, scan, tag, p[1], feed);
+/// Runs the Receiver on area bytes [from, from + length); returns its exit code. With
+/// `scan`, stops once two whole chunks in a row hold no record of the stream tagged
+/// `tag`: the stream is contiguous from its start, so what follows is older data.
+int ReceiveFromArea(const ExtractOptions& o, const std::string& where, const AreaReader& area, uint64_t from,
+                    uint64_t length, bool scan, uint32_t tag, AreaRead* read) {
   ReceiveOptions ro;
   ro.output = o.output;
   ro.force = o.force;
   ro.progress = o.progress;
   ro.echo_text = false;     // no console text on a disk; padding and old data are not news
-  ro.idle_timeout_s = 0;    // the writer ends the input
+  ro.idle_timeout_s = 0;    // the area ends the input
   ro.tool = "extract";
   // The stream stays on the source (extract only reads it): no copy is needed.
   ro.keep_stream_on_failure = false;
   ro.stream_origin = o.source + " (extract only reads it; run it again with another -o)";
-  int rc;
-  {
-    Receiver receiver(ro);
-    rc = receiver.Run(*source);
+  Receiver receiver(ro);
+  if (const int rc = receiver.Start({"the dump area of " + where, false}); rc != kExitOk) return rc;
+  std::vector<uint8_t> buf(kChunk);
+  int empty_chunks = 0;
+  for (uint64_t done = 0; done < length;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, length - done));
+    if (auto r = area.Read(from + done, buf.data(), n); !r.ok()) {
+      read->read_error = r.error();
+      break;
+    }
+    const std::span<const uint8_t> chunk(buf.data(), n);
+    if (scan) {
+      empty_chunks = HasRecordOf(chunk, tag) ? 0 : empty_chunks + 1;
+      if (empty_chunks == 2) {
+        read->stopped_at_gap = true;
+        break;
+      }
+    }
+    done += n;
+    read->bytes = done;
+    if (!receiver.Feed(chunk)) break;
   }
-  source.reset();  // a writer still blocked on the pipe now gets EPIPE
-  writer.join();
-  return rc;
+  return receiver.Finish();
 }
 
-bool OpenSource(const ExtractOptions& o, int* fd, uint32_t* sector_size, uint64_t* bytes, bool* is_block,
-                std::string* error) {
+/// What OpenSource found: the source's size and sector size.
+struct SourceShape {
+  uint32_t sector_size = 0;
+  uint64_t bytes = 0;
+  bool is_block = false;
+};
+
+/// Opens the source read-only into *fd (closed by the caller, also on failure).
+Expected<SourceShape> OpenSource(const ExtractOptions& o, int* fd) {
   *fd = open(o.source.c_str(), O_RDONLY | O_CLOEXEC);
-  if (*fd < 0) {
-    *error = "cannot open " + o.source + ": " + std::strerror(errno);
-    return false;
-  }
+  if (*fd < 0) return Fail("cannot open " + o.source + ": " + std::strerror(errno));
   struct stat st {};
-  if (fstat(*fd, &st) != 0) {
-    *error = "cannot stat " + o.source + ": " + std::strerror(errno);
-    return false;
-  }
-  *is_block = S_ISBLK(st.st_mode);
-  if (*is_block) {
+  if (fstat(*fd, &st) != 0) return Fail("cannot stat " + o.source + ": " + std::strerror(errno));
+  SourceShape shape;
+  shape.is_block = S_ISBLK(st.st_mode);
+  if (shape.is_block) {
     uint64_t size = 0;
     int ss = 0;
     if (ioctl(*fd, BLKGETSIZE64, &size) != 0 || ioctl(*fd, BLKSSZGET, &ss) != 0) {
-      *error = "cannot read the size of " + o.source + ": " + std::strerror(errno);
-      return false;
+      return Fail("cannot read the size of " + o.source + ": " + std::strerror(errno));
     }
-    *bytes = size;
-    *sector_size = o.sector_size ? o.sector_size : static_cast<uint32_t>(ss);
+    shape.bytes = size;
+    shape.sector_size = o.sector_size ? o.sector_size : static_cast<uint32_t>(ss);
   } else if (S_ISREG(st.st_mode)) {
-    *bytes = static_cast<uint64_t>(st.st_size);
-    *sector_size = o.sector_size ? o.sector_size : 512;
+    shape.bytes = static_cast<uint64_t>(st.st_size);
+    shape.sector_size = o.sector_size ? o.sector_size : 512;
   } else {
-    *error = o.source + " is neither a file nor a block device";
-    return false;
+    return Fail(o.source + " is neither a file nor a block device");
   }
-  return true;
+  return shape;
 }
 
 // A GPT on a 4096-byte-sector disk image: its header is at byte 4096, not 512.
 uint32_t GuessImageSectorSize(int fd, uint64_t bytes) {
   static constexpr uint8_t kSig[8] = {'E', 'F', 'I', ' ', 'P', 'A', 'R', 'T'};
   uint8_t b[8];
-  std::string error;
-  if (bytes >= 520 && PreadAll(fd, b, 8, 512, &error) && std::memcmp(b, kSig, 8) == 0) return 512;
-  if (bytes >= 4104 && PreadAll(fd, b, 8, 4096, &error) && std::memcmp(b, kSig, 8) == 0) return 4096;
+  if (bytes >= 520 && PreadAll(fd, b, 8, 512).ok() && std::memcmp(b, kSig, 8) == 0) return 512;
+  if (bytes >= 4104 && PreadAll(fd, b, 8, 4096).ok() && std::memcmp(b, kSig, 8) == 0) return 4096;
   return 512;
 }
 
@@ -339,8 +293,7 @@ bool UseBackupHeader(const AreaReader& area, const std::string& where, BlockChec
   DumpHeader layout;
   if (!blockdump::LayoutFor(area.size(), &layout)) return false;
   std::vector<uint8_t> block(kBlockSize);
-  std::string error;
-  if (!area.Read(layout.backup_offset, block.data(), kBlockSize, &error)) return false;
+  if (!area.Read(layout.backup_offset, block.data(), kBlockSize).ok()) return false;
   DumpHeader backup;
   if (blockdump::DecodeHeader(std::span<const uint8_t, kBlockSize>(block.data(), kBlockSize), &backup) !=
           BlockCheck::kOk ||
@@ -395,11 +348,11 @@ int Extract(const ExtractOptions& o) {
 
   int fd = -1;
   FdCloser closer(&fd);
-  uint32_t ss = 0;
-  uint64_t bytes = 0;
-  bool is_block = false;
-  std::string error;
-  if (!OpenSource(o, &fd, &ss, &bytes, &is_block, &error)) return Fail(error);
+  const Expected<SourceShape> shape = OpenSource(o, &fd);
+  if (!shape.ok()) return FailExit(shape.error());
+  uint32_t ss = shape->sector_size;
+  const uint64_t bytes = shape->bytes;
+  const bool is_block = shape->is_block;
   const bool gpt = spec->kind == blockdump::TargetKind::kGptName || spec->kind == blockdump::TargetKind::kGptUuid;
   if (!is_block && o.sector_size == 0 && gpt) ss = GuessImageSectorSize(fd, bytes);
 
@@ -408,21 +361,21 @@ int Extract(const ExtractOptions& o) {
   std::vector<uint8_t> scratch(64 * 1024);
   Result<Extents> resolved = blockdump::ResolveTarget(device, *spec, scratch);
   if (!resolved.ok()) {
-    if (!device.error().empty()) return Fail(o.source + ": " + device.error());
+    if (!device.error().empty()) return FailExit(o.source + ": " + device.error());
     char why[256];
     blockdump::FormatTargetError(resolved.status(), *spec, why);
-    return Fail(o.source + ": target " + spec_text + ": " + why);
+    return FailExit(o.source + ": target " + spec_text + ": " + why);
   }
   Extents extents = *resolved;
   const std::string where = o.target.empty() && o.extents.empty() ? o.source : o.source + " (" + spec_text + ")";
   if (extents.AreaBytes() < kBlockSize) {
-    return Fail(where + " is too small to hold a salvage dump (" + std::to_string(extents.AreaBytes()) + " bytes)");
+    return FailExit(where + " is too small to hold a salvage dump (" + std::to_string(extents.AreaBytes()) + " bytes)");
   }
 
   // The header block.
   AreaReader whole(fd, extents, extents.AreaBytes());
   std::vector<uint8_t> block(kBlockSize);
-  if (!whole.Read(0, block.data(), kBlockSize, &error)) return Fail(o.source + ": " + error);
+  if (auto read = whole.Read(0, block.data(), kBlockSize); !read.ok()) return FailExit(o.source + ": " + read.error());
   DumpHeader header;
   BlockCheck check = blockdump::DecodeHeader(std::span<const uint8_t, kBlockSize>(block.data(), kBlockSize), &header);
   if (check != BlockCheck::kOk && check != BlockCheck::kBadVersion && UseBackupHeader(whole, where, check, &header)) {
@@ -431,20 +384,20 @@ int Extract(const ExtractOptions& o) {
   switch (check) {
     case BlockCheck::kOk: break;
     case BlockCheck::kNoMagic:
-      return Fail(where + " holds no salvage dump: no dump header at its start" +
+      return FailExit(where + " holds no salvage dump: no dump header at its start" +
                   (o.target.empty() && o.extents.empty()
                        ? std::string(" (a whole disk or card needs --target as salvage.target= said; a dump file"
                                      " from salvage load --sink sd-file without a header has not been written by"
                                      " a crash yet)")
                        : std::string()));
     case BlockCheck::kBadCrc:
-      return Fail("the dump header on " + where + " is damaged (CRC mismatch), and so is its backup at the area's end " +
+      return FailExit("the dump header on " + where + " is damaged (CRC mismatch), and so is its backup at the area's end " +
                   "(or it is not there: a dump of disk format 1, or an area given shorter than salvage wrote it); " +
                   "nothing extracted");
     case BlockCheck::kBadVersion:
-      return Fail("the dump on " + where + " has a disk format version this salvage does not know; update salvage");
+      return FailExit("the dump on " + where + " has a disk format version this salvage does not know; update salvage");
     case BlockCheck::kBadFields:
-      return Fail("the dump header on " + where + " contradicts itself, and its backup at the area's end is not " +
+      return FailExit("the dump header on " + where + " contradicts itself, and its backup at the area's end is not " +
                   "usable either; nothing extracted");
   }
 
@@ -468,7 +421,9 @@ int Extract(const ExtractOptions& o) {
   DumpTrailer trailer;
   BlockCheck trailer_check = BlockCheck::kNoMagic;
   if (!cut) {
-    if (!area.Read(header.trailer_offset, block.data(), kBlockSize, &error)) return Fail(o.source + ": " + error);
+    if (auto read = area.Read(header.trailer_offset, block.data(), kBlockSize); !read.ok()) {
+      return FailExit(o.source + ": " + read.error());
+    }
     trailer_check = blockdump::DecodeTrailer(std::span<const uint8_t, kBlockSize>(block.data(), kBlockSize), &trailer);
   }
   if (trailer_check == BlockCheck::kOk) {
@@ -503,12 +458,12 @@ int Extract(const ExtractOptions& o) {
       " area (" + std::to_string(header.extents.size) + " extent" + (header.extents.size == 1 ? "" : "s") + ")");
 
   const bool scan = (state == State::kInterrupted || state == State::kStale) && header.dump_id != 0;
-  Feed feed;
-  const int rc = ReceiveFromArea(o, area, header.stream_offset, length, scan, static_cast<uint32_t>(header.dump_id),
-                                 &feed);
+  AreaRead feed;
+  const int rc = ReceiveFromArea(o, where, area, header.stream_offset, length, scan,
+                                 static_cast<uint32_t>(header.dump_id), &feed);
   if (rc == kExitUsage) return rc;
   if (!feed.read_error.empty()) {
-    Fail("reading " + o.source + " stopped after " + Mib(feed.bytes) + " of stream: " + feed.read_error);
+    FailExit("reading " + o.source + " stopped after " + Mib(feed.bytes) + " of stream: " + feed.read_error);
   }
   switch (state) {
     case State::kComplete: break;

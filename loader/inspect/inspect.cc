@@ -15,7 +15,7 @@
 #include <salvage/elfcore/elfcore.h>
 #include <salvage/stream/decoder.h>
 
-#include "format.h"
+#include "common/exit-codes.h"
 #include "recv/receiver.h"
 #include "recv/terminal-text.h"
 

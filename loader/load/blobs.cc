@@ -8,7 +8,7 @@
 #include <salvage/boot/boot-params.h>
 #include <salvage/purgatory/params.h>
 
-#include "format.h"
+#include "common/text.h"
 
 namespace salvage::loader::load {
 namespace {

@@ -25,7 +25,7 @@
 #include <salvage/base/sha256.h>
 
 #include "load/kexec.h"
-#include "proc/expected.h"
+#include "common/expected.h"
 
 namespace salvage::loader::load {
 

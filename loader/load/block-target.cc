@@ -13,7 +13,7 @@
 #include <salvage/devices/sd-binding.h>
 #include <salvage/dtb/dtb.h>
 
-#include "format.h"
+#include "common/text.h"
 #include "load/dump-file.h"
 #include "proc/sysfs.h"
 

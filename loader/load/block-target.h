@@ -31,7 +31,7 @@
 #include <salvage/blockdump/target.h>
 
 #include "options.h"
-#include "proc/expected.h"
+#include "common/expected.h"
 
 namespace salvage::loader::load {
 

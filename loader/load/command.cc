@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <string>
 
-#include "format.h"
+#include "common/exit-codes.h"
 #include "load/dump-file.h"
 #include "load/load.h"
 #include "proc/sysfs.h"

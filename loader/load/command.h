@@ -5,7 +5,7 @@
 
 #include "load/config.h"
 #include "load/kexec.h"
-#include "proc/expected.h"
+#include "common/expected.h"
 
 namespace salvage::loader::load {
 

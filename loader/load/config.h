@@ -30,7 +30,7 @@
 #include <string_view>
 
 #include "elfcorehdr/builder.h"
-#include "proc/expected.h"
+#include "common/expected.h"
 
 /// Where the image and purgatory are installed; CMake sets it (SALVAGE_LIBDIR).
 #ifndef SALVAGE_LIBDIR

@@ -13,7 +13,7 @@
 #include <salvage/blockdump/sink.h>
 #include <salvage/stream/format.h>
 
-#include "format.h"
+#include "common/text.h"
 #include "options.h"
 #include "proc/sysfs.h"
 

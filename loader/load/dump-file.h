@@ -45,7 +45,7 @@
 
 #include <salvage/base/phys.h>
 
-#include "proc/expected.h"
+#include "common/expected.h"
 
 namespace salvage::loader::load {
 

@@ -17,7 +17,8 @@
 
 #include "dtb-edit/dtb-edit.h"
 #include "elfcorehdr/builder.h"
-#include "format.h"
+#include "common/exit-codes.h"
+#include "common/text.h"
 #include "load/block-target.h"
 #include "load/state.h"
 #include "load/vmcoreinfo.h"
@@ -273,29 +274,60 @@ std::string CommandLineHint(std::string_view root, const std::string& arg) {
 }
 
 // ---- PrepareLoad ----------------------------------------------------------------------------
+//
+// Named stages, in order; each does one job and hands on what it found in LoadWork:
+// ReadBlobs (image, purgatory, options) → ReadMemoryMap (/proc/iomem) → FindPageSize
+// (VMCOREINFO) → BuildHeader (the elfcorehdr) → ReadCrashDtb → CheckBlockSink → SizeCrashDtb →
+// FindPlaces → MakeDumpFile (--sink sd-file) → BuildSegments → CheckSegments.
 
-Expected<LoadPlan> PrepareLoad(const LoadSettings& s, Kernel& kernel, std::vector<std::string>* notes) {
-  auto note = [&](std::string text) { notes->push_back(std::move(text)); };
+namespace {
+
+/// What PrepareLoad's stages hand on to each other.
+struct LoadWork {
+  LoadWork(const LoadSettings& settings, Kernel& k, std::vector<std::string>* n) : s(settings), kernel(k), notes(n) {}
+
+  const LoadSettings& s;
+  Kernel& kernel;
+  std::vector<std::string>* notes;
   LoadPlan plan;
-  auto arch = ResolveArch(s, kernel);
-  if (!arch.ok()) return arch.failure();
-  plan.arch = *arch;
-  const uint16_t machine = plan.arch.e_machine;
-  const std::string_view root = s.root;
 
-  // The image and the purgatory.
-  plan.image_path = s.choices.image.value_or(DefaultBlob("salvage", ".img", plan.arch));
-  plan.purgatory_path = s.choices.purgatory.value_or(DefaultBlob("purgatory", ".bin", plan.arch));
-  auto image = ReadImageFile(plan.image_path, plan.arch);
+  void Note(std::string text) { notes->push_back(std::move(text)); }
+
+  ImageFile image;
+  PurgatoryFile purgatory;
+  bool sd_file = false;                 ///< --sink sd-file: the dump file is made once placed.
+  std::optional<uint64_t> file_size;    ///< --file-size, parsed.
+  std::optional<proc::Iomem> iomem;
+  std::vector<PhysRange> ram;
+  std::string vmcoreinfo_text;
+  std::vector<PhysRange> cpu_notes;
+  std::optional<PhysRange> vmcoreinfo_note;
+  elfcorehdr::Header header;
+  DumpSize dump_size;
+  std::vector<uint8_t> dtb_in;          ///< The DTB as read.
+  CrashDtbEdits edits;
+  size_t sized_dtb_bytes = 0;           ///< The crash DTB with placeholder addresses.
+  std::string controller_text;          ///< The dump file's SD host controller, for the summary.
+};
+
+Expected<void> ReadBlobs(LoadWork& w) {
+  const LoadSettings& s = w.s;
+  auto arch = ResolveArch(s, w.kernel);
+  if (!arch.ok()) return arch.failure();
+  w.plan.arch = *arch;
+  w.plan.image_path = s.choices.image.value_or(DefaultBlob("salvage", ".img", w.plan.arch));
+  w.plan.purgatory_path = s.choices.purgatory.value_or(DefaultBlob("purgatory", ".bin", w.plan.arch));
+  auto image = ReadImageFile(w.plan.image_path, w.plan.arch);
   if (!image.ok()) return image.failure();
-  auto purgatory = ReadPurgatoryFile(plan.purgatory_path, plan.arch);
+  w.image = std::move(*image);
+  auto purgatory = ReadPurgatoryFile(w.plan.purgatory_path, w.plan.arch);
   if (!purgatory.ok()) return purgatory.failure();
+  w.purgatory = std::move(*purgatory);
   // --sink sd-file: the image gets salvage.sink=sd@ADDR salvage.target=extents:... once
-  // the file is made (below); until then the other options are checked with "sd".
-  const bool sd_file = s.choices.sink && *s.choices.sink == kSdFileSink;
+  // the file is made (MakeDumpFile); until then the other options are checked with "sd".
+  w.sd_file = s.choices.sink && *s.choices.sink == kSdFileSink;
   Choices image_choices = s.choices;
-  std::optional<uint64_t> file_size;
-  if (sd_file) {
+  if (w.sd_file) {
     if (s.choices.target)
       return Fail("--target " + *s.choices.target + " does not go with --sink sd-file: the dump file's blocks are the "
                   "target (to dump to a partition of the card instead, use --sink sd --target mbr:N)");
@@ -306,166 +338,195 @@ Expected<LoadPlan> PrepareLoad(const LoadSettings& s, Kernel& kernel, std::vecto
     image_choices.target = std::string(kDryRunTarget);  // until the file's extents are known
     auto size = ParseFileSize(s.choices.file_size.value_or("auto"));
     if (!size.ok()) return size.failure();
-    file_size = *size;
+    w.file_size = *size;
   }
   auto options = BuildImageOptions(image_choices);
   if (!options.ok()) return options.failure();
-  plan.options = *options;
+  w.plan.options = *options;
+  return {};
+}
 
-  // /proc/iomem: System RAM and the reservation(s).
-  const std::string iomem_path = proc::RootedPath(root, "/proc/iomem");
-  auto iomem_text = proc::ReadIomemText(root);
+/// /proc/iomem: System RAM and the reservation(s).
+Expected<void> ReadMemoryMap(LoadWork& w) {
+  const std::string iomem_path = proc::RootedPath(w.s.root, "/proc/iomem");
+  auto iomem_text = proc::ReadIomemText(w.s.root);
   if (!iomem_text.ok()) return iomem_text.failure();
   auto iomem = proc::ParseIomem(*iomem_text, proc::IomemAddresses::kRequired, iomem_path);
   if (!iomem.ok()) return iomem.failure();
-  const std::vector<PhysRange> ram = iomem->SystemRam();
-  plan.reservations = iomem->CrashKernel();
-  if (plan.reservations.size() > kMaxUsableRanges)
-    return Fail(iomem_path + ": " + std::to_string(plan.reservations.size()) +
+  w.iomem = std::move(*iomem);
+  w.ram = w.iomem->SystemRam();
+  w.plan.reservations = w.iomem->CrashKernel();
+  if (w.plan.reservations.size() > kMaxUsableRanges)
+    return Fail(iomem_path + ": " + std::to_string(w.plan.reservations.size()) +
                 " \"Crash kernel\" ranges; the kernel makes at most two (crashkernel= and crashkernel=,low)");
+  return {};
+}
 
-  // VMCOREINFO text: kernel addresses for the elfcorehdr, and the page size under --root.
-  std::string vmcoreinfo_text;
-  if (auto v = ReadVmcoreinfoText(root); v.ok()) {
-    vmcoreinfo_text = v->text;
-    note("VMCOREINFO text from " + v->source);
+/// VMCOREINFO text: kernel addresses for the elfcorehdr, and the page size under --root.
+Expected<void> FindPageSize(LoadWork& w) {
+  if (auto v = ReadVmcoreinfoText(w.s.root); v.ok()) {
+    w.vmcoreinfo_text = v->text;
+    w.Note("VMCOREINFO text from " + v->source);
   } else {
-    note("warning: " + v.error() +
-         "; the elfcorehdr gets no kernel virtual addresses (crash and makedumpfile still find them in VMCOREINFO)");
+    w.Note("warning: " + v.error() +
+           "; the elfcorehdr gets no kernel virtual addresses (crash and makedumpfile still find them in VMCOREINFO)");
   }
-  if (IsRooted(root)) {
-    plan.page_size = VmcoreinfoDecimal(vmcoreinfo_text, "PAGESIZE").value_or(4096);
+  if (IsRooted(w.s.root)) {
+    w.plan.page_size = VmcoreinfoDecimal(w.vmcoreinfo_text, "PAGESIZE").value_or(4096);
   } else {
-    plan.page_size = kernel.PageSize();
+    w.plan.page_size = w.kernel.PageSize();
   }
-  if (plan.page_size < 4096 || (plan.page_size & (plan.page_size - 1)) != 0)
-    return Fail("page size " + std::to_string(plan.page_size) + " is not a power of two of at least 4096");
+  if (w.plan.page_size < 4096 || (w.plan.page_size & (w.plan.page_size - 1)) != 0)
+    return Fail("page size " + std::to_string(w.plan.page_size) + " is not a power of two of at least 4096");
+  return {};
+}
 
-  // The elfcorehdr.
+/// The elfcorehdr (and, for --sink sd-file, the size of the dump it describes).
+Expected<void> BuildHeader(LoadWork& w) {
+  const std::string_view root = w.s.root;
+  const uint16_t machine = w.plan.arch.e_machine;
   auto crash_notes = proc::ReadCrashNotes(root, machine);
   if (!crash_notes.ok()) return crash_notes.failure();
-  std::vector<PhysRange> cpu_notes;
-  for (const proc::CpuCrashNote& n : crash_notes->cpus) cpu_notes.push_back(n.note);
+  for (const proc::CpuCrashNote& n : crash_notes->cpus) w.cpu_notes.push_back(n.note);
   if (!crash_notes->missing.empty())
-    note("warning: " + std::to_string(crash_notes->missing.size()) + " possible CPU(s) have no crash_notes (not present)");
-  std::optional<PhysRange> vmcoreinfo_note;
+    w.Note("warning: " + std::to_string(crash_notes->missing.size()) +
+           " possible CPU(s) have no crash_notes (not present)");
   if (Exists(proc::RootedPath(root, "/sys/kernel/vmcoreinfo"))) {
     auto v = proc::ReadVmcoreinfo(root);
     if (!v.ok()) return v.failure();
-    vmcoreinfo_note = *v;
+    w.vmcoreinfo_note = *v;
   } else {
-    note("warning: no /sys/kernel/vmcoreinfo (a kernel without CONFIG_VMCORE_INFO): the dump will have no VMCOREINFO note");
+    w.Note("warning: no /sys/kernel/vmcoreinfo (a kernel without CONFIG_VMCORE_INFO): the dump will have no VMCOREINFO note");
   }
-  const elfcorehdr::Addressing addressing = elfcorehdr::AddressingFromVmcoreinfo(vmcoreinfo_text, machine, ram);
-  if (!addressing.basis.empty()) note("kernel addresses: " + addressing.basis);
+  const elfcorehdr::Addressing addressing = elfcorehdr::AddressingFromVmcoreinfo(w.vmcoreinfo_text, machine, w.ram);
+  if (!addressing.basis.empty()) w.Note("kernel addresses: " + addressing.basis);
   elfcorehdr::Input in;
   in.machine = machine;
-  in.elf_class = s.elf_class.value_or(elfcorehdr::DefaultElfClass(machine, ram));
-  in.cpu_notes = cpu_notes;
-  in.vmcoreinfo = vmcoreinfo_note;
-  in.system_ram = ram;
-  in.reserved = plan.reservations;
+  in.elf_class = w.s.elf_class.value_or(elfcorehdr::DefaultElfClass(machine, w.ram));
+  in.cpu_notes = w.cpu_notes;
+  in.vmcoreinfo = w.vmcoreinfo_note;
+  in.system_ram = w.ram;
+  in.reserved = w.plan.reservations;
   in.linear_map = addressing.linear_map;
-  if (elfcorehdr::HasKernelTextSegment(machine) && addressing.kernel_voffset && iomem->KernelImage()) {
-    const PhysRange text = *iomem->KernelImage();
+  if (elfcorehdr::HasKernelTextSegment(machine) && addressing.kernel_voffset && w.iomem->KernelImage()) {
+    const PhysRange text = *w.iomem->KernelImage();
     in.kernel_text = elfcorehdr::KernelText{text, text.base + *addressing.kernel_voffset};
   }
   auto header = elfcorehdr::Build(in);
   if (!header.ok()) return header.failure();
-  DumpSize dump_size;
-  if (sd_file) {
+  w.header = std::move(*header);
+  if (w.sd_file) {
     DumpSizeInput din;
-    din.ram = header->ram_loads;
-    for (const PhysRange& n : cpu_notes) din.note_bytes.push_back(n.size);
-    if (vmcoreinfo_note) din.note_bytes.push_back(vmcoreinfo_note->size);
-    din.segment_count = header->load_count;
-    dump_size = DumpFileSize(din);
-    note("the dump of " + std::to_string(dump_size.pages) + " pages (" + MibText(dump_size.pages * kDumpPageSize) +
-         " of RAM) needs at most " + MibText(dump_size.file_bytes) + " (every page uncompressed, " +
-         std::to_string(dump_size.stream_bytes) + " stream bytes, and the dump area's header and trailer blocks)");
+    din.ram = w.header.ram_loads;
+    for (const PhysRange& n : w.cpu_notes) din.note_bytes.push_back(n.size);
+    if (w.vmcoreinfo_note) din.note_bytes.push_back(w.vmcoreinfo_note->size);
+    din.segment_count = w.header.load_count;
+    w.dump_size = DumpFileSize(din);
+    w.Note("the dump of " + std::to_string(w.dump_size.pages) + " pages (" +
+           MibText(w.dump_size.pages * kDumpPageSize) + " of RAM) needs at most " +
+           MibText(w.dump_size.file_bytes) + " (every page uncompressed, " +
+           std::to_string(w.dump_size.stream_bytes) + " stream bytes, and the dump area's header and trailer blocks)");
   }
-  plan.elfcorehdr_text = std::string(in.elf_class == elfcorehdr::ElfClass::k64 ? "ELF64" : "ELF32") + ", " +
-                         std::to_string(header->note_count) + " PT_NOTE (" + std::to_string(cpu_notes.size()) +
-                         " CPUs" + (vmcoreinfo_note ? " + VMCOREINFO" : "") + "), " +
-                         std::to_string(header->load_count) + " PT_LOAD" +
-                         (in.kernel_text ? " (kernel text + RAM)" : " (RAM)");
+  w.plan.elfcorehdr_text = std::string(in.elf_class == elfcorehdr::ElfClass::k64 ? "ELF64" : "ELF32") + ", " +
+                           std::to_string(w.header.note_count) + " PT_NOTE (" + std::to_string(w.cpu_notes.size()) +
+                           " CPUs" + (w.vmcoreinfo_note ? " + VMCOREINFO" : "") + "), " +
+                           std::to_string(w.header.load_count) + " PT_LOAD" +
+                           (in.kernel_text ? " (kernel text + RAM)" : " (RAM)");
+  return {};
+}
 
-  // The DTB, sized first with placeholder addresses: its properties' sizes depend only
-  // on the root's cells, so the real edit has the same size.
-  plan.dtb_path = s.choices.dtb.value_or(proc::RootedPath(root, "/sys/firmware/fdt"));
+Expected<void> ReadCrashDtb(LoadWork& w) {
+  w.plan.dtb_path = w.s.choices.dtb.value_or(proc::RootedPath(w.s.root, "/sys/firmware/fdt"));
   std::string message;
-  auto dtb_in = ReadDtbFile(plan.dtb_path, &message);
+  auto dtb_in = ReadDtbFile(w.plan.dtb_path, &message);
   if (!dtb_in.ok()) {
-    if (!s.choices.dtb && dtb_in.status().error() == Error::kNotFound)
+    if (!w.s.choices.dtb && dtb_in.status().error() == Error::kNotFound)
       return Fail(message + ": this kernel was not booted with a device tree (ACPI?): give salvage one with --dtb FILE");
     return Fail(message);
   }
-  // A block sink's disk, as the image will find it, before anything is armed (the dump
-  // file's card is checked by PrepareDumpFile instead).
-  if (!plan.options.uart_sink && !sd_file) {
-    const Options o = ParseOptions("", plan.options.words);
-    auto disk = FindSinkDisk(root, o, *dtb_in);
-    if (!disk.ok()) return disk.failure();
-    BlockTargetCheck check;
-    check.disk = *disk;
-    check.target_text = std::string(o.target);
-    auto spec = blockdump::ParseTarget(o.target);
-    if (!spec.ok()) return Fail("salvage.target=" + check.target_text + ": " + spec.status().what() + " (a salvage bug)");
-    check.target = *spec;
-    auto mountinfo = proc::ReadTextFile(proc::RootedPath(root, "/proc/self/mountinfo"));
-    if (!mountinfo.ok()) return mountinfo.failure();
-    check.mountinfo = *mountinfo;
-    auto swaps = proc::ReadTextFile(proc::RootedPath(root, "/proc/swaps"));
-    check.swaps = swaps.ok() ? *swaps : "";  // no /proc/swaps: a kernel without swap
-    check.read = DeviceFileReader(root, disk->name);
-    auto checked = CheckBlockTarget(check);
-    if (!checked.ok()) {
-      // An unprivileged dry run cannot read the device: say what a real load will check.
-      const bool unreadable = checked.error().starts_with("cannot check /dev/");
-      if (!(s.dry_run && unreadable)) return checked.failure();
-      note("warning: " + checked.error() + "; a real load (as root) checks it and refuses a disk that holds data");
-    } else {
-      note("disk: " + *checked);
-      plan.options.sink_text += ": /dev/" + disk->name;
-    }
-  }
+  w.dtb_in = std::move(*dtb_in);
+  return {};
+}
 
-  CrashDtbEdits edits;
-  edits.elfcorehdr = PhysRange{plan.page_size, header->bytes.size()};
-  edits.usable_memory = plan.reservations.empty() ? std::vector<PhysRange>{PhysRange{plan.page_size, plan.page_size}}
-                                                  : plan.reservations;
-  edits.salvage_options = plan.options.words;
+/// A block sink's disk, as the image will find it, before anything is armed (the dump
+/// file's card is checked by MakeDumpFile instead).
+Expected<void> CheckBlockSink(LoadWork& w) {
+  if (w.plan.options.uart_sink || w.sd_file) return {};
+  const std::string_view root = w.s.root;
+  const Options o = ParseOptions("", w.plan.options.words);
+  auto disk = FindSinkDisk(root, o, w.dtb_in);
+  if (!disk.ok()) return disk.failure();
+  BlockTargetCheck check;
+  check.disk = *disk;
+  check.target_text = std::string(o.target);
+  auto spec = blockdump::ParseTarget(o.target);
+  if (!spec.ok()) return Fail("salvage.target=" + check.target_text + ": " + spec.status().what() + " (a salvage bug)");
+  check.target = *spec;
+  auto mountinfo = proc::ReadTextFile(proc::RootedPath(root, "/proc/self/mountinfo"));
+  if (!mountinfo.ok()) return mountinfo.failure();
+  check.mountinfo = *mountinfo;
+  auto swaps = proc::ReadTextFile(proc::RootedPath(root, "/proc/swaps"));
+  check.swaps = swaps.ok() ? *swaps : "";  // no /proc/swaps: a kernel without swap
+  check.read = DeviceFileReader(root, disk->name);
+  auto checked = CheckBlockTarget(check);
+  if (!checked.ok()) {
+    // An unprivileged dry run cannot read the device: say what a real load will check.
+    const bool unreadable = checked.error().starts_with("cannot check /dev/");
+    if (!(w.s.dry_run && unreadable)) return checked.failure();
+    w.Note("warning: " + checked.error() + "; a real load (as root) checks it and refuses a disk that holds data");
+  } else {
+    w.Note("disk: " + *checked);
+    w.plan.options.sink_text += ": /dev/" + disk->name;
+  }
+  return {};
+}
+
+/// The crash DTB, sized first with placeholder addresses: its properties' sizes depend
+/// only on the root's cells, so the real edit (BuildSegments) has the same size.
+Expected<void> SizeCrashDtb(LoadWork& w) {
+  CrashDtbEdits& edits = w.edits;
+  edits.elfcorehdr = PhysRange{w.plan.page_size, w.header.bytes.size()};
+  edits.usable_memory = w.plan.reservations.empty()
+                            ? std::vector<PhysRange>{PhysRange{w.plan.page_size, w.plan.page_size}}
+                            : w.plan.reservations;
+  edits.salvage_options = w.plan.options.words;
   // The dump file's words are known only once it is made, after the placement: size the
   // DTB for the longest they can be (an address, and 64 extents of 20-digit numbers).
-  if (sd_file) edits.salvage_options += std::string(24 + 16 + 64 * 42, ' ');
-  edits.bootargs_append = plan.options.append;
+  if (w.sd_file) edits.salvage_options += std::string(24 + 16 + 64 * 42, ' ');
+  edits.bootargs_append = w.plan.options.append;
   edits.replace_bootargs = true;
-  auto sized = EditCrashDtb(*dtb_in, edits, &message);
-  if (!sized.ok()) return Fail(plan.dtb_path + ": " + message);
+  std::string message;
+  auto sized = EditCrashDtb(w.dtb_in, edits, &message);
+  if (!sized.ok()) return Fail(w.plan.dtb_path + ": " + message);
+  w.sized_dtb_bytes = sized->size();
+  return {};
+}
 
-  // Placement.
+/// The segments' places in the reservation; when they do not fit, what to change.
+Expected<void> FindPlaces(LoadWork& w) {
+  const std::string_view root = w.s.root;
+  const uint64_t page_size = w.plan.page_size;
   PlacementInput pin;
-  pin.reservations = plan.reservations;
-  pin.page_size = plan.page_size;
-  pin.image_memsz = ImageMemsz(*image, plan.page_size);
-  pin.purgatory_memsz = PurgatoryMemsz(*purgatory, plan.page_size);
-  pin.dtb_bytes = sized->size();
-  pin.elfcorehdr_bytes = header->bytes.size();
+  pin.reservations = w.plan.reservations;
+  pin.page_size = page_size;
+  pin.image_memsz = ImageMemsz(w.image, page_size);
+  pin.purgatory_memsz = PurgatoryMemsz(w.purgatory, page_size);
+  pin.dtb_bytes = w.sized_dtb_bytes;
+  pin.elfcorehdr_bytes = w.header.bytes.size();
   const uint64_t needed = NeededBytes(pin);
   const std::string breakdown = "salvage needs " + Kib(needed) + " (" + std::to_string(needed) +
                                 " bytes): image " + Kib(pin.image_memsz) + ", purgatory " +
-                                Kib(pin.purgatory_memsz) + ", DTB " + Kib(AlignUp(pin.dtb_bytes, plan.page_size)) +
-                                ", elfcorehdr " +
-                                Kib(elfcorehdr::SegmentSize(pin.elfcorehdr_bytes, plan.page_size)) +
+                                Kib(pin.purgatory_memsz) + ", DTB " + Kib(AlignUp(pin.dtb_bytes, page_size)) +
+                                ", elfcorehdr " + Kib(elfcorehdr::SegmentSize(pin.elfcorehdr_bytes, page_size)) +
                                 " and 2 pages the kernel takes (kexec control code, vmcoreinfo copy)";
   auto placement = PlaceSegments(pin);
   if (!placement.ok()) {
     std::string msg = placement.error() + ".\n" + CommandLineHint(root, proc::CrashkernelArgument(needed)) + "\n(" +
                       breakdown + ")";
-    if (plan.reservations.empty()) {
+    if (w.plan.reservations.empty()) {
       auto cmdline = proc::ReadCmdline(root);
       if (cmdline.ok()) {
-        auto req = proc::ParseCrashkernelCmdline(*cmdline, iomem->SystemRamBytes());
+        auto req = proc::ParseCrashkernelCmdline(*cmdline, w.iomem->SystemRamBytes());
         if (req.ok() && req->present)
           msg += "\nThe kernel command line has " + req->parameter +
                  " but the kernel reserved nothing: `dmesg | grep -i crash` says why (often: no free memory where it "
@@ -474,64 +535,75 @@ Expected<LoadPlan> PrepareLoad(const LoadSettings& s, Kernel& kernel, std::vecto
     }
     return Fail(msg);
   }
-  plan.placement = *placement;
+  w.plan.placement = *placement;
+  w.Note(breakdown);
+  return {};
+}
+
+/// --sink sd-file: the dump file, now that nothing else can refuse the load; the image's
+/// options then name its blocks.
+Expected<void> MakeDumpFile(LoadWork& w) {
+  if (!w.sd_file) return {};
+  const LoadSettings& s = w.s;
+  DumpFileRequest rq;
+  rq.path = s.choices.file.value_or(std::string(kDefaultDumpFile));
+  rq.root = s.root;
+  rq.needed = w.dump_size.file_bytes;
+  rq.size = w.file_size;
+  rq.dry_run = s.dry_run;
+  rq.check_card = [&w](const SdCardDevice& card) -> Expected<bool> {
+    // The image looks for the controller in this DTB as salvage.sink=sd@ADDR says
+    // (runtime/devices sd-binding.h): it must be there, enabled, of a kind it drives.
+    auto tree = dtb::Dtb::Open(w.dtb_in.data(), w.dtb_in.size());
+    if (!tree.ok()) return Fail(w.plan.dtb_path + ": not a device tree salvage can read");
+    std::array<devices::SdChoice, devices::kMaxSdControllers> found;
+    auto n = devices::FindSdControllers(*tree, card.controller_address, found);
+    if (!n.ok() || *n == 0)
+      return Fail("the SD card (/dev/" + card.disk + ") is on the host controller " + card.controller + ", but " +
+                  w.plan.dtb_path + " has no enabled " +
+                  (card.controller_address ? "SD host controller at " + Hex(*card.controller_address) + " "
+                                           : std::string("SD host controller ")) +
+                  "that salvage drives (brcm,bcm2835-sdhci, brcm,bcm2711-emmc2, brcm,bcm2835-sdhost): the image "
+                  "would not find the card");
+    w.controller_text = std::string(devices::SdKindName(found[0].kind)) + " at " + Hex(found[0].base);
+    if (!card.controller_address) w.controller_text = "the first SD host controller whose card answers";
+    return true;
+  };
+  auto df = PrepareDumpFile(rq, w.kernel.Files(), w.notes);
+  if (!df.ok()) return df.failure();
+  Choices c = s.choices;
+  c.sink = df->sink;
+  c.target = df->target;
+  auto o = BuildImageOptions(c);
+  if (!o.ok()) return Fail("the dump file's options: " + o.error() + " (a salvage bug)");
+  w.plan.options = *o;
+  w.plan.options.sink_text =
+      "the dump file " + df->path + " on the SD card (" + df->device + ", " + w.controller_text + ")";
+  w.plan.dump_file = std::move(*df);
+  return {};
+}
+
+/// The real DTB, then the console it names, then the image and the purgatory: the
+/// segments in address order, the entry and the flags.
+Expected<void> BuildSegments(LoadWork& w) {
+  LoadPlan& plan = w.plan;
   const Placement& pl = plan.placement;
-  note(breakdown);
-
-  // The dump file, now that nothing else can refuse the load.
-  if (sd_file) {
-    DumpFileRequest rq;
-    rq.path = s.choices.file.value_or(std::string(kDefaultDumpFile));
-    rq.root = s.root;
-    rq.needed = dump_size.file_bytes;
-    rq.size = file_size;
-    rq.dry_run = s.dry_run;
-    std::string controller_text;
-    rq.check_card = [&](const SdCardDevice& card) -> Expected<bool> {
-      // The image looks for the controller in this DTB as salvage.sink=sd@ADDR says
-      // (runtime/devices sd-binding.h): it must be there, enabled, of a kind it drives.
-      auto tree = dtb::Dtb::Open(dtb_in->data(), dtb_in->size());
-      if (!tree.ok()) return Fail(plan.dtb_path + ": not a device tree salvage can read");
-      std::array<devices::SdChoice, devices::kMaxSdControllers> found;
-      auto n = devices::FindSdControllers(*tree, card.controller_address, found);
-      if (!n.ok() || *n == 0)
-        return Fail("the SD card (/dev/" + card.disk + ") is on the host controller " + card.controller + ", but " +
-                    plan.dtb_path + " has no enabled " +
-                    (card.controller_address ? "SD host controller at " + Hex(*card.controller_address) + " "
-                                             : std::string("SD host controller ")) +
-                    "that salvage drives (brcm,bcm2835-sdhci, brcm,bcm2711-emmc2, brcm,bcm2835-sdhost): the image "
-                    "would not find the card");
-      controller_text = std::string(devices::SdKindName(found[0].kind)) + " at " + Hex(found[0].base);
-      if (!card.controller_address) controller_text = "the first SD host controller whose card answers";
-      return true;
-    };
-    auto df = PrepareDumpFile(rq, kernel.Files(), notes);
-    if (!df.ok()) return df.failure();
-    Choices c = s.choices;
-    c.sink = df->sink;
-    c.target = df->target;
-    auto o = BuildImageOptions(c);
-    if (!o.ok()) return Fail("the dump file's options: " + o.error() + " (a salvage bug)");
-    plan.options = *o;
-    plan.options.sink_text = "the dump file " + df->path + " on the SD card (" + df->device + ", " + controller_text + ")";
-    plan.dump_file = std::move(*df);
-  }
-
-  // The real DTB, then the console it names, then the image and the purgatory.
+  CrashDtbEdits& edits = w.edits;
   edits.salvage_options = plan.options.words;
   edits.elfcorehdr = pl.elfcorehdr_range;
   edits.usable_memory.clear();
   edits.usable_memory.push_back(pl.reservation);  // crashk_res first, as kexec-tools writes it
   for (const PhysRange& r : plan.reservations)
     if (!(r == pl.reservation)) edits.usable_memory.push_back(r);
-  auto dtb = EditCrashDtb(*dtb_in, edits, &message);
+  std::string message;
+  auto dtb = EditCrashDtb(w.dtb_in, edits, &message);
   if (!dtb.ok()) return Fail(plan.dtb_path + ": " + message);
   if (AlignUp(dtb->size(), plan.page_size) > pl.dtb.memsz)
-    return Fail("the crash DTB grew from " + std::to_string(sized->size()) + " to " + std::to_string(dtb->size()) +
+    return Fail("the crash DTB grew from " + std::to_string(w.sized_dtb_bytes) + " to " + std::to_string(dtb->size()) +
                 " bytes between sizing and writing (a salvage bug)");
   plan.console = ChooseConsoleIn(*dtb, &plan.console_text);
 
-  std::vector<uint8_t> image_bytes = std::move(image->bytes);
+  std::vector<uint8_t> image_bytes = std::move(w.image.bytes);
   // The image's early console (used only without a usable DTB) knows PL011 and 16550.
   ConsoleParams early = plan.console;
   if (early.kind == 3) early = ConsoleParams{};
@@ -539,9 +611,9 @@ Expected<LoadPlan> PrepareLoad(const LoadSettings& s, Kernel& kernel, std::vecto
   const CheckedSegment checked[] = {
       {pl.image.addr, image_bytes},
       {pl.dtb.addr, *dtb},
-      {pl.elfcorehdr.addr, header->bytes},
+      {pl.elfcorehdr.addr, w.header.bytes},
   };
-  std::vector<uint8_t> purgatory_bytes = std::move(purgatory->bytes);
+  std::vector<uint8_t> purgatory_bytes = std::move(w.purgatory.bytes);
   if (!FillPurgatoryParams(purgatory_bytes, pl.image.addr, pl.dtb.addr, plan.console, checked))
     return Fail("too many segments for the purgatory (a salvage bug)");
 
@@ -557,21 +629,37 @@ Expected<LoadPlan> PrepareLoad(const LoadSettings& s, Kernel& kernel, std::vecto
   add("image", std::move(image_bytes), pl.image);
   add("purgatory", std::move(purgatory_bytes), pl.purgatory);
   add("dtb", std::move(*dtb), pl.dtb);
-  add("elfcorehdr", std::move(header->bytes), pl.elfcorehdr);
+  add("elfcorehdr", std::move(w.header.bytes), pl.elfcorehdr);
   plan.entry = pl.purgatory.addr;
   plan.flags = kKexecOnCrash | plan.arch.kexec_arch;
+  return {};
+}
 
-  // Our own invariants, as the kernel will check them (kernel/kexec_core.c
-  // sanity_check_segment_list): page aligned, bufsz <= memsz, inside the reservation,
-  // no overlaps, entry inside.
+/// Our own invariants, as the kernel will check them (kernel/kexec_core.c
+/// sanity_check_segment_list): page aligned, bufsz <= memsz, inside the reservation, no
+/// overlaps, entry inside.
+Expected<void> CheckSegments(LoadWork& w) {
+  const LoadPlan& plan = w.plan;
   for (size_t i = 0; i < plan.segments.size(); ++i) {
     const PlannedSegment& a = plan.segments[i];
     const bool ok = a.addr % plan.page_size == 0 && a.memsz % plan.page_size == 0 && a.bytes.size() <= a.memsz &&
-                    pl.reservation.Contains(PhysRange{a.addr, a.memsz}) &&
+                    plan.placement.reservation.Contains(PhysRange{a.addr, a.memsz}) &&
                     (i == 0 || plan.segments[i - 1].addr + plan.segments[i - 1].memsz <= a.addr);
     if (!ok) return Fail("segment " + a.name + " is misplaced (a salvage bug):\n" + SegmentTable(plan));
   }
-  return plan;
+  return {};
+}
+
+}  // namespace
+
+Expected<LoadPlan> PrepareLoad(const LoadSettings& s, Kernel& kernel, std::vector<std::string>* notes) {
+  LoadWork w{s, kernel, notes};
+  using Stage = Expected<void> (*)(LoadWork&);
+  for (const Stage stage : {ReadBlobs, ReadMemoryMap, FindPageSize, BuildHeader, ReadCrashDtb, CheckBlockSink,
+                            SizeCrashDtb, FindPlaces, MakeDumpFile, BuildSegments, CheckSegments}) {
+    if (auto done = stage(w); !done.ok()) return done.failure();
+  }
+  return std::move(w.plan);
 }
 
 // ---- dry run --------------------------------------------------------------------------------
@@ -637,27 +725,15 @@ std::string KexecErrorMessage(int err, const LoadPlan& plan) {
 }
 
 // ---- the commands ---------------------------------------------------------------------------
+//
+// RunLoad's stages: KexecBlockers (what refuses kexec_load whatever is loaded) →
+// PrepareLoad → StateFor (the state file's record) → Arm (kexec_load, the state file) or
+// the dry run's segment files → PrintSummary.
 
-int RunLoad(const LoadSettings& s, Kernel& kernel, std::FILE* out, std::FILE* err) {
-  auto fail = [&](const std::string& msg) {
-    std::fprintf(err, "salvage load: error: %s\n", msg.c_str());
-    return 1;
-  };
-  if (s.choices.enabled && !*s.choices.enabled) {
-    std::fprintf(out, "salvage load: USE_SALVAGE=0 in the configuration file: not loading\n");
-    return 0;
-  }
-  if (!s.out.empty() && !s.dry_run) {
-    std::fprintf(err, "salvage load: --out writes the segments of a --dry-run; add --dry-run\n");
-    return 2;
-  }
-  const std::string_view root = s.root;
-  if (!s.dry_run && !kernel.IsRoot())
-    return fail("salvage load must run as root: kexec_load needs CAP_SYS_BOOT, and /proc/iomem's addresses, the "
-                "crash notes and /proc/kcore are root's. Try sudo salvage load, or salvage load --dry-run to see "
-                "what it would do");
+namespace {
 
-  // What refuses kexec_load whatever we load: errors now, warnings for a dry run.
+/// What refuses kexec_load whatever we load: errors for a real load, warnings for a dry run.
+std::vector<std::string> KexecBlockers(std::string_view root) {
   std::vector<std::string> blockers;
   if (auto lock = proc::ReadTextFile(proc::RootedPath(root, "/sys/kernel/security/lockdown")); lock.ok()) {
     const std::string mode = LockdownMode(*lock);
@@ -674,62 +750,57 @@ int RunLoad(const LoadSettings& s, Kernel& kernel, std::FILE* out, std::FILE* er
                        "/usr/lib/sysctl.d /run/sysctl.d), remove that, reboot, and run salvage load before anything "
                        "sets it again");
   }
-  if (!s.dry_run && !blockers.empty()) return fail(blockers.front());
+  return blockers;
+}
 
-  std::vector<std::string> notes;
-  auto plan = PrepareLoad(s, kernel, &notes);
-  for (const std::string& n : notes)
-    if (s.verbose || n.starts_with("warning: ")) std::fprintf(err, "salvage load: %s\n", n.c_str());
-  if (!plan.ok()) return fail(plan.error());
-
+/// The state file's record of what is loaded.
+LoadState StateFor(const LoadPlan& plan, std::string_view root) {
   LoadState state;
   state.loaded_at = static_cast<int64_t>(std::time(nullptr));
   state.boot_id = BootId(root);
-  state.arch = plan->arch.name;
-  state.image = plan->image_path;
-  state.purgatory = plan->purgatory_path;
-  state.dtb = plan->dtb_path;
-  state.options = plan->options.words;
-  state.append = plan->options.append;
-  state.reservation = plan->placement.reservation;
-  state.entry = plan->entry;
-  for (const PlannedSegment& seg : plan->segments)
+  state.arch = plan.arch.name;
+  state.image = plan.image_path;
+  state.purgatory = plan.purgatory_path;
+  state.dtb = plan.dtb_path;
+  state.options = plan.options.words;
+  state.append = plan.options.append;
+  state.reservation = plan.placement.reservation;
+  state.entry = plan.entry;
+  for (const PlannedSegment& seg : plan.segments)
     state.segments.push_back({seg.name, seg.addr, seg.bytes.size(), seg.memsz, HexDigest(seg.sha256)});
+  return state;
+}
 
+/// kexec_load of the plan, then the state file (a warning on `err` when it cannot be
+/// written). Returns what was replaced ("" when no crash kernel was loaded before).
+Expected<std::string> Arm(const LoadPlan& plan, const LoadState& state, std::string_view root, Kernel& kernel,
+                          std::FILE* err) {
   std::string replaced;
-  if (s.dry_run) {
-    for (const std::string& b : blockers) std::fprintf(err, "salvage load: warning: a real load would fail: %s\n", b.c_str());
-    if (!s.out.empty()) {
-      auto w = WriteSegments(*plan, s.out);
-      if (!w.ok()) return fail(w.error());
-    }
-  } else {
-    auto was_loaded = proc::ReadKexecCrashLoaded(root);
-    auto before = ReadStateFile(StatePath(root));
-    if (was_loaded.ok() && *was_loaded) {
-      replaced = before.ok() && before->loaded_at != 0
-                     ? "replaced the salvage loaded at " + FormatTime(before->loaded_at)
-                     : "replaced the crash kernel that was loaded (not salvage's)";
-    }
-    std::vector<KexecSegment> segs;
-    for (const PlannedSegment& seg : plan->segments)
-      segs.push_back({seg.bytes.data(), seg.bytes.size(), seg.addr, seg.memsz});
-    if (const int e = kernel.KexecLoad(plan->entry, segs, plan->flags); e != 0) {
-      std::string msg = KexecErrorMessage(e, *plan);
-      // The kernel frees the old crash image before it loads the new one.
-      auto now = proc::ReadKexecCrashLoaded(root);
-      if (was_loaded.ok() && *was_loaded && now.ok() && !*now) {
-        msg += "\nThe crash kernel that was loaded before is gone too: no crash kernel is loaded now";
-        (void)RemoveStateFile(StatePath(root));
-      }
-      return fail(msg);
-    }
-    auto w = WriteStateFile(StatePath(root), state);
-    if (!w.ok()) std::fprintf(err, "salvage load: warning: salvage is loaded, but: %s\n", w.error().c_str());
+  auto was_loaded = proc::ReadKexecCrashLoaded(root);
+  auto before = ReadStateFile(StatePath(root));
+  if (was_loaded.ok() && *was_loaded) {
+    replaced = before.ok() && before->loaded_at != 0 ? "replaced the salvage loaded at " + FormatTime(before->loaded_at)
+                                                     : "replaced the crash kernel that was loaded (not salvage's)";
   }
+  std::vector<KexecSegment> segs;
+  for (const PlannedSegment& seg : plan.segments) segs.push_back({seg.bytes.data(), seg.bytes.size(), seg.addr, seg.memsz});
+  if (const int e = kernel.KexecLoad(plan.entry, segs, plan.flags); e != 0) {
+    std::string msg = KexecErrorMessage(e, plan);
+    // The kernel frees the old crash image before it loads the new one.
+    auto now = proc::ReadKexecCrashLoaded(root);
+    if (was_loaded.ok() && *was_loaded && now.ok() && !*now) {
+      msg += "\nThe crash kernel that was loaded before is gone too: no crash kernel is loaded now";
+      (void)RemoveStateFile(StatePath(root));
+    }
+    return Fail(msg);
+  }
+  auto w = WriteStateFile(StatePath(root), state);
+  if (!w.ok()) std::fprintf(err, "salvage load: warning: salvage is loaded, but: %s\n", w.error().c_str());
+  return replaced;
+}
 
-  // The summary.
-  const LoadPlan& p = *plan;
+/// What was loaded (or would be) and what salvage will do after a panic.
+void PrintSummary(const LoadSettings& s, const LoadPlan& p, const std::string& replaced, std::FILE* out) {
   std::fprintf(out, "salvage load: %s%s\n",
                s.dry_run ? "dry run, nothing loaded" : "loaded salvage as the crash kernel",
                replaced.empty() ? "" : (" (" + replaced + ")").c_str());
@@ -777,6 +848,51 @@ int RunLoad(const LoadSettings& s, Kernel& kernel, std::FILE* out, std::FILE* er
   }
   after += ", then " + p.options.after_text + ".";
   std::fprintf(out, "%s\n", after.c_str());
+}
+
+}  // namespace
+
+int RunLoad(const LoadSettings& s, Kernel& kernel, std::FILE* out, std::FILE* err) {
+  auto fail = [&](const std::string& msg) {
+    std::fprintf(err, "salvage load: error: %s\n", msg.c_str());
+    return 1;
+  };
+  if (s.choices.enabled && !*s.choices.enabled) {
+    std::fprintf(out, "salvage load: USE_SALVAGE=0 in the configuration file: not loading\n");
+    return 0;
+  }
+  if (!s.out.empty() && !s.dry_run) {
+    std::fprintf(err, "salvage load: --out writes the segments of a --dry-run; add --dry-run\n");
+    return 2;
+  }
+  const std::string_view root = s.root;
+  if (!s.dry_run && !kernel.IsRoot())
+    return fail("salvage load must run as root: kexec_load needs CAP_SYS_BOOT, and /proc/iomem's addresses, the "
+                "crash notes and /proc/kcore are root's. Try sudo salvage load, or salvage load --dry-run to see "
+                "what it would do");
+  const std::vector<std::string> blockers = KexecBlockers(root);
+  if (!s.dry_run && !blockers.empty()) return fail(blockers.front());
+
+  std::vector<std::string> notes;
+  auto plan = PrepareLoad(s, kernel, &notes);
+  for (const std::string& n : notes)
+    if (s.verbose || n.starts_with("warning: ")) std::fprintf(err, "salvage load: %s\n", n.c_str());
+  if (!plan.ok()) return fail(plan.error());
+  const LoadState state = StateFor(*plan, root);
+
+  std::string replaced;
+  if (s.dry_run) {
+    for (const std::string& b : blockers) std::fprintf(err, "salvage load: warning: a real load would fail: %s\n", b.c_str());
+    if (!s.out.empty()) {
+      auto w = WriteSegments(*plan, s.out);
+      if (!w.ok()) return fail(w.error());
+    }
+  } else {
+    auto armed = Arm(*plan, state, root, kernel, err);
+    if (!armed.ok()) return fail(armed.error());
+    replaced = *armed;
+  }
+  PrintSummary(s, *plan, replaced, out);
   return 0;
 }
 

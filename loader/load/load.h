@@ -31,13 +31,10 @@
 #include "load/dump-file.h"
 #include "load/kexec.h"
 #include "load/placement.h"
-#include "proc/expected.h"
+#include "common/exit-codes.h"
+#include "common/expected.h"
 
 namespace salvage::loader::load {
-
-/// Exit status of `salvage status` when salvage is not the loaded crash kernel (nothing
-/// is loaded, or another crash kernel is). 0: salvage is loaded; 1: an error.
-inline constexpr int kExitNotLoaded = 3;
 
 /// The image's options, checked with the image's own parsers (runtime/options,
 /// runtime/blockdump ParseTarget) so that salvage load never writes a word the image
@@ -103,6 +100,9 @@ struct LoadPlan {
 /// under settings.root. With --sink sd-file it also makes the dump file (not in a dry
 /// run; PrepareDumpFile through kernel.Files()), after every check that could refuse the
 /// load, and checks that the DTB has the SD host controller the card is on. `notes` receives the -v details and the warnings ("warning: ...").
+/// Runs as named stages (load.cc: ReadBlobs, ReadMemoryMap, FindPageSize, BuildHeader,
+/// ReadCrashDtb, CheckBlockSink, SizeCrashDtb, FindPlaces, MakeDumpFile, BuildSegments,
+/// CheckSegments), each one job.
 /// Errors: every file and check above, with a message naming the file and what to do;
 /// no or too small a reservation (proc::CrashkernelAdvice, then CommandLineHint).
 Expected<LoadPlan> PrepareLoad(const LoadSettings& settings, Kernel& kernel, std::vector<std::string>* notes);

@@ -2,7 +2,7 @@
 #include "load/placement.h"
 
 #include "elfcorehdr/builder.h"
-#include "format.h"
+#include "common/text.h"
 #include "proc/crashkernel.h"
 
 namespace salvage::loader::load {

@@ -12,7 +12,7 @@
 #include <ctime>
 #include <filesystem>
 
-#include "format.h"
+#include "common/text.h"
 #include "proc/sysfs.h"
 
 namespace salvage::loader::load {

@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "proc/expected.h"
+#include "common/expected.h"
 
 namespace salvage::loader::load {
 

@@ -26,7 +26,7 @@
 #include <string>
 #include <string_view>
 
-#include "expected.h"
+#include "common/expected.h"
 
 namespace salvage::loader::proc {
 

@@ -42,7 +42,7 @@
 
 #include <salvage/base/phys.h>
 
-#include "expected.h"
+#include "common/expected.h"
 
 namespace salvage::loader::proc {
 

@@ -21,6 +21,8 @@
 
 #include "recv/receiver.h"
 
+#include "common/text.h"
+
 namespace salvage::loader {
 
 int Receiver::CreateBesideOutput(const char* suffix, std::string* path, std::string* dir) const {

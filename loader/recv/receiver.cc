@@ -11,7 +11,8 @@
 
 #include <salvage/elfcore/elfcore.h>
 
-#include "format.h"
+#include "common/exit-codes.h"
+#include "common/text.h"
 
 namespace salvage::loader {
 namespace {
@@ -40,33 +41,28 @@ constexpr size_t kMissingShown = 32;
 
 }  // namespace
 
-int CreateStreamFile(const std::string& path, bool force, std::string* error) {
+Expected<int> CreateStreamFile(const std::string& path, bool force) {
   struct stat st {};
   if (lstat(path.c_str(), &st) == 0) {
     if (S_ISLNK(st.st_mode)) {
-      *error = path + " is a symbolic link: salvage does not write a dump through a link; give another path";
-      return -1;
+      return Fail(path + " is a symbolic link: salvage does not write a dump through a link; give another path");
     }
     if (!force) {
-      *error = path + " exists; use --force to replace it or choose another name";
-      return -1;
+      return Fail(path + " exists; use --force to replace it or choose another name");
     }
     if (!S_ISREG(st.st_mode)) {
-      *error = path + " exists and is not a regular file; give another path";
-      return -1;
+      return Fail(path + " exists and is not a regular file; give another path");
     }
     // Replaced by a new file (never truncated in place: another name may link to it).
     if (unlink(path.c_str()) != 0) {
-      *error = "cannot replace " + path + ": " + std::strerror(errno);
-      return -1;
+      return Fail("cannot replace " + path + ": " + std::strerror(errno));
     }
   }
   // O_EXCL: a link or file that appears meanwhile is not followed or reused.
   const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
     const int e = errno;
-    *error = "cannot create " + path + ": " + std::strerror(e) + (e == EEXIST ? " (it appeared meanwhile)" : "");
-    return -1;
+    return Fail("cannot create " + path + ": " + std::strerror(e) + (e == EEXIST ? " (it appeared meanwhile)" : ""));
   }
   return fd;
 }
@@ -128,8 +124,8 @@ Receiver::~Receiver() {
   if (!temp_path_.empty()) unlink(temp_path_.c_str());
 }
 
-bool Receiver::OpenStreamCopy(const Source& source) {
-  if (!options_.save_stream.empty() || !options_.keep_stream_on_failure || source.IsSeekableFile()) return true;
+bool Receiver::OpenStreamCopy() {
+  if (!options_.save_stream.empty() || !options_.keep_stream_on_failure || input_.seekable_file) return true;
   const size_t slash = options_.output.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : options_.output.substr(0, slash);
   const std::string base = slash == std::string::npos ? options_.output : options_.output.substr(slash + 1);
@@ -254,8 +250,7 @@ void Receiver::OnHeader(const stream::DecodedHeader& header) {
   }
   fchmod(fd_, 0600);
   temp_path_ = path;
-  std::string error;
-  if (!writer_.Begin(fd_, LayoutFor(header, &verdict_note_offset_), &error)) Fail(error);
+  if (auto begun = writer_.Begin(fd_, LayoutFor(header, &verdict_note_offset_)); !begun.ok()) Fail(begun.error());
 }
 
 void Receiver::OnPage(uint64_t phys, std::span<const uint8_t> data) {
@@ -267,9 +262,8 @@ void Receiver::OnPage(uint64_t phys, std::span<const uint8_t> data) {
     return;
   }
   if (failed_ || fd_ < 0 || stream_ended_) return;
-  std::string error;
-  if (!writer_.WritePage(phys, data.data(), &error)) {
-    Fail(error);
+  if (auto written = writer_.WritePage(phys, data.data()); !written.ok()) {
+    Fail(written.error());
     return;
   }
   ++pages_;
@@ -296,36 +290,66 @@ void Receiver::OnStreamEnd(const stream::Verdict& verdict) {
   verdict_ = verdict;
 }
 
-int Receiver::Run(Source& source) {
+int Receiver::Start(const StreamInput& input) {
+  input_ = input;
   if (!options_.force && access(options_.output.c_str(), F_OK) == 0) {
     std::fprintf(stderr, "salvage %s: error: %s exists; use --force to replace it or -o to choose another name\n",
                  options_.tool, options_.output.c_str());
     return kExitUsage;
   }
   if (!options_.save_stream.empty()) {
-    std::string error;
-    save_fd_ = CreateStreamFile(options_.save_stream, options_.force, &error);
-    if (save_fd_ < 0) {
-      std::fprintf(stderr, "salvage %s: error: --save-stream: %s\n", options_.tool, error.c_str());
+    auto created = CreateStreamFile(options_.save_stream, options_.force);
+    if (!created.ok()) {
+      std::fprintf(stderr, "salvage %s: error: --save-stream: %s\n", options_.tool, created.error().c_str());
       return kExitFailure;
     }
-  } else if (!OpenStreamCopy(source)) {
+    save_fd_ = *created;
+  } else if (!OpenStreamCopy()) {
     return kExitFailure;
   }
   stream_origin_ = !options_.stream_origin.empty() ? options_.stream_origin
-                   : source.IsSeekableFile()        ? source.Describe()
-                                                    : std::string();
-  std::fprintf(stderr, "salvage %s: reading %s%s\n", options_.tool, source.Describe().c_str(),
-               source.IsSeekableFile() ? "" : "; waiting for a dump stream (console text is shown as it comes)");
+                   : input_.seekable_file          ? input_.description
+                                                   : std::string();
+  std::fprintf(stderr, "salvage %s: reading %s%s\n", options_.tool, input_.description.c_str(),
+               input_.seekable_file ? "" : "; waiting for a dump stream (console text is shown as it comes)");
   (void)OpenSpool();
-  auto decoder = std::make_unique<stream::Decoder>(*this);
-  decoder_ = decoder.get();
+  input_decoder_ = std::make_unique<stream::Decoder>(*this);
+  decoder_ = input_decoder_.get();
+  return kExitOk;
+}
+
+// After a failure (the vmcore cannot be written), the raw stream is still saved to its
+// end when it is being kept: a serial line does not send it twice.
+bool Receiver::WantsStream() const { return !stream_ended_ && (!failed_ || (save_fd_ >= 0 && header_seen_)); }
+
+bool Receiver::Feed(std::span<const uint8_t> bytes) {
+  if (stream_ended_) {
+    // salvage prints a summary after the trailer: console text only (the stream is
+    // closed), from a line; a file ends with its stream.
+    if (failed_ || input_.seekable_file) return false;
+    if (save_fd_ >= 0) (void)WriteAll(save_fd_, bytes.data(), bytes.size());
+    input_decoder_->Feed(bytes);
+    return true;
+  }
+  if (!WantsStream()) return false;
+  stream_bytes_ += bytes.size();
+  if (save_fd_ >= 0 && !WriteAll(save_fd_, bytes.data(), bytes.size())) {
+    Fail("writing the raw stream to " + (stream_copy_path_.empty() ? options_.save_stream : stream_copy_path_) +
+         ": " + std::strerror(errno));
+    return false;
+  }
+  Spool(bytes.data(), bytes.size());
+  input_decoder_->Feed(bytes);
+  if (reseed_pending_) input_decoder_ = Reseed();
+  return WantsStream() || (stream_ended_ && !failed_ && !input_.seekable_file);
+}
+
+int Receiver::Run(Source& source) {
+  if (const int rc = Start({source.Describe(), source.IsSeekableFile()}); rc != kExitOk) return rc;
   std::vector<uint8_t> buf(1 << 16);
   uint64_t last_data = NowNs();
   bool timed_out = false;
-  // After a failure (the vmcore cannot be written), the raw stream is still saved to
-  // its end when it is being kept: a serial line does not send it twice.
-  while (!stream_ended_ && (!failed_ || (save_fd_ >= 0 && header_seen_))) {
+  while (WantsStream()) {
     std::string error;
     const long n = source.Read(buf.data(), buf.size(), 250, &error);
     if (n == -2) {
@@ -342,40 +366,35 @@ int Receiver::Run(Source& source) {
       continue;
     }
     last_data = NowNs();
-    stream_bytes_ += static_cast<uint64_t>(n);
-    if (save_fd_ >= 0 && !WriteAll(save_fd_, buf.data(), static_cast<size_t>(n))) {
-      Fail("writing the raw stream to " + (stream_copy_path_.empty() ? options_.save_stream : stream_copy_path_) +
-           ": " + std::strerror(errno));
-      break;
-    }
-    Spool(buf.data(), static_cast<size_t>(n));
-    decoder->Feed(std::span<const uint8_t>(buf.data(), static_cast<size_t>(n)));
-    if (reseed_pending_) decoder = Reseed();
+    if (!Feed(std::span<const uint8_t>(buf.data(), static_cast<size_t>(n)))) break;
   }
-  if (!stream_ended_) verdict_ = decoder->Finish();
-  if (reseed_pending_) {
-    decoder = Reseed();
-    if (!stream_ended_) verdict_ = decoder->Finish();
-  }
-  ClearProgress();
   if (stream_ended_ && !failed_ && !source.IsSeekableFile()) {
-    // salvage prints a summary after the trailer: show it (console text only; the
-    // stream is closed), until the line goes quiet for a moment.
+    // The console text after the trailer, until the line goes quiet for a moment.
+    ClearProgress();
     const uint64_t until = NowNs() + 3000000000ull;
     while (NowNs() < until) {
       std::string error;
       const long n = source.Read(buf.data(), buf.size(), 500, &error);
-      if (n <= 0) break;
-      if (save_fd_ >= 0) (void)WriteAll(save_fd_, buf.data(), static_cast<size_t>(n));
-      decoder->Feed(std::span<const uint8_t>(buf.data(), static_cast<size_t>(n)));
+      if (n <= 0 || !Feed(std::span<const uint8_t>(buf.data(), static_cast<size_t>(n)))) break;
     }
   }
+  return Finish(timed_out);
+}
+
+int Receiver::Finish(bool idle_timed_out) {
+  if (input_decoder_ == nullptr) return kExitFailure;  // not started
+  if (!stream_ended_) verdict_ = input_decoder_->Finish();
+  if (reseed_pending_) {
+    input_decoder_ = Reseed();
+    if (!stream_ended_) verdict_ = input_decoder_->Finish();
+  }
+  ClearProgress();
   if (escape_) {
     std::string rest;
     escaper_.Flush(&rest);
     std::fwrite(rest.data(), 1, rest.size(), stderr);
   }
-  if (timed_out) {
+  if (idle_timed_out) {
     std::fprintf(stderr, "salvage %s: no data for %d s; ending (the dump is incomplete)\n", options_.tool,
                  options_.idle_timeout_s);
   }
@@ -406,14 +425,14 @@ int Receiver::Conclude() {
       std::fprintf(stderr, "salvage %s: error: %s; nothing written\n", options_.tool, NothingFound().c_str());
     return kExitFailure;
   }
-  std::string error;
   const std::string verdict = VerdictText(verdict_, lost_);
   std::vector<uint8_t> text(kVerdictNoteDesc, 0);
   std::memcpy(text.data(), verdict.data(), verdict.size());
-  if (pwrite(fd_, text.data(), text.size(), static_cast<off_t>(VmcoreWriter::NotesOffsetFor(header_.elf_class == stream::kElfClass32 ? 32 : 64) + verdict_note_offset_)) !=
-          static_cast<ssize_t>(text.size()) ||
-      !writer_.Finish(&error) || fsync(fd_) != 0) {
-    Fail(error.empty() ? std::string("writing the vmcore: ") + std::strerror(errno) : error);
+  const bool noted = pwrite(fd_, text.data(), text.size(), static_cast<off_t>(VmcoreWriter::NotesOffsetFor(header_.elf_class == stream::kElfClass32 ? 32 : 64) + verdict_note_offset_)) ==
+                     static_cast<ssize_t>(text.size());
+  const Expected<void> finished = noted ? writer_.Finish() : Expected<void>();
+  if (!noted || !finished.ok() || fsync(fd_) != 0) {
+    Fail(finished.ok() ? std::string("writing the vmcore: ") + std::strerror(errno) : finished.error());
     return kExitFailure;
   }
   close(fd_);

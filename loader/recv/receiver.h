@@ -4,13 +4,15 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include <salvage/stream/decoder.h>
 
 #include "convert/vmcore-writer.h"
-#include "format.h"
+#include "common/exit-codes.h"
+#include "common/expected.h"
 #include "recv/source.h"
 #include "recv/terminal-text.h"
 
@@ -41,11 +43,23 @@ struct ReceiveOptions {
 /// Creates `path` for the raw stream with mode 0600 (a dump holds secrets), never through a
 /// symbolic link and never into anything but a new regular file: an existing file is
 /// refused unless `force`, and then only a regular file is replaced. Returns the fd, or
-/// -1 with *error saying what to do.
-int CreateStreamFile(const std::string& path, bool force, std::string* error);
+/// a message saying what to do.
+Expected<int> CreateStreamFile(const std::string& path, bool force);
 
-// Exit codes (kExitOk, kExitFailure, kExitUsage, kExitIncomplete): format.h.
+// Exit codes (kExitOk, kExitFailure, kExitUsage, kExitIncomplete): common/exit-codes.h.
 
+/// What the Receiver is fed from, for its messages and for what it keeps.
+struct StreamInput {
+  std::string description;    ///< "tcp 127.0.0.1:4444", a file name: "reading <description>".
+  /// A regular file: the stream stays there (no copy is kept, the failure message
+  /// names it), and nothing after the trailer is read. Otherwise (a line, a pipe, a disk
+  /// area read for extract) console text after the trailer is still taken.
+  bool seekable_file = false;
+};
+
+/// Two ways to use it: Run(source) reads a Source to its end; or Start, then Feed with
+/// the bytes as they come (extract pushes the bytes it reads from a disk area), then
+/// Finish.
 class Receiver : public stream::DecoderEvents {
  public:
   explicit Receiver(ReceiveOptions options);
@@ -53,6 +67,20 @@ class Receiver : public stream::DecoderEvents {
   /// Reads `source` until the stream's trailer, the end of input, or the idle timeout;
   /// writes the vmcore; prints the summary. Returns one of the kExit* codes.
   int Run(Source& source);
+
+  /// Checks the output, creates the raw-stream copy and the spool, says what is read.
+  /// Returns kExitOk to go on with Feed, or the exit code to return (nothing was read).
+  int Start(const StreamInput& input);
+  /// Decodes the next bytes of the input (after Start). Returns false when no more
+  /// input is wanted: the vmcore cannot be written (and no raw copy is being kept), or
+  /// the stream ended and the input is a file. After the stream's trailer, more bytes of
+  /// a line are console text.
+  bool Feed(std::span<const uint8_t> bytes);
+  /// True once the stream's trailer was decoded (what follows is console text).
+  bool StreamEnded() const { return stream_ended_; }
+  /// The input ended (or stopped: `idle_timed_out`): writes the vmcore, prints the
+  /// summary, keeps or drops the raw copy. Returns one of the kExit* codes.
+  int Finish(bool idle_timed_out = false);
 
   void OnText(std::span<const uint8_t> text) override;
   void OnHeader(const stream::DecodedHeader& header) override;
@@ -66,7 +94,8 @@ class Receiver : public stream::DecoderEvents {
   void ClearProgress();
   bool Fail(const std::string& message);
   int Conclude();
-  bool OpenStreamCopy(const Source& source);
+  bool OpenStreamCopy();
+  bool WantsStream() const;
   void KeepOrDropStreamCopy(bool keep);
 
   // A header that arrives only after some of its stream's frames (its first copy was
@@ -115,6 +144,9 @@ class Receiver : public stream::DecoderEvents {
   uint64_t started_ns_ = 0;
   uint64_t last_progress_ns_ = 0;
   uint64_t verdict_note_offset_ = 0;
+
+  StreamInput input_;
+  std::unique_ptr<stream::Decoder> input_decoder_;  // the decoder Feed uses (replaced by Reseed)
 
   // Header copies and header-less streams (receiver-header.cc).
   stream::Decoder* decoder_ = nullptr;  // the decoder being fed, for record offsets

@@ -44,18 +44,17 @@ Source::~Source() {
   if (owns_fd_ && fd_ >= 0) close(fd_);
 }
 
-bool Source::Open(const std::string& spec, unsigned baud, int connect_timeout_s, std::string* error) {
+Expected<void> Source::Open(const std::string& spec, unsigned baud, int connect_timeout_s) {
   if (spec == "-") {
     fd_ = 0;
     description_ = "standard input";
-    return true;
+    return {};
   }
   if (spec.rfind("tcp:", 0) == 0) {
     const std::string rest = spec.substr(4);
     const size_t colon = rest.rfind(':');
     if (colon == std::string::npos || colon == 0) {
-      *error = "'" + spec + "' is not tcp:HOST:PORT (for QEMU: -serial tcp:127.0.0.1:4444,server=on,wait=on)";
-      return false;
+      return Fail("'" + spec + "' is not tcp:HOST:PORT (for QEMU: -serial tcp:127.0.0.1:4444,server=on,wait=on)");
     }
     const std::string host = rest.substr(0, colon), port = rest.substr(colon + 1);
     addrinfo hints{};
@@ -63,8 +62,7 @@ bool Source::Open(const std::string& spec, unsigned baud, int connect_timeout_s,
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* res = nullptr;
     if (int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
-      *error = "cannot resolve " + host + ":" + port + ": " + gai_strerror(rc);
-      return false;
+      return Fail("cannot resolve " + host + ":" + port + ": " + gai_strerror(rc));
     }
     const time_t deadline = time(nullptr) + connect_timeout_s;
     int last_errno = 0;
@@ -84,18 +82,16 @@ bool Source::Open(const std::string& spec, unsigned baud, int connect_timeout_s,
     }
     freeaddrinfo(res);
     if (fd_ < 0) {
-      *error = "cannot connect to " + host + ":" + port + ": " + std::strerror(last_errno) +
-               " (is QEMU running with -serial tcp:" + host + ":" + port + ",server=on?)";
-      return false;
+      return Fail("cannot connect to " + host + ":" + port + ": " + std::strerror(last_errno) +
+               " (is QEMU running with -serial tcp:" + host + ":" + port + ",server=on?)");
     }
     owns_fd_ = true;
     description_ = "tcp " + host + ":" + port;
-    return true;
+    return {};
   }
   fd_ = open(spec.c_str(), O_RDONLY | O_NOCTTY | O_CLOEXEC);
   if (fd_ < 0) {
-    *error = "cannot open " + spec + ": " + std::strerror(errno);
-    return false;
+    return Fail("cannot open " + spec + ": " + std::strerror(errno));
   }
   owns_fd_ = true;
   struct stat st {};
@@ -103,13 +99,11 @@ bool Source::Open(const std::string& spec, unsigned baud, int connect_timeout_s,
   if (S_ISCHR(st.st_mode) && isatty(fd_)) {
     const speed_t speed = BaudConstant(baud);
     if (speed == 0) {
-      *error = "unsupported baud rate " + std::to_string(baud) + " (try 115200, 921600, 1500000, 3000000)";
-      return false;
+      return Fail("unsupported baud rate " + std::to_string(baud) + " (try 115200, 921600, 1500000, 3000000)");
     }
     termios t{};
     if (tcgetattr(fd_, &t) != 0) {
-      *error = "cannot read the settings of " + spec + ": " + std::strerror(errno);
-      return false;
+      return Fail("cannot read the settings of " + spec + ": " + std::strerror(errno));
     }
     cfmakeraw(&t);
     cfsetispeed(&t, speed);
@@ -119,8 +113,7 @@ bool Source::Open(const std::string& spec, unsigned baud, int connect_timeout_s,
     t.c_cc[VMIN] = 1;
     t.c_cc[VTIME] = 0;
     if (tcsetattr(fd_, TCSANOW, &t) != 0) {
-      *error = "cannot set " + spec + " to raw " + std::to_string(baud) + " baud: " + std::strerror(errno);
-      return false;
+      return Fail("cannot set " + spec + " to raw " + std::to_string(baud) + " baud: " + std::strerror(errno));
     }
     description_ = "serial " + spec + " at " + std::to_string(baud) + " baud";
   } else {
@@ -128,7 +121,7 @@ bool Source::Open(const std::string& spec, unsigned baud, int connect_timeout_s,
     size_hint_ = regular_file_ ? static_cast<uint64_t>(st.st_size) : 0;
     description_ = spec;
   }
-  return true;
+  return {};
 }
 
 long Source::Read(uint8_t* buf, size_t len, int timeout_ms, std::string* error) {

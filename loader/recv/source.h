@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "common/expected.h"
+
 namespace salvage::loader {
 
 class Source {
@@ -15,8 +17,8 @@ class Source {
   ///   "tcp:HOST:PORT"          connect to a TCP server (retries for `connect_timeout_s`)
   ///   "/dev/tty..." or a char device   a serial line, set raw at `baud`
   ///   anything else            a regular file
-  /// On failure returns false and sets *error to a message that says what to do.
-  bool Open(const std::string& spec, unsigned baud, int connect_timeout_s, std::string* error);
+  /// Fails with a message that says what to do.
+  Expected<void> Open(const std::string& spec, unsigned baud, int connect_timeout_s);
   ~Source();
 
   /// Reads up to `len` bytes, waiting at most `timeout_ms` (-1: forever).

@@ -12,7 +12,8 @@
 
 #include "dump-file-test-util.h"
 #include "extract/extract.h"
-#include "format.h"
+#include "common/exit-codes.h"
+#include "common/text.h"
 #include "load/dump-file.h"
 #include "loader/vmcore-test-util.h"
 #include "runtime/blockdump/dump-test-util.h"

@@ -18,7 +18,7 @@
 #include <string>
 
 #include "extract/extract.h"
-#include "format.h"
+#include "common/exit-codes.h"
 #include "fuzz-files.h"
 
 namespace {

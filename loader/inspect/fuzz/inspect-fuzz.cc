@@ -12,7 +12,7 @@
 #include <string>
 
 #include "fuzz-files.h"
-#include "format.h"
+#include "common/exit-codes.h"
 #include "inspect/inspect.h"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {

@@ -18,7 +18,7 @@
 #include <string>
 
 #include "fuzz-files.h"
-#include "format.h"
+#include "common/exit-codes.h"
 #include "inspect/inspect.h"
 #include "recv/receiver.h"
 #include "recv/source.h"
@@ -46,8 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   int rc;
   {
     loader::Source source;
-    std::string error;
-    Check(source.Open(input, 0, 0, &error));
+    Check(source.Open(input, 0, 0).ok());
     loader::ReceiveOptions o;
     o.output = output;
     o.progress = false;

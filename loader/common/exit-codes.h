@@ -1,15 +1,11 @@
-// Small text helpers the salvage command's messages share.
+// The salvage command's exit codes, for every subcommand (main.cc returns them).
 #pragma once
-
-#include <cstdint>
-#include <cstdio>
-#include <string>
 
 namespace salvage::loader {
 
 /// Exit codes of the salvage command. recv/convert/extract/inspect: 3 = a vmcore was
 /// written but pages are missing or it is not intact. status: 3 = salvage is not the
-/// loaded crash kernel (load/load.h kExitNotLoaded).
+/// loaded crash kernel (kExitNotLoaded).
 inline constexpr int kExitOk = 0;         ///< Done: a complete and intact dump, salvage loaded.
 inline constexpr int kExitFailure = 1;    ///< Could not read, write, decode or load.
 inline constexpr int kExitUsage = 2;      ///< Wrong arguments.
@@ -17,19 +13,8 @@ inline constexpr int kExitIncomplete = 3; ///< A vmcore was written but pages ar
 /// inspect: a vmcore with no SALVAGE note (not written by salvage): whether it is
 /// complete is unknown.
 inline constexpr int kExitNotSalvage = 4;
-
-/// "0x1f000".
-inline std::string Hex(uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof(b), "0x%llx", static_cast<unsigned long long>(v));
-  return b;
-}
-
-/// "12.0 MiB".
-inline std::string Mib(uint64_t bytes) {
-  char b[32];
-  std::snprintf(b, sizeof(b), "%.1f MiB", bytes / 1048576.0);
-  return b;
-}
+/// status: salvage is not the loaded crash kernel (nothing is loaded, or another crash
+/// kernel is). 0: salvage is loaded; 1: an error.
+inline constexpr int kExitNotLoaded = 3;
 
 }  // namespace salvage::loader

@@ -1,5 +1,7 @@
-// salvage::loader — a value or a message that says what went wrong, for the loader's
-// Linux-side readers and builders (loader/proc/, loader/elfcorehdr/).
+// salvage::loader — the host side's one error convention: a value, or a message that
+// says what went wrong. Every part of the salvage command returns Expected<T> (or
+// Expected<void> when there is no value) from what can fail; the commands turn the
+// message into "salvage CMD: error: ..." and an exit code (common/exit-codes.h).
 //
 // The image uses salvage::Status with static messages; the loader runs under Linux and
 // its messages name files, lines and values ("/proc/iomem line 12: ..."), so they are
@@ -7,6 +9,7 @@
 // is one, what to do ("run salvage as root").
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -46,6 +49,26 @@ class [[nodiscard]] Expected {
 
  private:
   std::variant<T, Failure> v_;
+};
+
+/// Success (`return {};`), or the Failure that says what went wrong.
+template <>
+class [[nodiscard]] Expected<void> {
+ public:
+  Expected() = default;
+  Expected(Failure failure) : failure_(std::move(failure)) {}  // NOLINT: implicit by design
+
+  bool ok() const { return !failure_.has_value(); }
+  /// The message; "" when ok().
+  const std::string& error() const {
+    static const std::string kNone;
+    return ok() ? kNone : failure_->message;
+  }
+  /// The Failure, to pass on from a function with another T. Precondition: !ok().
+  Failure failure() const { return *failure_; }
+
+ private:
+  std::optional<Failure> failure_;
 };
 
 }  // namespace salvage::loader
