@@ -1,4 +1,7 @@
-"""What the benchmarks in bench/ share: where the build is, and the image's sizes."""
+"""What the benchmarks in bench/ share: where the build is, and the image's sizes.
+
+Importing it puts host-tests/qemu on sys.path, so that a bench then imports the QEMU
+harness (salvage_qemu, host-tests/qemu/salvage_qemu/__init__.py) with a plain import."""
 import os
 import re
 import subprocess
@@ -6,6 +9,9 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
+QEMU_TESTS = os.path.join(ROOT, "host-tests", "qemu")
+if QEMU_TESTS not in sys.path:
+    sys.path.insert(0, QEMU_TESTS)
 BASE_MIB = 12  # tools/synth-crash.py's ranges at --scale 1
 
 

@@ -39,7 +39,6 @@ Usage: bench/kdump-baseline.py [--ram 512] [--cpus 2] [--quick] [--fill MIB] [--
 Needs a build and the crash kit (tools/setup.sh, then tools/test.sh or cmake --build).
 """
 import argparse
-import importlib.util
 import os
 import re
 import shutil
@@ -51,22 +50,10 @@ import tempfile
 import threading
 import time
 
-from common import BUILD, ROOT
-
-QEMU_DIR = os.path.join(ROOT, "host-tests", "qemu")
-sys.path.insert(0, QEMU_DIR)
-import linux_guest as lg  # noqa: E402
-
-
-def load_crash_test():
-    """host-tests/qemu/crash-test.py as a module (its name has a dash): the vmcore checks."""
-    spec = importlib.util.spec_from_file_location("crash_test", os.path.join(QEMU_DIR, "crash-test.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-ct = load_crash_test()
+from common import BUILD
+from salvage_qemu import Fail, save
+from salvage_qemu import linux as lg
+from salvage_qemu.qemu import Qemu
 
 # What Debian's kdump-tools appends to the crashed kernel's command line (minus
 # crashkernel=) for the capture kernel (KDUMP_CMDLINE_APPEND in /etc/default/kdump-tools;
@@ -151,6 +138,14 @@ class Run:
 
     def seconds(self, t):
         return t - self.panic if t is not None and self.panic is not None else None
+
+    def capture(self, start, done):
+        """Finds on the console the crash kernel's first line (`start`, after the
+        handoff) and its end of the dump (`done`); returns the latter's match, or None
+        when the run already failed (`why`) or the dump did not complete."""
+        self.capture_start, _ = self.console.find(start, self.handoff or 0)
+        self.done, m = self.console.find(done)
+        return None if self.why else m
 
 
 def size_k(text):
@@ -252,17 +247,15 @@ def boot(a, kit, run, initrd_bytes, disk):
                       ["-drive", f"if=none,id=d0,file={disk},format=raw", "-device", "virtio-blk-device,drive=d0",
                        "-serial", "stdio"])
     start = time.monotonic()
-    qemu = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    run.console = Console(qemu, os.path.join(run.work, "console.txt"))
+    qemu = Qemu(cmd, stdin=subprocess.DEVNULL, text=False)
+    run.console = Console(qemu.proc, os.path.join(run.work, "console.txt"))
     try:
-        qemu.wait(timeout=a.timeout)
-        run.exit = time.monotonic()
+        with qemu:
+            qemu.proc.wait(timeout=a.timeout)
+            run.exit = time.monotonic()
     except subprocess.TimeoutExpired:
         run.why = f"QEMU did not end itself within {a.timeout} s"
     finally:
-        if qemu.poll() is None:
-            qemu.kill()
-        qemu.wait()
         run.console.join(start, os.path.join(run.work, "console-timed.txt"))
     c = run.console
     run.panic, _ = c.find(PANIC)
@@ -288,18 +281,14 @@ def run_salvage(a, kit, ck, work):
                 'salvage.confirm=whole-disk salvage.after=poweroff"')
     disk = os.path.join(work, "disk.img")
     boot(a, kit, run, crashing_initramfs(a, kit, load, files, virtio_blk=a.loader == "load"), disk)
-    c = run.console
-    run.capture_start, _ = c.find(SALVAGE_START, run.handoff or 0)
-    run.done, m = c.find(SALVAGE_DONE)
-    if run.why:
-        return run
-    if run.done is None:
-        run.why = "salvage did not complete the dump"
+    m = run.capture(SALVAGE_START, SALVAGE_DONE)
+    if not m:
+        run.why = run.why or "salvage did not complete the dump"
         return run
     run.written = int(m.group(1))
     run.vmcore = os.path.join(work, "vmcore")
     r = subprocess.run([a.salvage, "extract", disk, "-o", run.vmcore], capture_output=True, text=True, errors="replace")
-    ct.save(work, "extract.log", r.stdout + r.stderr)
+    save(work, "extract.log", r.stdout + r.stderr)
     if r.returncode != 0 or "complete and intact" not in r.stderr + r.stdout:
         run.why = f"salvage extract exited {r.returncode}: {r.stderr.strip()[-300:]}"
         return run
@@ -338,15 +327,13 @@ def run_kdump(a, kit, ck, work, no_checks=False):
     disk = os.path.join(work, "disk.img")
     boot(a, kit, run, crashing_initramfs(a, kit, load, [("boot/Image", kit.image), ("boot/capture.gz", capture)]),
          disk)
-    c = run.console
-    run.capture_start, _ = c.find(LINUX_START, run.handoff or 0)
-    run.done, m = c.find(KDUMP_DONE)
+    m = run.capture(LINUX_START, KDUMP_DONE)
     if run.why:
         return run
-    if run.done is None:
+    if not m:
         # Say why: the capture /init's complaint, else the capture kernel's first oops,
         # panic or out-of-memory line.
-        text = c.text()
+        text = run.console.text()
         capture = text[max(text.find("Starting crashdump kernel"), 0):]
         m = (re.search(r"^KDUMP: (copy failed.*|insmod failed)", capture, re.M) or
              re.search(r"^\[[ \d.]+\] (Unable to handle .*|Kernel panic .*|Out of memory.*)", capture, re.M))
@@ -410,16 +397,15 @@ def smallest(a, kit, kind, grid, first):
 
 
 def verify(a, kit, run):
-    """crash-test.py's checks on the vmcore: NT_PRSTATUS per CPU, VMCOREINFO, and
-    makedumpfile --dump-dmesg finding the panic in the log."""
-    ct.CPUS = a.cpus
-    # check_vmcore reads crash-test.py's options: ours, with the loader of this vmcore's
-    # header (kdump's is always kexec-tools').
-    opts = argparse.Namespace(**{**vars(a), "loader": a.loader if run.kind == "salvage" else "kexec"})
+    """crash-test.py's checks on the vmcore (salvage_qemu.linux.check_vmcore): NT_PRSTATUS
+    per CPU, VMCOREINFO, and makedumpfile --dump-dmesg finding the panic in the log; the
+    virtual addresses too where `salvage load` wrote the headers (kdump's are always
+    kexec-tools')."""
     try:
-        _, notes = ct.check_vmcore(opts, kit, run.work, run.vmcore, run.console.text())
+        _, notes = lg.check_vmcore(kit, run.work, run.vmcore, a.cpus,
+                                   vaddrs=run.kind == "salvage" and a.loader == "load")
         return f"{notes} CPU notes, makedumpfile found the panic in the log"
-    except ct.Fail as e:
+    except Fail as e:
         run.ok, run.why = False, f"vmcore check: {str(e)[:300]}"
         return run.why
 
@@ -561,7 +547,7 @@ def main():
               f"{image}, loaded by {'kexec -p' if a.loader == 'kexec' else 'salvage load'}",
               flush=True)
         if a.quick:
-            s_ck = a.salvage_crashkernel or ct.auto_crashkernel(a.image) >> 10
+            s_ck = a.salvage_crashkernel or lg.auto_crashkernel(a.image) >> 10
             k_ck = a.kdump_crashkernel or QUICK_KDUMP_K
         else:
             # Page steps for salvage, 1 MiB steps for kdump; the first probes are the

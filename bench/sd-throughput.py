@@ -25,17 +25,13 @@ Usage: bench/sd-throughput.py [--mib 256] [--controller sdhci|sdhost|both] [--ru
 Needs a build and build/pi-dtbs (tools/setup.sh).
 """
 import argparse
-import importlib.util
 import os
 import re
 import shutil
 import tempfile
 
 from common import BASE_MIB, BUILD, ROOT
-
-spec = importlib.util.spec_from_file_location("sdfiletest", os.path.join(ROOT, "host-tests", "qemu", "sd-file-test.py"))
-sft = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(sft)
+from salvage_qemu.synth import board_dtb, boot_board, check_vmcore, extract, synth_machine
 
 CONTROLLERS = {
     "sdhci": ("sd@0x3f300000", "", "bcm2835-sdhci at 0x3f300000"),
@@ -64,14 +60,14 @@ def bench(m, work, controller, card_kind, drive_opts):
         drive = f"if=sd,driver=null-co,size={CARD_BYTES},read-zeroes=on"
     image = os.path.join(BUILD, "image-aarch64", "boot", "salvage.img")
     options = f"salvage.sink={sink} salvage.target=disk salvage.confirm=whole-disk salvage.debug=copy-bench" + (f" {extra}" if extra else "")
-    dtb = sft.make_dtb("raspi3b", os.path.join(BUILD, "pi-dtbs", "bcm2837-rpi-3-b.dtb"), image, m, options, work)
-    secs, out = sft.boot("raspi3b", image, dtb, card, m, os.path.join(work, "serial.txt"), timeout=1800, drive=drive)
+    dtb = board_dtb("raspi3b", os.path.join(BUILD, "pi-dtbs", "bcm2837-rpi-3-b.dtb"), image, m, options, work)
+    secs, out = boot_board("raspi3b", image, dtb, card, m, os.path.join(work, "serial.txt"), timeout=1800, drive=drive)
     if not re.search(rf"^salvage: sd: {re.escape(name)} .*SDHC/SDXC card", out, re.M):
         raise SystemExit(f"bench: the dump did not go to the {name}:\n{out[-2000:]}")
     if card_kind == "file":
         vmcore = os.path.join(work, "vmcore")
-        sft.extract(os.path.join(BUILD, "loader", "salvage"), card, vmcore)
-        sft.check_vmcore(vmcore, m)
+        extract(os.path.join(BUILD, "loader", "salvage"), card, vmcore)
+        check_vmcore(vmcore, m)
         os.remove(vmcore)
     copy_mib = int(re.search(r"copy-bench: copied (\d+) MiB", out).group(1))
     copy_s = seconds(out, r"copy-bench: copied \d+ MiB in ([\d.]+) s")
@@ -102,7 +98,8 @@ def main():
     cards = ["file", "null"] if a.card == "both" else [a.card]
     work = tempfile.mkdtemp(prefix="salvage-sdbench-", dir=a.dir)
     try:
-        m = sft.synth_machine(os.path.join(ROOT, "tools", "synth-crash.py"), "raspi3b", work, a.mib / BASE_MIB)
+        # The scale as sd-file-test.py gave it to synth-crash.py, to four places.
+        m = synth_machine(os.path.join(ROOT, "tools", "synth-crash.py"), "raspi3b", work, f"{a.mib / BASE_MIB:.4f}")
         print(f"{'controller':10} {'card':4} {'dumped':>8} {'stream bytes':>13} {'stream took':>11} {'entry-trailer':>13} "
               f"{'memory rate':>12} {'card writes':>12} {'plain copy':>12} {'QEMU run':>8}")
         for card in cards:

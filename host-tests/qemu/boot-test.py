@@ -34,15 +34,11 @@ import shutil
 import struct
 import subprocess
 import sys
-import tempfile
-import time
 
-QEMU = {
-    "aarch64": ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a53"],
-    "arm": ["qemu-system-arm", "-M", "virt", "-cpu", "cortex-a15"],
-    "riscv64": ["qemu-system-riscv64", "-M", "virt"],
-}
-COMMON = ["-m", "256M", "-display", "none", "-monitor", "none", "-net", "none", "-no-reboot"]
+from salvage_qemu import Fail, find, read, verdict
+from salvage_qemu.dtb import dtb_totalsize, fdtget, memory_ranges, node_reg_base, run, set_chosen, stdout_node
+from salvage_qemu.qemu import EARLYCON, QEMU, RAM_BASE, RASPI, boot, dump_dtb, patch_params, stdout_serial_index
+
 # Where QEMU 7.2 puts a Linux image given with -kernel (docs/toolchain.md section 5).
 DEFAULT_LOAD = {"aarch64": 0x40200000, "arm": 0x40010000, "riscv64": 0x80200000}
 # The second load address: page-aligned, deliberately not a round number, clear of the
@@ -50,189 +46,10 @@ DEFAULT_LOAD = {"aarch64": 0x40200000, "arm": 0x40010000, "riscv64": 0x80200000}
 RELOCATED_LOAD = {"aarch64": 0x4A123000, "arm": 0x4A123000, "riscv64": 0x8A123000}
 # Where a test blob (a bad DTB) is put for the trampoline to hand over.
 BLOB_ADDR = {"aarch64": 0x4C000000, "arm": 0x4C000000, "riscv64": 0x8C000000}
-# Values injected into /chosen (inside the 256 MiB of RAM).
-RAM_BASE = {"aarch64": 0x40000000, "arm": 0x40000000, "riscv64": 0x80000000}
 # The address each architecture's DeliberateFault reads (arch/<cpu>/fault.cc).
 FAULT_ADDR = {"aarch64": 0xDEAD00000000, "arm": 0xFFFDEAD0, "riscv64": 0xDEAD00000000}
-EARLYCON = {"aarch64": (1, 0x09000000), "arm": (1, 0x09000000), "riscv64": (2, 0x10000000)}
 TIMEOUT = 30
-# QEMU's Raspberry Pi boards (--machine): the CPU architecture, where QEMU puts a Linux
-# image, and the mode the image is entered in (docs/toolchain.md section 5). Their RAM
-# size is fixed (no -m) and starts at 0.
-RASPI = {
-    "raspi3b": dict(arch="aarch64", load=0x200000, mode="EL2"),
-    "raspi2b": dict(arch="arm", load=0x10000, mode="SVC"),
-    "raspi0": dict(arch="arm", load=0x10000, mode="SVC"),
-}
-# The -serial index of each UART on QEMU's raspi boards (hw/arm/bcm2835_peripherals.c):
-# serial 0 is the PL011 (uart0), serial 1 the mini UART (aux).
-RASPI_SERIAL = {"arm,pl011": 0, "brcm,bcm2835-aux-uart": 1}
 DRIVER = {"arm,pl011": "pl011", "ns16550a": "ns16550", "brcm,bcm2835-aux-uart": "bcm2835-aux"}
-
-
-def machine_cmd(arch, machine="virt", machine_extra="", ram=None):
-    """QEMU's command line up to the devices: the binary, -M and the COMMON options, with
-    -m `ram` on virt (default 256M); raspi boards keep their fixed RAM."""
-    common = list(COMMON)
-    if machine == "virt":
-        cmd = list(QEMU[arch])
-        cmd[2] += machine_extra
-        if ram:
-            common[common.index("-m") + 1] = ram
-        return cmd + common
-    i = common.index("-m")
-    del common[i:i + 2]
-    # The raspi boards always have 4 CPUs, three of them spinning in QEMU's boot stub;
-    # one TCG thread for all (WFE yields to the next CPU) makes a serial dump about 4x
-    # faster than a thread each on a small host.
-    return [QEMU[RASPI[machine]["arch"]][0], "-M", machine + machine_extra, "-accel", "tcg,thread=single"] + common
-
-
-def serial_args(dest, index=0):
-    """-serial options putting UART `index` (QEMU's order) on `dest`, the others on null."""
-    out = []
-    for _ in range(index):
-        out += ["-serial", "null"]
-    return out + ["-serial", dest]
-
-
-def stdout_serial_index(machine, dtb):
-    """Which -serial the DTB's stdout-path UART is on (always 0 on virt)."""
-    if machine == "virt":
-        return 0
-    compat = fdtget(dtb, stdout_node(dtb), "compatible", "s").split()[0]
-    if compat not in RASPI_SERIAL:
-        raise Fail(f"stdout-path names a {compat}, which QEMU's {machine} has no -serial for")
-    return RASPI_SERIAL[compat]
-
-
-class Fail(Exception):
-    pass
-
-
-def run(cmd, **kw):
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
-
-
-def fdtget(dtb, node, prop, kind="x"):
-    r = subprocess.run(["fdtget", "-t", kind, dtb, node, prop], capture_output=True, text=True)
-    if r.returncode != 0:
-        return None
-    return r.stdout.strip()
-
-
-def cells(dtb, node, prop):
-    v = fdtget(dtb, node, prop)
-    return [] if v is None else [int(x, 16) for x in v.split()]
-
-
-def pairs(values, ac, sc):
-    out, step = [], ac + sc
-    for i in range(0, len(values) - step + 1, step):
-        a = 0
-        for c in values[i:i + ac]:
-            a = (a << 32) | c
-        s = 0
-        for c in values[i + ac:i + step]:
-            s = (s << 32) | c
-        out.append((a, s))
-    return out
-
-
-def split_cells(value, n):
-    return [(value >> (32 * (n - 1 - i))) & 0xFFFFFFFF for i in range(n)]
-
-
-def root_cells(dtb):
-    ac = cells(dtb, "/", "#address-cells") or [2]
-    sc = cells(dtb, "/", "#size-cells") or [1]
-    return ac[0], sc[0]
-
-
-def root_children(dtb):
-    """Names of the root node's children, read from the structure block directly
-    (fdtget -l stops at some QEMU DTBs with "Unknown tag")."""
-    with open(dtb, "rb") as f:
-        data = f.read()
-    off_struct = struct.unpack_from(">I", data, 8)[0]
-    pos, depth, names = off_struct, 0, []
-    while pos < len(data):
-        tag = struct.unpack_from(">I", data, pos)[0]
-        pos += 4
-        if tag == 1:  # FDT_BEGIN_NODE
-            end = data.index(b"\0", pos)
-            if depth == 1:
-                names.append(data[pos:end].decode())
-            depth += 1
-            pos = (end + 1 + 3) & ~3
-        elif tag == 2:  # FDT_END_NODE
-            depth -= 1
-        elif tag == 3:  # FDT_PROP
-            length = struct.unpack_from(">I", data, pos)[0]
-            pos = (pos + 8 + length + 3) & ~3
-        elif tag == 4:  # FDT_NOP
-            pass
-        elif tag == 9:  # FDT_END
-            break
-        else:
-            raise Fail(f"{dtb}: unknown structure tag {tag}")
-    return names
-
-
-def memory_ranges(dtb):
-    ac, sc = root_cells(dtb)
-    out = []
-    for n in root_children(dtb):
-        if fdtget(dtb, "/" + n, "device_type", "s") == "memory":
-            out += pairs(cells(dtb, "/" + n, "reg"), ac, sc)
-    return out
-
-
-def stdout_node(dtb):
-    path = fdtget(dtb, "/chosen", "stdout-path", "s")
-    if path is None:
-        raise Fail("the DTB has no /chosen/stdout-path")
-    path = path.split(":")[0]
-    if not path.startswith("/"):
-        path = fdtget(dtb, "/aliases", path, "s")
-    return path
-
-
-def node_reg_base(dtb, node):
-    """The CPU address of `node`'s first reg entry: translated through the `ranges` of
-    every bus above it (virt's buses have empty ranges; the Pi's /soc maps the VideoCore
-    bus 0x7e000000 to 0x3f000000 or 0x20000000)."""
-    parent = node.rsplit("/", 1)[0] or "/"
-    ac = (cells(dtb, parent, "#address-cells") or [2])[0]
-    sc = (cells(dtb, parent, "#size-cells") or [1])[0]
-    addr = pairs(cells(dtb, node, "reg"), ac, sc)[0][0]
-    while parent != "/":
-        grand = parent.rsplit("/", 1)[0] or "/"
-        if fdtget(dtb, parent, "ranges") is None:
-            raise Fail(f"{parent} has no ranges: {node} has no CPU address")
-        rng = cells(dtb, parent, "ranges")
-        pac = (cells(dtb, grand, "#address-cells") or [2])[0]
-        step = ac + pac + sc
-        for i in range(0, len(rng) - step + 1, step):
-            child = pairs(rng[i:i + ac] + [0] * sc, ac, sc)[0][0]
-            cpu = pairs(rng[i + ac:i + ac + pac] + [0] * sc, pac, sc)[0][0]
-            size = pairs([0] * ac + rng[i + ac + pac:i + step], ac, sc)[0][1]
-            if child <= addr < child + size:
-                addr = cpu + addr - child
-                break
-        else:
-            if rng:
-                raise Fail(f"0x{addr:x} of {node} is in no ranges entry of {parent}")
-        parent, ac, sc = grand, pac, (cells(dtb, grand, "#size-cells") or [1])[0]
-    return addr
-
-
-def dtb_totalsize(path):
-    with open(path, "rb") as f:
-        magic, size = struct.unpack(">II", f.read(8))
-    if magic != 0xD00DFEED:
-        raise Fail(f"{path} is not a DTB")
-    return size
 
 
 def patch_u64(path, offset, value):
@@ -244,57 +61,7 @@ def patch_u64(path, offset, value):
 def patch_earlycon(image, arch):
     """Sets the boot parameter block's early console (boot/include/salvage/boot/boot-params.h)."""
     kind, base = EARLYCON[arch]
-    with open(image, "r+b") as f:
-        f.seek(0x40)
-        if f.read(8) != b"SLVGBOOT":
-            raise Fail("no boot parameter block at offset 0x40 of the image")
-        f.seek(0x50)
-        f.write(struct.pack("<IBBH", kind, 0, 1, 0))
-        f.write(struct.pack("<Q", base))
-
-
-def qemu_boot(arch, machine_extra, args, out_path, expect_exit=True, stop_marker=None, machine="virt", serial_index=0):
-    cmd = machine_cmd(arch, machine, machine_extra) + serial_args(f"file:{out_path}", serial_index) + args
-    start = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        while True:
-            if proc.poll() is not None:
-                break
-            if time.monotonic() - start > TIMEOUT:
-                proc.kill()
-                proc.wait()
-                raise Fail(f"QEMU did not finish within {TIMEOUT} s; output:\n" + read(out_path))
-            if stop_marker and stop_marker in read(out_path):
-                # salvage halts in place when it has no way to power off (no DTB, so no
-                # PSCI method); the marker is its last line.
-                time.sleep(0.3)
-                proc.kill()
-                proc.wait()
-                return read(out_path), time.monotonic() - start
-            time.sleep(0.05)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    qemu_out = proc.stdout.read()
-    if expect_exit and proc.returncode != 0:
-        raise Fail(f"QEMU exited with {proc.returncode}: {qemu_out.strip()}\n" + read(out_path))
-    return read(out_path), time.monotonic() - start
-
-
-def read(path):
-    try:
-        with open(path, "r", errors="replace") as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
-
-
-def find(pattern, text, what):
-    m = re.search(pattern, text, re.M)
-    if not m:
-        raise Fail(f"the output has no {what} (pattern {pattern!r}); output:\n{text}")
-    return m
+    patch_params(image, b"SLVGBOOT", [(0x50, struct.pack("<IBBH", kind, 0, 1, 0) + struct.pack("<Q", base))])
 
 
 def hexint(s):
@@ -415,21 +182,16 @@ def main():
         if not shutil.which(tool):
             print(f"SALVAGE: FAIL {a.arch} {a.mode}: {tool} not found (run tools/setup.sh)")
             return 1
-    work = a.workdir or tempfile.mkdtemp(prefix=f"salvage-{a.arch}-{a.mode}-")
-    os.makedirs(work, exist_ok=True)
-    try:
+
+    def body(work):
         detail = run_mode(a, work)
         if a.show:
             print(read(os.path.join(work, "serial.txt")))
-        print(f"SALVAGE: PASS {a.arch} {a.mode}{detail}")
-        return 0
-    except (Fail, subprocess.CalledProcessError) as e:
-        msg = str(e) if isinstance(e, Fail) else f"{e.cmd}: {e.stderr}"
-        print(f"SALVAGE: FAIL {a.arch} {a.mode}: {msg}")
-        return 1
-    finally:
-        if not a.workdir:
-            shutil.rmtree(work, ignore_errors=True)
+        return detail
+
+    return verdict(f"{a.arch} {a.mode}", body, a.workdir, prefix=f"salvage-{a.arch}-{a.mode}-",
+                   errors=(Fail, subprocess.CalledProcessError),
+                   why=lambda e: str(e) if isinstance(e, Fail) else f"{e.cmd}: {e.stderr}")
 
 
 def image_size_from_elf(elf):
@@ -457,21 +219,16 @@ def run_mode(a, work):
         # 3. the DTB QEMU really hands over when given that one (it edits /memory,
         #    /chosen/bootargs): that is what the report is checked against.
         plain = os.path.join(work, "plain.dtb")
-        qemu_dump(arch, machine_extra, ["-kernel", a.image, "-append", bootargs] + board_dtb, plain, machine=machine)
-        ac, sc = root_cells(plain)
+        dump_dtb(arch, plain, ["-kernel", a.image, "-append", bootargs] + board_dtb, machine, machine_extra,
+                 timeout=TIMEOUT)
         elfcorehdr = (base + 0x0FFFF000, 0x1000)
         usable = [(base + 0x0C000000, 0x2000000), (base + 0x0F000000, 0x800000)]
         injected = os.path.join(work, "injected.dtb")
         shutil.copy(plain, injected)
-        run(["fdtput", "-t", "x", injected, "/chosen", "linux,elfcorehdr"] +
-            [hex(c) for c in split_cells(elfcorehdr[0], ac) + split_cells(elfcorehdr[1], sc)])
-        vals = []
-        for r in usable:
-            vals += split_cells(r[0], ac) + split_cells(r[1], sc)
-        run(["fdtput", "-t", "x", injected, "/chosen", "linux,usable-memory-range"] + [hex(c) for c in vals])
+        set_chosen(injected, elfcorehdr, usable)
         final = os.path.join(work, "final.dtb")
-        qemu_dump(arch, machine_extra, ["-kernel", a.image, "-append", bootargs, "-dtb", injected], final,
-                  machine=machine)
+        dump_dtb(arch, final, ["-kernel", a.image, "-append", bootargs, "-dtb", injected], machine, machine_extra,
+                 timeout=TIMEOUT)
         boot_args = ["-append", bootargs, "-dtb", injected]
         load = DEFAULT_LOAD[arch] if machine == "virt" else RASPI[machine]["load"]
         if mode == "relocated":
@@ -482,8 +239,8 @@ def run_mode(a, work):
             boot_args += ["-kernel", tramp, "-device", f"loader,file={a.image},addr=0x{load:x},force-raw=on"]
         else:
             boot_args += ["-kernel", a.image]
-        out, secs = qemu_boot(arch, machine_extra, boot_args, out_path, machine=machine,
-                              serial_index=stdout_serial_index(machine, final))
+        out, secs = boot(arch, boot_args, out_path, machine_extra, machine=machine,
+                         serial_index=stdout_serial_index(machine, final), timeout=TIMEOUT)
         mode_word = {"aarch64": "EL2" if mode == "el2" else "EL1", "arm": "SVC", "riscv64": "S-mode"}[arch]
         if machine != "virt":
             mode_word = RASPI[machine]["mode"]
@@ -498,12 +255,13 @@ def run_mode(a, work):
 
     if mode == "badprops":
         plain = os.path.join(work, "plain.dtb")
-        qemu_dump(arch, "", ["-kernel", a.image], plain)
+        dump_dtb(arch, plain, ["-kernel", a.image], timeout=TIMEOUT)
         bad = os.path.join(work, "bad.dtb")
         shutil.copy(plain, bad)
         run(["fdtput", "-t", "x", bad, "/chosen", "linux,elfcorehdr", "0x1", "0x2", "0x3"])
         run(["fdtput", "-t", "x", bad, "/chosen", "linux,usable-memory-range", "0x1", "0x2", "0x3", "0x4", "0x5"])
-        out, secs = qemu_boot(arch, "", ["-dtb", bad, "-kernel", a.image, "-append", "salvage.debug=report"], out_path)
+        out, secs = boot(arch, ["-dtb", bad, "-kernel", a.image, "-append", "salvage.debug=report"], out_path,
+                         timeout=TIMEOUT)
         for prop in ("linux,elfcorehdr", "linux,usable-memory-range"):
             find(rf"^salvage: warning: dtb: .+ \(at /chosen, {re.escape(prop)}\)$", out, f"a warning naming /chosen {prop}")
         find(r"^salvage: boot report end$", out, "end of the boot report")
@@ -534,7 +292,7 @@ def run_mode(a, work):
         want = rf"^salvage: error: no DTB at 0x{blob_addr:x}: magic is 0x{magic:08x}, a DTB starts with 0xd00dfeed$"
     else:  # corruptdtb: right magic and size, struct block offset past the end; olddtb: version 4
         plain = os.path.join(work, "plain.dtb")
-        qemu_dump(arch, "", [], plain)
+        dump_dtb(arch, plain, timeout=TIMEOUT)
         with open(plain, "rb") as f:
             data = bytearray(f.read())
         if mode == "olddtb":
@@ -549,17 +307,10 @@ def run_mode(a, work):
         want = r"^salvage: error: dtb: .+$" if mode == "corruptdtb" else \
             r"^salvage: error: dtb: device tree header version is not 17 .+$"
     marker = "salvage: stopping; no dump was written"
-    out, secs = qemu_boot(arch, "", args, out_path, expect_exit=False, stop_marker=marker)
+    out, secs = boot(arch, args, out_path, expect_exit=False, stop_marker=marker, timeout=TIMEOUT)
     find(want, out, "the DTB error message")
     find("^" + re.escape(marker) + "$", out, "the stop message")
     return f" ({secs:.1f} s)"
-
-
-def qemu_dump(arch, machine_extra, args, path, machine="virt"):
-    cmd = machine_cmd(arch, machine, machine_extra + f",dumpdtb={path}")
-    r = subprocess.run(cmd + args, capture_output=True, text=True, timeout=TIMEOUT)
-    if not os.path.exists(path):
-        raise Fail(f"QEMU did not dump its DTB: {r.stdout}{r.stderr}")
 
 
 def check_fault(arch, out, load, image_size):

@@ -29,24 +29,17 @@ Prints "SALVAGE: PASS|FAIL crash-<loader>-<sink>" and exits 0 only on PASS."""
 import argparse
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import linux_guest as lg  # noqa: E402
+from salvage_qemu import Fail, save, verdict
+from salvage_qemu import linux as lg
+from salvage_qemu.qemu import Qemu, free_port
 
 CPUS = 2
 RAM_MIB = 512
 TIMEOUT = 240  # seconds for one guest run, boot to power-off
-
-
-class Fail(Exception):
-    pass
 
 
 def build_initramfs(a, kit, work, loader, sink):
@@ -100,27 +93,22 @@ def run_guest(a, kit, work, initrd, sink):
         extra += ["-drive", f"if=none,id=d0,file={disk},format=raw", "-device", "virtio-blk-device,drive=d0"]
     gdb_port = None
     if a.mode == "damaged":
-        gdb_port = lg.free_port()
+        gdb_port = free_port()
         extra += ["-gdb", f"tcp:127.0.0.1:{gdb_port}"]
     vmcore = os.path.join(work, "vmcore")
     start = time.monotonic()
     if sink == "serial" and a.mode != "damaged":
-        port = lg.free_port()
+        port = free_port()
         cmd = lg.qemu_cmd(kit, initrd, append, RAM_MIB, CPUS,
                           extra + ["-serial", f"tcp:127.0.0.1:{port},server=on,wait=on"])
-        qemu = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
+        with Qemu(cmd) as qemu:
             recv = subprocess.run([a.salvage, "recv", f"tcp:127.0.0.1:{port}", "-o", vmcore,
                                    "--timeout", "30", "--connect-timeout", "20"],
                                   capture_output=True, text=True, errors="replace", timeout=TIMEOUT)
             try:
-                qemu.wait(timeout=30)
+                qemu.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 raise Fail("QEMU did not power off after the dump")
-        finally:
-            if qemu.poll() is None:
-                qemu.kill()
-                qemu.wait()
         console = recv.stderr
         save(work, "recv.log", console)
         if recv.returncode != 0:
@@ -129,23 +117,17 @@ def run_guest(a, kit, work, initrd, sink):
 
     cmd = lg.qemu_cmd(kit, initrd, append, RAM_MIB, CPUS, extra + ["-serial", "stdio"])
     out_path = os.path.join(work, "console.txt")
-    with open(out_path, "wb") as out:
-        qemu = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        try:
-            if a.mode == "damaged":
-                damage_after_load(out_path, gdb_port, work, qemu)
-                wait_for(out_path, r"purgatory: something wrote into the crash reservation", qemu, 120)
-                time.sleep(0.5)
-                qemu.kill()
-            else:
-                try:
-                    qemu.wait(timeout=TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    raise Fail(f"QEMU did not power off within {TIMEOUT} s:\n{tail(read(out_path), 3000)}")
-        finally:
-            if qemu.poll() is None:
-                qemu.kill()
-            qemu.wait()
+    with open(out_path, "wb") as out, Qemu(cmd, stdout=out, stdin=subprocess.DEVNULL, text=False) as qemu:
+        if a.mode == "damaged":
+            damage_after_load(out_path, gdb_port, work, qemu.proc)
+            wait_for(out_path, r"purgatory: something wrote into the crash reservation", qemu.proc, 120)
+            time.sleep(0.5)
+            qemu.end()
+        else:
+            try:
+                qemu.proc.wait(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                raise Fail(f"QEMU did not power off within {TIMEOUT} s:\n{tail(read(out_path), 3000)}")
     console = read(out_path)
     if a.mode == "damaged":
         return console, None, time.monotonic() - start
@@ -253,82 +235,6 @@ detach
     return addr
 
 
-def check_vmcore(a, kit, work, vmcore, console):
-    if not os.path.exists(vmcore):
-        raise Fail("no vmcore")
-    r = subprocess.run(["readelf", "-n", "-W", vmcore], capture_output=True, text=True, errors="replace")
-    prstatus = len(re.findall(r"^\s+CORE\s+0x[0-9a-f]+\s+NT_PRSTATUS", r.stdout, re.M))
-    if prstatus != CPUS:
-        raise Fail(f"readelf -n shows {prstatus} NT_PRSTATUS notes, want one per CPU ({CPUS}):\n{r.stdout[:2000]}")
-    if "VMCOREINFO" not in r.stdout:
-        raise Fail("readelf -n shows no VMCOREINFO note")
-    dmesg = os.path.join(work, "dmesg.txt")
-    mk = makedumpfile_cmd(kit) + ["--dump-dmesg", vmcore, dmesg]
-    r = subprocess.run(mk, capture_output=True, text=True, errors="replace", timeout=300)
-    save(work, "makedumpfile.log", r.stdout + r.stderr)
-    if r.returncode != 0 or not os.path.exists(dmesg):
-        raise Fail(f"makedumpfile --dump-dmesg exited {r.returncode}:\n{(r.stdout + r.stderr)[-2000:]}")
-    log = read(dmesg)
-    if "sysrq: Trigger a crash" not in log:
-        raise Fail(f"the log makedumpfile extracted lacks 'sysrq: Trigger a crash':\n{tail(log, 2000)}")
-    if a.loader == "load":
-        check_vaddrs(kit, work, vmcore)
-    return log, prstatus
-
-
-def vmcoreinfo(vmcore):
-    """The VMCOREINFO note's KEY=value lines, as a dict."""
-    with open(vmcore, "rb") as f:
-        head = f.read(1 << 20)
-    i = head.find(b"VMCOREINFO\0")
-    if i < 0:
-        raise Fail("no VMCOREINFO note in the first MiB of the vmcore")
-    text = head[i + 12:i + 12 + 4096].split(b"\0")[0].decode(errors="replace")
-    return dict(l.split("=", 1) for l in text.splitlines() if "=" in l)
-
-
-def check_vaddrs(kit, work, vmcore):
-    """gdb reads the crashed kernel's init_uts_ns (its release string) at its kernel-image
-    virtual address and again through the linear map: the PT_LOADs that `salvage load`
-    wrote carry both kinds of address, as crash and drgn need."""
-    vi = vmcoreinfo(vmcore)
-    uts = int(vi["SYMBOL(init_uts_ns)"], 16)
-    voff = int(vi["NUMBER(kimage_voffset)"], 16)
-    phys_offset = int(vi["NUMBER(PHYS_OFFSET)"], 16)
-    page_offset = (~0 << int(vi["NUMBER(VA_BITS)"])) & (2**64 - 1)
-    phys = (uts - voff) % 2**64
-    linear = (phys - phys_offset + page_offset) % 2**64
-    release_off = 65 * 2  # struct new_utsname: sysname, nodename, release (65 bytes each)
-    cmds = ["set architecture aarch64", f"core-file {vmcore}",
-            f"x/s {uts + release_off:#x}", f"x/s {linear + release_off:#x}"]
-    r = subprocess.run(["gdb-multiarch", "-nx", "-batch"] + sum((["-ex", c] for c in cmds), []),
-                       capture_output=True, text=True, errors="replace", timeout=120)
-    save(work, "gdb-vaddr.log", r.stdout + r.stderr)
-    want = f'"{kit.release}"'
-    got = [l for l in r.stdout.splitlines() if l.startswith("0x")]
-    if len(got) != 2 or not all(l.endswith(want) for l in got):
-        raise Fail(f"gdb did not read the release {want} at the kernel-image address {uts + release_off:#x} "
-                   f"and the linear-map address {linear + release_off:#x}:\n{r.stdout}\n{r.stderr}")
-
-
-def auto_crashkernel(image):
-    """The image's memory footprint (boot parameter block, offset 0x64) + 64 KiB, rounded
-    up to 256 KiB."""
-    import struct
-    with open(image, "rb") as f:
-        head = f.read(0x68)
-    if head[0x40:0x48] != b"SLVGBOOT":
-        raise Fail(f"{image}: no salvage boot parameter block")
-    footprint = struct.unpack_from("<I", head, 0x64)[0]
-    return (footprint + (64 << 10) + (256 << 10) - 1) & ~((256 << 10) - 1)
-
-
-def makedumpfile_cmd(kit):
-    """Debian's amd64 makedumpfile reads only x86_64 dumps (docs/toolchain.md section
-    6); its arm64 build runs here under qemu-aarch64-static with the kit's libraries."""
-    return ["qemu-aarch64-static", "-L", kit.root, os.path.join(kit.root, "usr", "bin", "makedumpfile")]
-
-
 def show(a, work, console, log, vmcore):
     said = re.search(r"^salvage load: .*?^E2E: loaded", console, re.M | re.S)
     if said:
@@ -351,11 +257,6 @@ def show(a, work, console, log, vmcore):
 def read(path):
     with open(path, "rb") as f:
         return f.read().decode("utf-8", "replace")
-
-
-def save(work, name, text):
-    with open(os.path.join(work, name), "w") as f:
-        f.write(text)
 
 
 def tail(text, n):
@@ -385,41 +286,33 @@ def main():
     if a.loader == "load" and not (a.purgatory and a.salvage_arm64):
         ap.error("--loader load needs --purgatory and --salvage-arm64")
     if a.crashkernel == "auto":
-        a.crashkernel = f"{auto_crashkernel(a.image) >> 10}K"
-    work = a.workdir or tempfile.mkdtemp(prefix=f"salvage-{name}-")
-    os.makedirs(work, exist_ok=True)
-    try:
-        kit = lg.Kit(a.kit)
-        if a.mode == "boundary":
-            print(f"SALVAGE: PASS {name}: {boundary(a, kit, work)}")
-            return 0
-        initrd = build_initramfs(a, kit, work, a.loader, a.sink)
-        console, vmcore, secs = run_guest(a, kit, work, initrd, a.sink)
-        if "E2E: load failed" in console or not re.search(r"^E2E: loaded", console, re.M):
-            raise Fail(f"loading salvage failed in the guest:\n{tail(console, 3000)}")
-        if a.mode == "damaged":
-            m = re.search(r"^purgatory: segment (0x[0-9a-f]+) at (0x[0-9a-f]+) \((0x[0-9a-f]+) bytes\) is damaged", console, re.M)
-            if not m:
-                raise Fail(f"the purgatory did not name the damaged segment:\n{tail(console, 2000)}")
-            if re.search(r"^salvage \d+\.\d+", console[console.index("E2E: crashing"):], re.M):
-                raise Fail("salvage ran although its image was damaged")
-            print(f"SALVAGE: PASS {name}: purgatory: segment {m.group(1)} at {m.group(2)} is damaged; not jumped ({secs:.1f} s)")
-            return 0
-        log, notes = check_vmcore(a, kit, work, vmcore, console)
-        if a.show:
-            show(a, work, console, log, vmcore)
-        size = os.path.getsize(vmcore)
-        print(f"SALVAGE: PASS {name}: crashkernel={a.crashkernel}, vmcore {size >> 20} MiB, {notes} CPU notes, "
-              f"makedumpfile found the panic in the log ({secs:.1f} s)")
-        return 0
-    except (Fail, FileNotFoundError, subprocess.TimeoutExpired) as e:
-        print(f"SALVAGE: FAIL {name}: {e}")
-        print(f"(files kept in {work})")
-        a.workdir = work
-        return 1
-    finally:
-        if not a.workdir:
-            shutil.rmtree(work, ignore_errors=True)
+        a.crashkernel = f"{lg.auto_crashkernel(a.image) >> 10}K"
+    return verdict(name, lambda work: run(a, work), a.workdir, prefix=f"salvage-{name}-",
+                   errors=(Fail, FileNotFoundError, subprocess.TimeoutExpired), keep_on_fail=True)
+
+
+def run(a, work):
+    """The test; returns the PASS line's detail."""
+    kit = lg.Kit(a.kit)
+    if a.mode == "boundary":
+        return f": {boundary(a, kit, work)}"
+    initrd = build_initramfs(a, kit, work, a.loader, a.sink)
+    console, vmcore, secs = run_guest(a, kit, work, initrd, a.sink)
+    if "E2E: load failed" in console or not re.search(r"^E2E: loaded", console, re.M):
+        raise Fail(f"loading salvage failed in the guest:\n{tail(console, 3000)}")
+    if a.mode == "damaged":
+        m = re.search(r"^purgatory: segment (0x[0-9a-f]+) at (0x[0-9a-f]+) \((0x[0-9a-f]+) bytes\) is damaged", console, re.M)
+        if not m:
+            raise Fail(f"the purgatory did not name the damaged segment:\n{tail(console, 2000)}")
+        if re.search(r"^salvage \d+\.\d+", console[console.index("E2E: crashing"):], re.M):
+            raise Fail("salvage ran although its image was damaged")
+        return f": purgatory: segment {m.group(1)} at {m.group(2)} is damaged; not jumped ({secs:.1f} s)"
+    log, notes = lg.check_vmcore(kit, work, vmcore, CPUS, vaddrs=a.loader == "load")
+    if a.show:
+        show(a, work, console, log, vmcore)
+    size = os.path.getsize(vmcore)
+    return (f": crashkernel={a.crashkernel}, vmcore {size >> 20} MiB, {notes} CPU notes, "
+            f"makedumpfile found the panic in the log ({secs:.1f} s)")
 
 
 if __name__ == "__main__":

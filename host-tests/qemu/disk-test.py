@@ -22,25 +22,21 @@ Targets:
 Prints "SALVAGE: PASS|FAIL <arch> disk-<target>-<transport> ..." and exits 0 only on PASS.
 """
 import argparse
-import importlib.util
-import json
 import os
 import re
-import shutil
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 import zlib
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-spec = importlib.util.spec_from_file_location("capturetest", os.path.join(HERE, "capture-test.py"))
-ct = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(ct)
-bt = ct.bt
-Fail = bt.Fail
+from salvage_qemu import Fail, verdict
+from salvage_qemu.dtb import run as fdt_run, set_chosen
+from salvage_qemu.qemu import QEMU, dump_dtb, machine_cmd
+from salvage_qemu.synth import compare_memory, loader_devices, synth_machine
+from salvage_qemu.vmcore import page_at
+
 SECTOR = 512
 DISK_MIB = 64
 GUARD = bytes(range(256)) * 2  # one sector of guard pattern
@@ -88,7 +84,7 @@ def write_gpt(path, disk_bytes, parts):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--arch", required=True, choices=sorted(bt.QEMU))
+    ap.add_argument("--arch", required=True, choices=sorted(QEMU))
     ap.add_argument("--target", required=True, choices=["disk", "gpt", "extents", "small", "busy", "unconfirmed", "notarget"])
     ap.add_argument("--transport", default="legacy", choices=["legacy", "modern"])
     ap.add_argument("--damage-header", action="store_true",
@@ -103,26 +99,12 @@ def main():
     ap.add_argument("--workdir")
     a = ap.parse_args()
     name = f"disk-{a.target}-{a.transport}"
-    work = a.workdir or tempfile.mkdtemp(prefix=f"salvage-{a.arch}-{name}-")
-    os.makedirs(work, exist_ok=True)
-    try:
-        detail = run(a, work)
-        print(f"SALVAGE: PASS {a.arch} {name}{detail}")
-        return 0
-    except (Fail, subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
-        print(f"SALVAGE: FAIL {a.arch} {name}: {e}")
-        return 1
-    finally:
-        if not a.workdir:
-            shutil.rmtree(work, ignore_errors=True)
+    return verdict(f"{a.arch} {name}", lambda work: run(a, work), a.workdir, prefix=f"salvage-{a.arch}-{name}-")
 
 
 def run(a, work):
     arch = a.arch
-    synth = os.path.join(work, "machine")
-    subprocess.run([sys.executable, a.synth, "--arch", arch, "--out", synth, "--scale", str(a.scale)],
-                   check=True, capture_output=True)
-    m = json.load(open(os.path.join(synth, "manifest.json")))
+    m = synth_machine(a.synth, arch, work, a.scale)
     disk = os.path.join(work, "disk.img")
     disk_bytes = a.disk_mib << 20
     with open(disk, "wb") as f:
@@ -157,8 +139,8 @@ def run(a, work):
 
     ram = f"{m['ram_mib']}M"
     dtb = os.path.join(work, "crash.dtb")
-    ct.dump_dtb(arch, ram, a.image, dtb)
-    ct.set_chosen(dtb, m["elfcorehdr"], m["usable_memory_range"])
+    dump_dtb(arch, dtb, ["-kernel", a.image], ram=ram)
+    set_chosen(dtb, m["elfcorehdr"], m["usable_memory_range"])
     options = f"salvage.sink=virtio-blk salvage.target={target}"
     if a.target == "notarget":
         options = "salvage.sink=virtio-blk"
@@ -166,16 +148,15 @@ def run(a, work):
         options += " salvage.debug=virtio-busy"
     if a.extra_options:
         options += " " + a.extra_options
-    bt.run(["fdtput", "-t", "s", dtb, "/chosen", "salvage,options", options])
+    fdt_run(["fdtput", "-t", "s", dtb, "/chosen", "salvage,options", options])
 
-    cmd, common = ct.machine_args(arch, ram)
     serial = os.path.join(work, "serial.txt")
-    args = cmd + common + ["-serial", f"file:{serial}", "-kernel", a.image, "-dtb", dtb,
+    args = machine_cmd(arch, ram=ram) + ["-serial", f"file:{serial}", "-kernel", a.image, "-dtb", dtb,
                            "-drive", f"if=none,id=hd0,file={disk},format=raw",
                            "-device", "virtio-blk-device,drive=hd0"]
     if a.transport == "modern":
         args += ["-global", "virtio-mmio.force-legacy=false"]
-    args += sum((["-device", l] for l in m["loader_args"]), [])
+    args += loader_devices(m)
     start = time.monotonic()
     r = subprocess.run(args, capture_output=True, text=True, timeout=900)
     secs = time.monotonic() - start
@@ -211,16 +192,7 @@ def run(a, work):
     open(os.path.join(work, "extract.log"), "w").write(log + x.stdout)
     if not os.path.exists(vmcore):
         raise Fail(f"salvage extract wrote no vmcore (exit {x.returncode}):\n{log[-2000:]}\nconsole:\n{out[-2000:]}")
-    d, loads, notes, is64 = ct.parse_vmcore(vmcore)
-    missing, wrong = [], []
-    for rg in m["ranges"]:
-        data = open(rg["file"], "rb").read()
-        for off in range(0, rg["size"], 4096):
-            got = ct.page_at(d, loads, rg["base"] + off)
-            if got is None:
-                missing.append(rg["base"] + off)
-            elif got != data[off:off + 4096]:
-                wrong.append(rg["base"] + off)
+    d, loads, notes, is64, missing, wrong = compare_memory(m, vmcore)
     if wrong:
         raise Fail(f"{len(wrong)} pages differ from the machine's memory, first at 0x{wrong[0]:x}")
     if a.target == "small":
@@ -228,7 +200,7 @@ def run(a, work):
             raise Fail(f"extract exited {x.returncode} on a truncated dump, expected 3 and 'truncated':\n{log[-2000:]}")
         # What fits is kept in address order: the pages present form a prefix.
         present = [p for rg in m["ranges"] for p in range(rg["base"], rg["base"] + rg["size"], 4096)
-                   if ct.page_at(d, loads, p) is not None]
+                   if page_at(d, loads, p) is not None]
         all_pages = [p for rg in m["ranges"] for p in range(rg["base"], rg["base"] + rg["size"], 4096)]
         if not present or present != all_pages[:len(present)]:
             raise Fail("the truncated dump does not keep a prefix of the memory in address order")

@@ -7,23 +7,18 @@ equal the machine's memory.
 
 Prints "SALVAGE: PASS|FAIL <arch> recv-pty ..." and exits 0 only on PASS."""
 import argparse
-import importlib.util
-import json
 import os
 import pty
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import tty
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-spec = importlib.util.spec_from_file_location("capturetest", os.path.join(HERE, "capture-test.py"))
-ct = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(ct)
-Fail = ct.Fail
+from salvage_qemu import Fail, verdict
+from salvage_qemu.dtb import set_chosen
+from salvage_qemu.qemu import dump_dtb, machine_cmd
+from salvage_qemu.synth import compare_memory, loader_devices, synth_machine
 
 
 def main():
@@ -33,31 +28,18 @@ def main():
     ap.add_argument("--salvage", required=True)
     ap.add_argument("--synth", required=True)
     a = ap.parse_args()
-    work = tempfile.mkdtemp(prefix=f"salvage-pty-{a.arch}-")
-    try:
-        detail = run(a, work)
-        print(f"SALVAGE: PASS {a.arch} recv-pty{detail}")
-        return 0
-    except (Fail, subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
-        print(f"SALVAGE: FAIL {a.arch} recv-pty: {e}")
-        return 1
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    return verdict(f"{a.arch} recv-pty", lambda work: run(a, work), prefix=f"salvage-pty-{a.arch}-")
 
 
 def run(a, work):
-    synth = os.path.join(work, "machine")
-    subprocess.run([sys.executable, a.synth, "--arch", a.arch, "--out", synth, "--scale", "0.25"],
-                   check=True, capture_output=True)
-    m = json.load(open(os.path.join(synth, "manifest.json")))
+    m = synth_machine(a.synth, a.arch, work, "0.25")
     ram = f"{m['ram_mib']}M"
     dtb = os.path.join(work, "crash.dtb")
-    ct.dump_dtb(a.arch, ram, a.image, dtb)
-    ct.set_chosen(dtb, m["elfcorehdr"], m["usable_memory_range"])
+    dump_dtb(a.arch, dtb, ["-kernel", a.image], ram=ram)
+    set_chosen(dtb, m["elfcorehdr"], m["usable_memory_range"])
     log = os.path.join(work, "serial.bin")
-    cmd, common = ct.machine_args(a.arch, ram)
-    subprocess.run(cmd + common + ["-serial", f"file:{log}", "-kernel", a.image, "-dtb", dtb] +
-                   sum((["-device", l] for l in m["loader_args"]), []), check=True, capture_output=True, timeout=120)
+    subprocess.run(machine_cmd(a.arch, ram=ram) + ["-serial", f"file:{log}", "-kernel", a.image, "-dtb", dtb] +
+                   loader_devices(m), check=True, capture_output=True, timeout=120)
     data = open(log, "rb").read()
 
     master, slave = pty.openpty()
@@ -81,12 +63,9 @@ def run(a, work):
         raise Fail(f"recv exited {recv.returncode}:\n{err[-2000:]}")
     if f"serial {slave_path} at 115200 baud" not in err:
         raise Fail(f"recv did not treat {slave_path} as a serial line at 115200 baud:\n{err[:500]}")
-    d, loads, notes, is64 = ct.parse_vmcore(vmcore)
-    for rg in m["ranges"]:
-        want = open(rg["file"], "rb").read()
-        for off in range(0, rg["size"], 4096):
-            if ct.page_at(d, loads, rg["base"] + off) != want[off:off + 4096]:
-                raise Fail(f"page 0x{rg['base'] + off:x} differs or is missing")
+    missing, wrong = compare_memory(m, vmcore)[4:]
+    if missing or wrong:
+        raise Fail(f"page 0x{min(missing + wrong):x} differs or is missing")
     return f" ({len(data)} bytes through {slave_path}, vmcore equal byte for byte)"
 
 

@@ -13,62 +13,44 @@ Modes:
 Prints "SALVAGE: PASS|FAIL <arch> purgatory-<mode>" and exits 0 only on PASS."""
 import argparse
 import hashlib
-import importlib.util
 import os
-import re
 import shutil
 import struct
 import subprocess
 import sys
-import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-spec = importlib.util.spec_from_file_location("boottest", os.path.join(HERE, "boot-test.py"))
-bt = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bt)
-Fail = bt.Fail
+from salvage_qemu import Fail, find, verdict
+from salvage_qemu.qemu import EARLYCON, QEMU, boot, dump_dtb, patch_params
+
 IMAGE_AT = {"aarch64": 0x44000000, "arm": 0x44000000, "riscv64": 0x84000000}
 DTB_AT = {"aarch64": 0x4C000000, "arm": 0x4C000000, "riscv64": 0x8C000000}
 
 
 def fill_params(purgatory, entry, dtb, arch, segments):
-    kind, base = bt.EARLYCON[arch]
-    with open(purgatory, "r+b") as f:
-        f.seek(0x40)
-        if f.read(8) != b"SLVGPURG":
-            raise Fail("no parameter block at 0x40 of the purgatory")
-        f.seek(0x48)
-        f.write(struct.pack("<II QQ IBBH Q", 1, len(segments), entry, dtb, kind, 0, 1, 0, base))
-        block = b""  # 0x30..0x3f: the footprint the build wrote, and reserved
-        for addr, data in segments:
-            block += struct.pack("<QQ", addr, len(data)) + hashlib.sha256(data).digest()
-        f.seek(0x80)
-        f.write(block)
+    kind, base = EARLYCON[arch]
+    block = b""
+    for addr, data in segments:
+        block += struct.pack("<QQ", addr, len(data)) + hashlib.sha256(data).digest()
+    params = struct.pack("<II QQ IBBH Q", 1, len(segments), entry, dtb, kind, 0, 1, 0, base)
+    # Block bytes 0x30..0x3f between the two: the footprint the build wrote, and reserved.
+    patch_params(purgatory, b"SLVGPURG", [(0x48, params), (0x80, block)])
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--arch", required=True, choices=sorted(bt.QEMU))
+    ap.add_argument("--arch", required=True, choices=sorted(QEMU))
     ap.add_argument("--mode", required=True, choices=["intact", "damaged"])
     ap.add_argument("--image", required=True)
     ap.add_argument("--purgatory", required=True)
     a = ap.parse_args()
-    work = tempfile.mkdtemp(prefix=f"salvage-purgatory-{a.arch}-")
-    try:
-        detail = run(a, work)
-        print(f"SALVAGE: PASS {a.arch} purgatory-{a.mode}{detail}")
-        return 0
-    except (Fail, subprocess.CalledProcessError) as e:
-        print(f"SALVAGE: FAIL {a.arch} purgatory-{a.mode}: {e}")
-        return 1
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    return verdict(f"{a.arch} purgatory-{a.mode}", lambda work: run(a, work), prefix=f"salvage-purgatory-{a.arch}-",
+                   errors=(Fail, subprocess.CalledProcessError))
 
 
 def run(a, work):
     arch = a.arch
     dtb = os.path.join(work, "crash.dtb")
-    bt.qemu_dump(arch, "", ["-kernel", a.image, "-append", "salvage.debug=report"], dtb)
+    dump_dtb(arch, dtb, ["-kernel", a.image, "-append", "salvage.debug=report"], timeout=30)
     image_data = open(a.image, "rb").read()
     dtb_data = open(dtb, "rb").read()
     purg = os.path.join(work, "purgatory.bin")
@@ -83,18 +65,18 @@ def run(a, work):
     args = ["-kernel", purg, "-device", f"loader,file={loaded},addr=0x{IMAGE_AT[arch]:x},force-raw=on",
             "-device", f"loader,file={dtb},addr=0x{DTB_AT[arch]:x},force-raw=on"]
     if a.mode == "intact":
-        out, secs = bt.qemu_boot(arch, "", args, out_path)
-        m = bt.find(r"^salvage: load-address 0x([0-9a-f]+)$", out, "salvage's boot report")
+        out, secs = boot(arch, args, out_path)
+        m = find(r"^salvage: load-address 0x([0-9a-f]+)$", out, "salvage's boot report")
         if int(m.group(1), 16) != IMAGE_AT[arch]:
             raise Fail(f"salvage ran at 0x{m.group(1)}, the purgatory was to jump to 0x{IMAGE_AT[arch]:x}")
-        m = bt.find(r"^salvage: dtb 0x([0-9a-f]+) size", out, "the DTB line")
+        m = find(r"^salvage: dtb 0x([0-9a-f]+) size", out, "the DTB line")
         if int(m.group(1), 16) != DTB_AT[arch]:
             raise Fail(f"salvage got the DTB at 0x{m.group(1)}, the purgatory was to pass 0x{DTB_AT[arch]:x}")
-        bt.find(r"^salvage: debug: stopping after the boot report", out, "the end of the boot report")
+        find(r"^salvage: debug: stopping after the boot report", out, "the end of the boot report")
         return f" (jumped to 0x{IMAGE_AT[arch]:x} with the DTB at 0x{DTB_AT[arch]:x}, {secs:.1f} s)"
     marker = "purgatory: something wrote into the crash reservation; not jumping into it"
-    out, secs = bt.qemu_boot(arch, "", args, out_path, expect_exit=False, stop_marker=marker)
-    bt.find(rf"^purgatory: segment 0x0000000000000000 at 0x{IMAGE_AT[arch]:016x} \(0x{len(image_data):016x} bytes\) is damaged",
+    out, secs = boot(arch, args, out_path, expect_exit=False, stop_marker=marker)
+    find(rf"^purgatory: segment 0x0000000000000000 at 0x{IMAGE_AT[arch]:016x} \(0x{len(image_data):016x} bytes\) is damaged",
             out, "the message naming the damaged segment")
     if "segment 0x0000000000000001" in out:
         raise Fail("the intact DTB segment was reported damaged")

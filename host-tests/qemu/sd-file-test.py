@@ -46,8 +46,6 @@ Machines (the controller is chosen by what the device tree and the pins say):
 Prints "SALVAGE: PASS|FAIL <machine> sd-file-<fs> ..." and exits 0 only on PASS.
 """
 import argparse
-import importlib.util
-import json
 import os
 import random
 import re
@@ -55,29 +53,21 @@ import shutil
 import struct
 import subprocess
 import sys
-import tempfile
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-spec = importlib.util.spec_from_file_location("capturetest", os.path.join(HERE, "capture-test.py"))
-ct = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(ct)
-bt = ct.bt
-Fail = ct.Fail
+from salvage_qemu import Fail, verdict
+from salvage_qemu.synth import PAGE, board_dtb, boot_board, check_vmcore, extract, synth_machine
 
 SECTOR = 512
 MIB = 1 << 20
-TIMEOUT = 300           # one QEMU run, seconds
-EXIT_GRACE = 20         # after "salvage: done", seconds for the board to power off
 MAX_EXTENTS = 64        # salvage.target=extents: (docs/options.md)
-PAGE = 4096
 
-# Per machine: the image's architecture, the SD controller that must take the dump
-# (salvage.sink=sd@ADDR, and the name the console gives it), extra options, the card.
+# Per machine (its architecture is salvage_qemu.qemu.RASPI's): the SD controller that
+# must take the dump (salvage.sink=sd@ADDR, and the name the console gives it), extra
+# options, the card.
 MACHINES = {
-    "raspi3b": dict(arch="aarch64", sink="sd@0x3f300000", controller="bcm2835-sdhci at 0x3f300000", extra="",
+    "raspi3b": dict(sink="sd@0x3f300000", controller="bcm2835-sdhci at 0x3f300000", extra="",
                     card_mib=4096, p2_start=(2 << 30) // SECTOR + 2048),
-    "raspi2b": dict(arch="arm", sink="sd@0x3f202000", controller="bcm2835-sdhost at 0x3f202000",
+    "raspi2b": dict(sink="sd@0x3f202000", controller="bcm2835-sdhost at 0x3f202000",
                     extra="salvage.debug=sd-pins-sdhost", card_mib=256, p2_start=200704),
 }
 P1_START, P1_SECTORS = 2048, 96 * MIB // SECTOR       # FAT32, type 0x0c
@@ -330,106 +320,12 @@ def inside(sector, extents):
     return any(s <= sector < s + c for s, c in extents)
 
 
-# ---- QEMU ---------------------------------------------------------------------------
-
-def synth_machine(synth_py, board, work, scale=1.0):
-    out = os.path.join(work, "machine")
-    subprocess.run([sys.executable, synth_py, "--arch", board, "--out", out, "--scale", f"{scale:.4f}"],
-                   check=True, capture_output=True)
-    return json.load(open(os.path.join(out, "manifest.json")))
-
-
-def make_dtb(board, board_dtb, image, m, options, work):
-    """The DTB QEMU hands the guest for `board_dtb`, with the elfcorehdr, usable memory,
-    the console on the PL011 (QEMU's first -serial) and salvage's options in /chosen."""
-    dtb = os.path.join(work, f"{board}.dtb")
-    if os.path.exists(dtb):
-        os.remove(dtb)
-    arch = MACHINES[board]["arch"]
-    ct.dump_dtb(arch, None, image, dtb, board, board_dtb)
-    ct.set_chosen(dtb, m["elfcorehdr"], m["usable_memory_range"])
-    ct.point_stdout_at(dtb, "pl011")
-    bt.run(["fdtput", "-t", "s", dtb, "/chosen", "salvage,options", options])
-    return dtb
-
-
-def boot(board, image, dtb, card, m, serial, timeout=TIMEOUT, drive=None):
-    """Runs the board with the card image `card` (or QEMU's -drive `drive`) until it
-    powers off (through the PM watchdog; -no-reboot ends QEMU on a reset too). Returns
-    (seconds, console text). Fails on a timeout, or when QEMU is still running
-    EXIT_GRACE s after salvage said it is done."""
-    if os.path.exists(serial):
-        os.remove(serial)  # a reused workdir: never read an older run's console
-    cmd = bt.machine_cmd(MACHINES[board]["arch"], board)
-    cmd += ["-serial", f"file:{serial}", "-kernel", image, "-dtb", dtb,
-            "-drive", drive or f"if=sd,format=raw,file={card}"]
-    cmd += sum((["-device", l] for l in m["loader_args"]), [])
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
-    start = time.monotonic()
-    done_at = None
-    out = ""
-    try:
-        while proc.poll() is None:
-            time.sleep(0.2)
-            out = open(serial, errors="replace").read() if os.path.exists(serial) else ""
-            if done_at is None and re.search(r"^salvage: (done|stopping)", out, re.M):
-                done_at = time.monotonic()
-            if done_at is not None and time.monotonic() - done_at > EXIT_GRACE:
-                raise Fail(f"QEMU still running {EXIT_GRACE} s after salvage stopped (no power off):\n{out[-2000:]}")
-            if time.monotonic() - start > timeout:
-                raise Fail(f"QEMU still running after {timeout} s:\n{out[-3000:]}")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        qemu_out = proc.communicate()[0]
-    out = open(serial, errors="replace").read() if os.path.exists(serial) else ""
-    if "salvage: done" not in out:
-        raise Fail(f"salvage did not finish:\n{out[-3000:]}\nQEMU: {qemu_out[-1000:]}")
-    return time.monotonic() - start, out
-
-
-def extract(salvage, source, vmcore, extra=()):
-    if os.path.exists(vmcore):
-        os.remove(vmcore)
-    x = subprocess.run([salvage, "extract", source, "-o", vmcore, "-q"] + list(extra),
-                       capture_output=True, text=True, errors="replace", timeout=600)
-    log = x.stderr + x.stdout
-    if x.returncode != 0 or not os.path.exists(vmcore):
-        raise Fail(f"salvage extract {source} {' '.join(extra)} exited {x.returncode}:\n{log[-2000:]}")
-    if "complete" not in log:
-        raise Fail(f"salvage extract did not call the dump complete:\n{log[-2000:]}")
-    return log
-
-
-def check_vmcore(vmcore, m):
-    """The vmcore equals the machine's memory page by page, and starts its notes with
-    the machine's crash notes."""
-    d, loads, notes, _ = ct.parse_vmcore(vmcore)
-    missing, wrong = [], []
-    for rg in m["ranges"]:
-        data = open(rg["file"], "rb").read()
-        for off in range(0, rg["size"], PAGE):
-            got = ct.page_at(d, loads, rg["base"] + off)
-            if got is None:
-                missing.append(rg["base"] + off)
-            elif got != data[off:off + PAGE]:
-                wrong.append(rg["base"] + off)
-    if wrong or missing:
-        raise Fail(f"{len(wrong)} pages differ from the machine's memory, {len(missing)} missing "
-                   f"(first 0x{(wrong or missing)[0]:x})")
-    range0 = open(m["ranges"][0]["file"], "rb").read()
-    base0 = m["ranges"][0]["base"]
-    want_notes = b"".join(range0[n["phys"] - base0:][:n["size"]] for n in m["notes"])
-    if not notes.startswith(want_notes):
-        raise Fail("the vmcore's notes differ from the machine's crash notes")
-
-
 # ---- the test -----------------------------------------------------------------------
 
 def run(a, work):
     board, fs = a.machine, a.fs
     cfg = MACHINES[board]
-    m = synth_machine(a.synth, board, work)
+    m = synth_machine(a.synth, board, work, 1.0)
     dump_bytes = dump_file_bytes(m)
     prealloc = os.path.join(work, "prealloc.bin")
     with open(prealloc, "wb") as f:
@@ -479,8 +375,8 @@ def run(a, work):
 
     options = f"salvage.sink={cfg['sink']} salvage.target={target}" + (f" {cfg['extra']}" if cfg["extra"] else "")
     image = a.image
-    dtb = make_dtb(board, a.dtb, image, m, options, work)
-    secs, out = boot(board, image, dtb, card, m, os.path.join(work, "serial.txt"))
+    dtb = board_dtb(board, a.dtb, image, m, options, work)
+    secs, out = boot_board(board, image, dtb, card, m, os.path.join(work, "serial.txt"))
     want_card = "SDHC/SDXC" if card_bytes > (2 << 30) else "SDSC"
     if not re.search(rf"^salvage: sd: {re.escape(cfg['controller'])} .*: {re.escape(want_card)} card", out, re.M):
         raise Fail(f"the console does not show an {want_card} card on the {cfg['controller']}:\n{out[-3000:]}")
@@ -563,18 +459,7 @@ def main():
     if not os.path.exists(a.dtb):
         print(f"SALVAGE: FAIL {a.machine} {name}: no {a.dtb} (run tools/setup.sh)")
         return 1
-    work = a.workdir or tempfile.mkdtemp(prefix=f"salvage-{a.machine}-{name}-")
-    os.makedirs(work, exist_ok=True)
-    try:
-        detail = run(a, work)
-        print(f"SALVAGE: PASS {a.machine} {name}{detail}")
-        return 0
-    except (Fail, subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
-        print(f"SALVAGE: FAIL {a.machine} {name}: {e}")
-        return 1
-    finally:
-        if not a.workdir:
-            shutil.rmtree(work, ignore_errors=True)
+    return verdict(f"{a.machine} {name}", lambda work: run(a, work), a.workdir, prefix=f"salvage-{a.machine}-{name}-")
 
 
 if __name__ == "__main__":

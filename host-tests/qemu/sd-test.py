@@ -27,22 +27,19 @@ Cases:
 Prints "SALVAGE: PASS|FAIL raspi3b sd-<case> ..." and exits 0 only on PASS.
 """
 import argparse
-import importlib.util
-import json
 import os
 import re
 import shutil
 import struct
 import subprocess
 import sys
-import tempfile
-import time
+
+from salvage_qemu import Fail, verdict
+from salvage_qemu.dtb import run as fdt_run, set_chosen
+from salvage_qemu.qemu import Qemu, machine_cmd
+from salvage_qemu.synth import check_vmcore, loader_devices, synth_machine
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-spec = importlib.util.spec_from_file_location("capturetest", os.path.join(HERE, "capture-test.py"))
-ct = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(ct)
-Fail = ct.Fail
 SECTOR = 512
 GUARD = bytes(range(256)) * 2  # one sector of guard pattern
 TIMEOUT = 600
@@ -109,39 +106,27 @@ def make_dtb(a, work, m, options):
         shutil.copy(a.dtb, dtb)
         source = "Debian bcm2837-rpi-3-b.dtb"
     else:
-        ct.bt.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", dtb, os.path.join(HERE, "..", "data", "raspi3b-sd.dts")])
+        fdt_run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", dtb, os.path.join(HERE, "..", "data", "raspi3b-sd.dts")])
         source = "raspi3b-sd.dts"
-    # The Pi's tree has one address and one size cell at the root (so in /chosen).
-    run = ct.bt.run
-    run(["fdtput", "-t", "s", dtb, "/chosen", "stdout-path", "serial0:115200n8"])
-    run(["fdtput", "-t", "x", dtb, "/chosen", "linux,elfcorehdr", hex(m["elfcorehdr"][0]), hex(m["elfcorehdr"][1])])
-    vals = []
-    for b, s in m["usable_memory_range"]:
-        vals += [hex(b), hex(s)]
-    run(["fdtput", "-t", "x", dtb, "/chosen", "linux,usable-memory-range"] + vals)
-    run(["fdtput", "-t", "s", dtb, "/chosen", "salvage,options", options])
+    fdt_run(["fdtput", "-t", "s", dtb, "/chosen", "stdout-path", "serial0:115200n8"])
+    set_chosen(dtb, m["elfcorehdr"], m["usable_memory_range"])
+    fdt_run(["fdtput", "-t", "s", dtb, "/chosen", "salvage,options", options])
     return dtb, source
 
 
 def run_qemu(args, serial):
     """Runs QEMU until it exits, or until salvage has stopped (a board whose stop
     salvage cannot do halts in place): then QEMU is ended."""
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    start = time.monotonic()
-    stopped_at = None
-    while proc.poll() is None:
-        time.sleep(0.2)
-        out = open(serial, errors="replace").read() if os.path.exists(serial) else ""
-        if stopped_at is None and re.search(r"^salvage: (done; stopping|stopping; the dump is incomplete)", out, re.M):
-            stopped_at = time.monotonic()
-        if stopped_at is not None and time.monotonic() - stopped_at > 3:
-            proc.terminate()
-        if time.monotonic() - start > TIMEOUT:
-            proc.kill()
-            proc.wait()
-            raise Fail(f"QEMU still running after {TIMEOUT} s:\n{out[-3000:]}")
-    _, err = proc.communicate()
-    return time.monotonic() - start, err
+    with Qemu(args, stderr=subprocess.PIPE) as q:
+        stopped_at = None
+        for out in q.follow(serial, TIMEOUT):
+            if stopped_at is None and re.search(r"^salvage: (done; stopping|stopping; the dump is incomplete)", out,
+                                                re.M):
+                stopped_at = q.elapsed()
+            if stopped_at is not None and q.elapsed() - stopped_at > 3:
+                q.proc.terminate()
+    _, err = q.proc.communicate()
+    return q.elapsed(), err
 
 
 def main():
@@ -154,25 +139,12 @@ def main():
     ap.add_argument("--workdir")
     a = ap.parse_args()
     name = f"sd-{a.case}"
-    work = a.workdir or tempfile.mkdtemp(prefix=f"salvage-raspi3b-{name}-")
-    os.makedirs(work, exist_ok=True)
-    try:
-        detail = run(a, work)
-        print(f"SALVAGE: PASS raspi3b {name}{detail}")
-        return 0
-    except (Fail, subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
-        print(f"SALVAGE: FAIL raspi3b {name}: {e}")
-        return 1
-    finally:
-        if not a.workdir:
-            shutil.rmtree(work, ignore_errors=True)
+    return verdict(f"raspi3b {name}", lambda work: run(a, work), a.workdir, prefix=f"salvage-raspi3b-{name}-")
 
 
 def run(a, work):
     card_bytes, target, part2, extra, controller = CASES[a.case]
-    synth = os.path.join(work, "machine")
-    subprocess.run([sys.executable, a.synth, "--arch", "raspi3b", "--out", synth], check=True, capture_output=True)
-    m = json.load(open(os.path.join(synth, "manifest.json")))
+    m = synth_machine(a.synth, "raspi3b", work)
     card = os.path.join(work, "card.img")
     write_card(card, card_bytes, part2)
     options = f"salvage.sink=sd salvage.target={target}" + (f" {extra}" if extra else "")
@@ -183,10 +155,9 @@ def run(a, work):
     serial = os.path.join(work, "serial.txt")
     if os.path.exists(serial):
         os.remove(serial)  # a reused --workdir: never read an older run's console
-    args = ["qemu-system-aarch64", "-M", "raspi3b", "-m", "1G", "-nographic", "-monitor", "none", "-no-reboot",
-            "-serial", f"file:{serial}", "-kernel", a.image, "-dtb", dtb,
-            "-drive", f"if=sd,format=raw,file={card}"]
-    args += sum((["-device", l] for l in m["loader_args"]), [])
+    args = machine_cmd("aarch64", "raspi3b") + ["-serial", f"file:{serial}", "-kernel", a.image, "-dtb", dtb,
+                                                "-drive", f"if=sd,format=raw,file={card}"]
+    args += loader_devices(m)
     secs, err = run_qemu(args, serial)
     out = open(serial, errors="replace").read()
     open(os.path.join(work, "qemu.stderr"), "w").write(err)
@@ -211,24 +182,8 @@ def run(a, work):
     open(os.path.join(work, "extract.log"), "w").write(log)
     if x.returncode != 0 or not os.path.exists(vmcore):
         raise Fail(f"salvage extract exited {x.returncode}:\n{log[-2000:]}\nconsole:\n{out[-2000:]}")
-    d, loads, notes, is64 = ct.parse_vmcore(vmcore)
-    missing, wrong = [], []
-    for rg in m["ranges"]:
-        data = open(rg["file"], "rb").read()
-        for off in range(0, rg["size"], 4096):
-            got = ct.page_at(d, loads, rg["base"] + off)
-            if got is None:
-                missing.append(rg["base"] + off)
-            elif got != data[off:off + 4096]:
-                wrong.append(rg["base"] + off)
-    if wrong or missing:
-        raise Fail(f"{len(wrong)} pages differ from the machine's memory, {len(missing)} missing "
-                   f"(first 0x{(wrong or missing)[0]:x})")
-    # The crash notes (in range 0 of the machine) arrive intact, in order.
-    range0 = open(m["ranges"][0]["file"], "rb").read()
-    want_notes = b"".join(range0[n["phys"] - m["ranges"][0]["base"]:][:n["size"]] for n in m["notes"])
-    if not notes.startswith(want_notes):
-        raise Fail("the vmcore's notes differ from the machine's crash notes")
+    # Every page equal, and the crash notes (in range 0 of the machine) intact, in order.
+    check_vmcore(vmcore, m)
     mib = sum(rg["size"] for rg in m["ranges"]) >> 20
     return f" ({mib} MiB equal byte for byte, {want} card on the {controller.split()[0]}, {target}, {dtb_source}, {secs:.1f} s)"
 

@@ -1,13 +1,18 @@
 """A real Debian arm64 kernel in qemu-system-aarch64, for the real-crash tests and the
 Linux kdump baseline bench: builds a busybox initramfs from the crash kit that
-tools/setup.sh fetched (build/crash-kit/arm64) and boots it.
+tools/setup.sh fetched (build/crash-kit/arm64) and boots it; checks the vmcore of its
+crash as the real consumers read it (readelf, makedumpfile, gdb).
 
 The initramfs is a gzip'd newc cpio written here (no cpio tool needed). Its /init is a
 busybox shell script given by the caller; busybox's applets are installed at boot."""
 import gzip
 import os
-import socket
+import re
 import stat
+import struct
+import subprocess
+
+from . import Fail, read, save
 
 KIT_DEFAULT = os.path.join("build", "crash-kit", "arm64")
 
@@ -49,7 +54,6 @@ class Kit:
 
 def needed_libs(path):
     """DT_NEEDED entries of a 64-bit little-endian ELF (the arm64 binaries of the kit)."""
-    import struct
     data = open(os.path.realpath(path), "rb").read()
     if data[:4] != b"\x7fELF" or data[4] != 2:
         return []
@@ -184,15 +188,89 @@ def add_with_libs(c, kit, binary):
         c.host_file("lib/ld-linux-aarch64.so.1", os.path.join(kit.root, "lib", "aarch64-linux-gnu", "ld-linux-aarch64.so.1"), 0o755)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def qemu_cmd(kit, initrd, append, ram_mib=512, cpus=2, extra=()):
     return ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a57", "-smp", str(cpus),
             "-m", str(ram_mib), "-nographic", "-no-reboot", "-monitor", "none", "-nic", "none",
             "-kernel", kit.image, "-initrd", initrd, "-append", append] + list(extra)
+
+
+# ---- the vmcore of the crashed kernel ---------------------------------------------------
+
+def check_vmcore(kit, work, vmcore, cpus, vaddrs):
+    """The real consumers' checks: readelf -n shows one NT_PRSTATUS note per CPU (`cpus`)
+    and VMCOREINFO, `makedumpfile --dump-dmesg` extracts the crashed kernel's log and it
+    holds the panic; with `vaddrs` (a vmcore whose headers `salvage load` wrote) gdb reads
+    through both kinds of virtual address (check_vaddrs). Returns (the log, the number
+    of NT_PRSTATUS notes)."""
+    if not os.path.exists(vmcore):
+        raise Fail("no vmcore")
+    r = subprocess.run(["readelf", "-n", "-W", vmcore], capture_output=True, text=True, errors="replace")
+    prstatus = len(re.findall(r"^\s+CORE\s+0x[0-9a-f]+\s+NT_PRSTATUS", r.stdout, re.M))
+    if prstatus != cpus:
+        raise Fail(f"readelf -n shows {prstatus} NT_PRSTATUS notes, want one per CPU ({cpus}):\n{r.stdout[:2000]}")
+    if "VMCOREINFO" not in r.stdout:
+        raise Fail("readelf -n shows no VMCOREINFO note")
+    dmesg = os.path.join(work, "dmesg.txt")
+    mk = makedumpfile_cmd(kit) + ["--dump-dmesg", vmcore, dmesg]
+    r = subprocess.run(mk, capture_output=True, text=True, errors="replace", timeout=300)
+    save(work, "makedumpfile.log", r.stdout + r.stderr)
+    if r.returncode != 0 or not os.path.exists(dmesg):
+        raise Fail(f"makedumpfile --dump-dmesg exited {r.returncode}:\n{(r.stdout + r.stderr)[-2000:]}")
+    log = read(dmesg)
+    if "sysrq: Trigger a crash" not in log:
+        raise Fail(f"the log makedumpfile extracted lacks 'sysrq: Trigger a crash':\n{log[-2000:]}")
+    if vaddrs:
+        check_vaddrs(kit, work, vmcore)
+    return log, prstatus
+
+
+def vmcoreinfo(vmcore):
+    """The VMCOREINFO note's KEY=value lines, as a dict."""
+    with open(vmcore, "rb") as f:
+        head = f.read(1 << 20)
+    i = head.find(b"VMCOREINFO\0")
+    if i < 0:
+        raise Fail("no VMCOREINFO note in the first MiB of the vmcore")
+    text = head[i + 12:i + 12 + 4096].split(b"\0")[0].decode(errors="replace")
+    return dict(l.split("=", 1) for l in text.splitlines() if "=" in l)
+
+
+def check_vaddrs(kit, work, vmcore):
+    """gdb reads the crashed kernel's init_uts_ns (its release string) at its kernel-image
+    virtual address and again through the linear map: the PT_LOADs that `salvage load`
+    wrote carry both kinds of address, as crash and drgn need."""
+    vi = vmcoreinfo(vmcore)
+    uts = int(vi["SYMBOL(init_uts_ns)"], 16)
+    voff = int(vi["NUMBER(kimage_voffset)"], 16)
+    phys_offset = int(vi["NUMBER(PHYS_OFFSET)"], 16)
+    page_offset = (~0 << int(vi["NUMBER(VA_BITS)"])) & (2**64 - 1)
+    phys = (uts - voff) % 2**64
+    linear = (phys - phys_offset + page_offset) % 2**64
+    release_off = 65 * 2  # struct new_utsname: sysname, nodename, release (65 bytes each)
+    cmds = ["set architecture aarch64", f"core-file {vmcore}",
+            f"x/s {uts + release_off:#x}", f"x/s {linear + release_off:#x}"]
+    r = subprocess.run(["gdb-multiarch", "-nx", "-batch"] + sum((["-ex", c] for c in cmds), []),
+                       capture_output=True, text=True, errors="replace", timeout=120)
+    save(work, "gdb-vaddr.log", r.stdout + r.stderr)
+    want = f'"{kit.release}"'
+    got = [l for l in r.stdout.splitlines() if l.startswith("0x")]
+    if len(got) != 2 or not all(l.endswith(want) for l in got):
+        raise Fail(f"gdb did not read the release {want} at the kernel-image address {uts + release_off:#x} "
+                   f"and the linear-map address {linear + release_off:#x}:\n{r.stdout}\n{r.stderr}")
+
+
+def auto_crashkernel(image):
+    """The image's memory footprint (boot parameter block, offset 0x64) + 64 KiB, rounded
+    up to 256 KiB."""
+    with open(image, "rb") as f:
+        head = f.read(0x68)
+    if head[0x40:0x48] != b"SLVGBOOT":
+        raise Fail(f"{image}: no salvage boot parameter block")
+    footprint = struct.unpack_from("<I", head, 0x64)[0]
+    return (footprint + (64 << 10) + (256 << 10) - 1) & ~((256 << 10) - 1)
+
+
+def makedumpfile_cmd(kit):
+    """Debian's amd64 makedumpfile reads only x86_64 dumps (docs/toolchain.md section
+    6); its arm64 build runs here under qemu-aarch64-static with the kit's libraries."""
+    return ["qemu-aarch64-static", "-L", kit.root, os.path.join(kit.root, "usr", "bin", "makedumpfile")]
