@@ -54,7 +54,7 @@ from salvage_qemu.qemu import QEMU, RASPI, Qemu, dump_dtb, free_port, machine_cm
 from salvage_qemu.relay import HeaderDamager, LineDamager, Proxy
 from salvage_qemu.synth import compare_memory, loader_devices, machine_notes, synth_machine
 
-TIMEOUT = 120
+TIMEOUT = 270  # seconds for recv: its own --timeout ends a stalled line sooner; a loaded machine is slow
 # Fallback modes dump all of /memory: keep RAM small there.
 FALLBACK_RAM = {"aarch64": "512M", "arm": "512M", "riscv64": "512M"}
 

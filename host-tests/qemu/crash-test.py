@@ -39,7 +39,7 @@ from salvage_qemu.qemu import Qemu, free_port
 
 CPUS = 2
 RAM_MIB = 512
-TIMEOUT = 240  # seconds for one guest run, boot to power-off
+TIMEOUT = 900  # seconds for one guest run, boot to power-off: recv's --timeout 30 ends a stalled line sooner; a loaded 2-core machine runs the serial dump at a tenth of its speed
 
 
 def build_initramfs(a, kit, work, loader, sink):

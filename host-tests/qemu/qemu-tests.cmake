@@ -136,7 +136,7 @@ if("aarch64" IN_LIST SALVAGE_ARCHES)
     add_test(NAME crash-load-${sink}
       COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/crash-test.py ${_crash_load} --sink ${sink} ${_crash_common})
     set_tests_properties(crash-load-${sink} PROPERTIES
-      PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 400)
+      PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 1000)
   endforeach()
   # The reservation estimate at its boundary: crashkernel= exactly what salvage load says
   # it needs loads, one page less is refused by salvage load itself (three boots).
@@ -154,7 +154,7 @@ if("aarch64" IN_LIST SALVAGE_ARCHES)
     add_test(NAME crash-kexec-${sink}
       COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/crash-test.py --loader kexec --sink ${sink} ${_crash_common})
     set_tests_properties(crash-kexec-${sink} PROPERTIES
-      PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 400)
+      PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 1000)
   endforeach()
 endif()
 
