@@ -31,18 +31,29 @@ IMAGE_AT = {"aarch64": 0x44000000, "arm": 0x44000000, "riscv64": 0x84000000}
 DTB_AT = {"aarch64": 0x4C000000, "arm": 0x4C000000, "riscv64": 0x8C000000}
 
 
+# The parameter block's offsets, from its one definition (the #defines of params.h).
+PARAMS_H = os.path.join(HERE, "..", "..", "purgatory", "include", "salvage", "purgatory", "params.h")
+P = {m.group(1): m.group(2) for m in re.finditer(r"^#define SALVAGE_PURGATORY_(\w+) (\S+)", open(PARAMS_H).read(), re.M)}
+BLOCK = int(P["PARAMS_OFFSET"], 0)
+MAGIC = P["MAGIC"].strip('"').encode()
+
+
 def fill_params(purgatory, entry, dtb, arch, segments):
     kind, base = bt.EARLYCON[arch]
     with open(purgatory, "r+b") as f:
-        f.seek(0x40)
-        if f.read(8) != b"SLVGPURG":
-            raise Fail("no parameter block at 0x40 of the purgatory")
-        f.seek(0x48)
+        f.seek(BLOCK)
+        if f.read(len(MAGIC)) != MAGIC:
+            raise Fail(f"no parameter block at 0x{BLOCK:x} of the purgatory")
+        # version, segment count, entry, DTB, console kind, reg_shift, reg_io_width,
+        # reserved, console base; the footprint the build wrote after them stays.
+        f.seek(BLOCK + int(P["VERSION"], 0))
         f.write(struct.pack("<II QQ IBBH Q", 1, len(segments), entry, dtb, kind, 0, 1, 0, base))
-        block = b""  # 0x30..0x3f: the footprint the build wrote, and reserved
+        assert f.tell() == BLOCK + int(P["FOOTPRINT"], 0)
+        block = b""
         for addr, data in segments:
             block += struct.pack("<QQ", addr, len(data)) + hashlib.sha256(data).digest()
-        f.seek(0x80)
+        assert len(block) <= int(P["MAX_SEGMENTS"], 0) * int(P["SEGMENT_SIZE"], 0)
+        f.seek(BLOCK + int(P["SEGMENTS"], 0))
         f.write(block)
 
 
