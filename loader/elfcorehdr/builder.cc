@@ -69,14 +69,7 @@ Expected<bool> CheckRange(const PhysRange& r, ElfClass cls, const std::string& w
   return true;
 }
 
-struct Phdr {
-  uint32_t type = 0;
-  uint32_t flags = 0;
-  uint64_t offset = 0;
-  uint64_t vaddr = 0;
-  uint64_t paddr = 0;
-  uint64_t size = 0;  // p_filesz and p_memsz
-};
+using elf::Phdr;  // p_filesz = p_memsz: the memory is all in the file
 
 // Elf64_Ehdr / Elf32_Ehdr and the program headers after it (e_phoff = e_ehsize).
 std::vector<uint8_t> Serialize(ElfClass cls, uint16_t machine, const std::vector<Phdr>& phdrs) {
@@ -85,8 +78,7 @@ std::vector<uint8_t> Serialize(ElfClass cls, uint16_t machine, const std::vector
   elf::StoreCoreEhdr(b.data(), l, {.machine = machine, .phoff = l.ehdr_size, .phnum = static_cast<uint16_t>(phdrs.size())});
   size_t at = l.ehdr_size;
   for (const Phdr& p : phdrs) {
-    elf::StorePhdr(b.data() + at, l, {.type = p.type, .flags = p.flags, .offset = p.offset, .vaddr = p.vaddr,
-                                      .paddr = p.paddr, .filesz = p.size, .memsz = p.size});
+    elf::StorePhdr(b.data() + at, l, p);
     at += l.phdr_size;
   }
   return b;
@@ -274,7 +266,8 @@ Expected<Header> Build(const Input& in) {
     if (!Covered(n, ram)) return Fail(what + " " + Describe(n) + " is not inside System RAM");
     for (const PhysRange& r : in.reserved)
       if (Overlap(n, r)) return Fail(what + " " + Describe(n) + " lies in the crash reservation " + Describe(r));
-    phdrs.push_back(Phdr{.type = kPtNote, .flags = 0, .offset = n.base, .vaddr = 0, .paddr = n.base, .size = n.size});
+    phdrs.push_back(Phdr{.type = kPtNote, .flags = 0, .offset = n.base, .vaddr = 0, .paddr = n.base, .filesz = n.size,
+                         .memsz = n.size});
     return true;
   };
   for (size_t i = 0; i < in.cpu_notes.size(); ++i) {
@@ -303,7 +296,7 @@ Expected<Header> Build(const Input& in) {
     if (cls == ElfClass::k32 && vlast > k4GiBLast)
       return Fail("ELF32 cannot describe the kernel image's virtual address " + Hex(kt.vaddr) + "; use an ELF64 header");
     phdrs.push_back(Phdr{.type = kPtLoad, .flags = kPfR | kPfW | kPfX, .offset = kt.phys.base, .vaddr = kt.vaddr,
-                         .paddr = kt.phys.base, .size = kt.phys.size});
+                         .paddr = kt.phys.base, .filesz = kt.phys.size, .memsz = kt.phys.size});
   }
 
   const std::vector<PhysRange> pieces = Subtract(ram, in.reserved);
@@ -311,7 +304,7 @@ Expected<Header> Build(const Input& in) {
   Header out;
   for (const Load& l : WithVaddrs(pieces, in.linear_map, cls)) {
     phdrs.push_back(Phdr{.type = kPtLoad, .flags = kPfR | kPfW | kPfX, .offset = l.phys.base, .vaddr = l.vaddr,
-                         .paddr = l.phys.base, .size = l.phys.size});
+                         .paddr = l.phys.base, .filesz = l.phys.size, .memsz = l.phys.size});
     out.ram_loads.push_back(l.phys);
   }
   const size_t loads = phdrs.size() - notes;
