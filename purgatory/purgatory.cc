@@ -75,9 +75,8 @@ void PutHex(const Params& p, uint64_t v) {
 extern "C" void PurgatoryMain() {
   using namespace salvage::purgatory;
   const Params& p = purgatory_params;
-  const char kMagic[8] = {'S', 'L', 'V', 'G', 'P', 'U', 'R', 'G'};
   bool ok_magic = p.version == kVersion;
-  for (int i = 0; i < 8; ++i) ok_magic = ok_magic && p.magic[i] == kMagic[i];
+  for (size_t i = 0; i < kMagic.size(); ++i) ok_magic = ok_magic && p.magic[i] == kMagic[i];
   if (!ok_magic || p.segment_count > kMaxSegments || p.entry == 0) {
     Put(p, "\npurgatory: the parameter block was not filled in by a loader; not jumping\n");
     Stop();

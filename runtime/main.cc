@@ -12,6 +12,7 @@
 #include <salvage/arch/fault.h>
 #include <salvage/arch/mmu.h>
 #include <salvage/arch/reset.h>
+#include <salvage/base/byte-order.h>
 #include <salvage/base/phys.h>
 #include <salvage/base/status.h>
 #include <salvage/boot/boot-params.h>
@@ -52,8 +53,6 @@ constinit bool g_reset_on_stop = false;
   Stop();
 }
 
-uint32_t Be32(uint32_t v) { return __builtin_bswap32(v); }
-
 console::Kind ToConsoleKind(devices::UartKind k) {
   switch (k) {
     case devices::UartKind::kPl011: return console::Kind::kPl011;
@@ -91,8 +90,8 @@ std::optional<uint32_t> ProbeDtb(uintptr_t dtb) {
     return std::nullopt;
   }
   const volatile uint32_t* header = reinterpret_cast<const volatile uint32_t*>(dtb);
-  const uint32_t magic = Be32(header[0]);
-  const uint32_t size = Be32(header[1]);
+  const uint32_t magic = FromBe32(header[0]);
+  const uint32_t size = FromBe32(header[1]);
   if (magic != kFdtMagic) {
     console::Printf("salvage: error: no DTB at 0x%lx: magic is 0x%08x, a DTB starts with 0xd00dfeed\n",
                     static_cast<unsigned long>(dtb), static_cast<unsigned>(magic));

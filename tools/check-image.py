@@ -10,6 +10,7 @@
   - the raw image is the ELF's file contents.
 Prints "SALVAGE: PASS image <arch> ..." with the sizes, or "SALVAGE: FAIL ..."."""
 import argparse
+import os
 import re
 import struct
 import subprocess
@@ -48,10 +49,16 @@ def main():
     if len(img) != file_size:
         problems.append(f"raw image is {len(img)} bytes, the ELF's contents end at {file_size}")
     if a.purgatory:
-        if img[0x40:0x48] != b"SLVGPURG":
-            problems.append("no purgatory parameter block at 0x40")
-        elif struct.unpack_from("<I", img, 0x70)[0] != mem_size:
-            problems.append(f"recorded footprint 0x{struct.unpack_from('<I', img, 0x70)[0]:x} != memory footprint 0x{mem_size:x}")
+        # The parameter block's offsets, from its one definition (the #defines of params.h).
+        params_h = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "purgatory", "include", "salvage",
+                                "purgatory", "params.h")
+        p = dict(re.findall(r"^#define SALVAGE_PURGATORY_(\w+) (\S+)", open(params_h).read(), re.M))
+        block, magic = int(p["PARAMS_OFFSET"], 0), p["MAGIC"].strip('"').encode()
+        footprint = struct.unpack_from("<I", img, block + int(p["FOOTPRINT"], 0))[0]
+        if img[block:block + len(magic)] != magic:
+            problems.append(f"no purgatory parameter block at 0x{block:x}")
+        elif footprint != mem_size:
+            problems.append(f"recorded footprint 0x{footprint:x} != memory footprint 0x{mem_size:x}")
     elif a.arch == "aarch64":
         if img[0x38:0x3C] != b"ARM\x64":
             problems.append("no arm64 Image magic at 0x38")

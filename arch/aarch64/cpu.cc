@@ -2,6 +2,7 @@
 #include <cstdint>
 
 #include <salvage/arch/cpu.h>
+#include <salvage/base/elf.h>
 
 extern "C" void _set_tls(void* tls);  // picolibc: TPIDR_EL0 = tls - 16 (TCB)
 extern "C" char __tls_base[];
@@ -21,7 +22,7 @@ const char* Mode() {
   return "EL0";
 }
 
-uint16_t ElfMachine() { return 183; }
+uint16_t ElfMachine() { return elf::kEmAarch64; }
 int ElfClass() { return 64; }
 
 void EarlyInit() { _set_tls(__tls_base); }

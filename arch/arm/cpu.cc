@@ -2,6 +2,7 @@
 #include <cstdint>
 
 #include <salvage/arch/cpu.h>
+#include <salvage/base/elf.h>
 
 extern "C" void _set_tls(void* tls);  // picolibc: TPIDRURO for the v7-a multilib
 extern "C" char __tls_base[];
@@ -22,7 +23,7 @@ const char* Mode() {
   return "other mode";
 }
 
-uint16_t ElfMachine() { return 40; }
+uint16_t ElfMachine() { return elf::kEmArm; }
 int ElfClass() { return 32; }
 
 void EarlyInit() { _set_tls(__tls_base); }

@@ -270,7 +270,7 @@ void Streams() {
   // A damaged line: a frame with a flipped byte (record CRC), one sent twice, a header
   // with a flipped byte (header CRC), and the reserved request/resume records.
   Bytes d = Encode(Aarch64());
-  const uint32_t tag = stream::LoadLe32(d.data() + stream::rec::kStreamTag);
+  const uint32_t tag = salvage::LoadLe32(d.data() + stream::rec::kStreamTag);
   std::vector<size_t> at;  // record starts
   for (size_t i = 0; i + stream::kRecordHeaderSize <= d.size(); ++i) {
     if (stream::HasSync(std::span<const uint8_t>(d).subspan(i))) at.push_back(i);

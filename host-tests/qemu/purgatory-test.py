@@ -14,6 +14,7 @@ Prints "SALVAGE: PASS|FAIL <arch> purgatory-<mode>" and exits 0 only on PASS."""
 import argparse
 import hashlib
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -26,14 +27,25 @@ IMAGE_AT = {"aarch64": 0x44000000, "arm": 0x44000000, "riscv64": 0x84000000}
 DTB_AT = {"aarch64": 0x4C000000, "arm": 0x4C000000, "riscv64": 0x8C000000}
 
 
+# The parameter block's offsets, from its one definition (the #defines of params.h).
+HERE = os.path.dirname(os.path.abspath(__file__))
+PARAMS_H = os.path.join(HERE, "..", "..", "purgatory", "include", "salvage", "purgatory", "params.h")
+P = {m.group(1): m.group(2) for m in re.finditer(r"^#define SALVAGE_PURGATORY_(\w+) (\S+)", open(PARAMS_H).read(), re.M)}
+BLOCK = int(P["PARAMS_OFFSET"], 0)
+MAGIC = P["MAGIC"].strip('"').encode()
+
+
 def fill_params(purgatory, entry, dtb, arch, segments):
     kind, base = EARLYCON[arch]
     block = b""
     for addr, data in segments:
         block += struct.pack("<QQ", addr, len(data)) + hashlib.sha256(data).digest()
+    assert len(block) <= int(P["MAX_SEGMENTS"], 0) * int(P["SEGMENT_SIZE"], 0)
+    # version, segment count, entry, DTB, console kind, reg_shift, reg_io_width, reserved,
+    # console base; the footprint the build wrote after them stays.
     params = struct.pack("<II QQ IBBH Q", 1, len(segments), entry, dtb, kind, 0, 1, 0, base)
-    # Block bytes 0x30..0x3f between the two: the footprint the build wrote, and reserved.
-    patch_params(purgatory, b"SLVGPURG", [(0x48, params), (0x80, block)])
+    assert int(P["VERSION"], 0) + len(params) == int(P["FOOTPRINT"], 0)
+    patch_params(purgatory, MAGIC, [(BLOCK + int(P["VERSION"], 0), params), (BLOCK + int(P["SEGMENTS"], 0), block)])
 
 
 def main():

@@ -1,6 +1,5 @@
 #include "convert/vmcore-writer.h"
 
-#include <elf.h>
 #include <errno.h>
 #include <unistd.h>
 
@@ -9,6 +8,7 @@
 #include <cstring>
 #include <iterator>
 
+#include "salvage/base/elf.h"
 #include "salvage/elfcore/elfcore.h"
 
 namespace salvage::loader {
@@ -53,68 +53,46 @@ struct HeadPlacement {
 
 // The ELF header, the program headers (one PT_NOTE, then `loads`) and, with extended
 // numbering, section header 0, as bytes to write at 0, phoff and shoff. Finish() has
-// checked that every value fits an ELF32 file where Ehdr is Elf32_Ehdr.
-template <class Ehdr, class Phdr, class Shdr, int kClass>
-void ElfHead(uint16_t machine, uint64_t notes_offset, uint64_t notes_size, const std::vector<VmcoreWriter::Load>& loads,
-             const HeadPlacement& at, std::vector<uint8_t>* ehdr, std::vector<uint8_t>* phdrs,
-             std::vector<uint8_t>* shdr) {
-  using Off = decltype(Phdr{}.p_offset);
-  Ehdr eh{};
-  std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
-  eh.e_ident[EI_CLASS] = kClass;
-  eh.e_ident[EI_DATA] = ELFDATA2LSB;
-  eh.e_ident[EI_VERSION] = EV_CURRENT;
-  eh.e_type = ET_CORE;
-  eh.e_machine = machine;
-  eh.e_version = EV_CURRENT;
-  eh.e_phoff = static_cast<Off>(at.phoff);
-  eh.e_ehsize = sizeof(Ehdr);
-  eh.e_phentsize = sizeof(Phdr);
-  eh.e_phnum = static_cast<uint16_t>(at.extended ? VmcoreWriter::kPnXnum : at.phnum);
+// checked that every value fits an ELF32 file where the layout is ELF32's.
+void ElfHead(const elf::Layout& l, uint16_t machine, uint64_t notes_offset, uint64_t notes_size,
+             const std::vector<VmcoreWriter::Load>& loads, const HeadPlacement& at, std::vector<uint8_t>* ehdr,
+             std::vector<uint8_t>* phdrs, std::vector<uint8_t>* shdr) {
+  ehdr->assign(l.ehdr_size, 0);
+  elf::StoreCoreEhdr(ehdr->data(), l,
+                     {.machine = machine,
+                      .phoff = at.phoff,
+                      .phnum = static_cast<uint16_t>(at.extended ? elf::kPnXnum : at.phnum),
+                      .shoff = at.extended ? at.shoff : 0,
+                      .shnum = static_cast<uint16_t>(at.extended ? 1 : 0)});
   if (at.extended) {
     // As Linux's fill_extnum_info(): one SHT_NULL section header whose sh_info holds the
-    // real program header count (sh_size the section count, sh_link e_shstrndx).
-    eh.e_shoff = static_cast<Off>(at.shoff);
-    eh.e_shentsize = sizeof(Shdr);
-    eh.e_shnum = 1;
-    eh.e_shstrndx = SHN_UNDEF;
-    Shdr sh{};
-    sh.sh_type = SHT_NULL;
-    sh.sh_size = 1;
-    sh.sh_link = SHN_UNDEF;
-    sh.sh_info = static_cast<uint32_t>(at.phnum);
-    shdr->resize(sizeof(sh));
-    std::memcpy(shdr->data(), &sh, sizeof(sh));
+    // real program header count.
+    shdr->assign(l.shdr_size, 0);
+    elf::StoreExtnumShdr(shdr->data(), l, static_cast<uint32_t>(at.phnum));
   }
-  ehdr->resize(sizeof(eh));
-  std::memcpy(ehdr->data(), &eh, sizeof(eh));
-  phdrs->assign(at.phnum * sizeof(Phdr), 0);
-  Phdr note{};
-  note.p_type = PT_NOTE;
-  note.p_offset = static_cast<Off>(notes_offset);
-  note.p_filesz = note.p_memsz = static_cast<decltype(note.p_filesz)>(notes_size);
-  std::memcpy(phdrs->data(), &note, sizeof(note));
+  phdrs->assign(at.phnum * l.phdr_size, 0);
+  elf::StorePhdr(phdrs->data(), l,
+                 {.type = elf::kPtNote, .offset = notes_offset, .filesz = notes_size, .memsz = notes_size});
   for (size_t i = 0; i < loads.size(); ++i) {
-    Phdr ph{};
-    ph.p_type = PT_LOAD;
-    ph.p_flags = PF_R | PF_W | PF_X;
-    ph.p_offset = static_cast<Off>(loads[i].offset);
-    ph.p_vaddr = static_cast<decltype(ph.p_vaddr)>(loads[i].vaddr);
-    ph.p_paddr = static_cast<decltype(ph.p_paddr)>(loads[i].phys);
-    ph.p_filesz = ph.p_memsz = static_cast<decltype(ph.p_filesz)>(loads[i].size);
-    std::memcpy(phdrs->data() + (i + 1) * sizeof(ph), &ph, sizeof(ph));
+    elf::StorePhdr(phdrs->data() + (i + 1) * l.phdr_size, l,
+                   {.type = elf::kPtLoad,
+                    .flags = elf::kPfR | elf::kPfW | elf::kPfX,
+                    .offset = loads[i].offset,
+                    .vaddr = loads[i].vaddr,
+                    .paddr = loads[i].phys,
+                    .filesz = loads[i].size,
+                    .memsz = loads[i].size});
   }
 }
 
 }  // namespace
 
 void AppendElfNote(std::vector<uint8_t>* out, std::string_view name, uint32_t type, std::span<const uint8_t> desc) {
-  auto put32 = [&](uint32_t v) {
-    for (int i = 0; i < 4; ++i) out->push_back(static_cast<uint8_t>(v >> (8 * i)));
-  };
-  put32(static_cast<uint32_t>(name.size() + 1));
-  put32(static_cast<uint32_t>(desc.size()));
-  put32(type);
+  const size_t at = out->size();
+  out->resize(at + elf::kNhdrSize);
+  StoreLe32(out->data() + at + elf::kNNamesz, static_cast<uint32_t>(name.size() + 1));
+  StoreLe32(out->data() + at + elf::kNDescsz, static_cast<uint32_t>(desc.size()));
+  StoreLe32(out->data() + at + elf::kNType, type);
   out->insert(out->end(), name.begin(), name.end());
   out->push_back(0);
   while (out->size() % 4) out->push_back(0);
@@ -123,8 +101,8 @@ void AppendElfNote(std::vector<uint8_t>* out, std::string_view name, uint32_t ty
 }
 
 uint64_t VmcoreWriter::NotesOffsetFor(int elf_class) {
-  return elf_class == 64 ? sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr) * kReservedPhdrs
-                         : sizeof(Elf32_Ehdr) + sizeof(Elf32_Phdr) * kReservedPhdrs;
+  const elf::Layout& l = elf_class == 64 ? elf::kElf64 : elf::kElf32;
+  return l.ehdr_size + l.phdr_size * kReservedPhdrs;
 }
 
 Expected<void> VmcoreWriter::Begin(int fd, const VmcoreLayout& layout) {
@@ -344,11 +322,12 @@ std::vector<VmcoreWriter::Load> VmcoreWriter::ComputeLoads() {
 Expected<void> VmcoreWriter::Finish() {
   const std::vector<Load> loads = ComputeLoads();
   const bool elf64 = layout_.elf_class == 64;
-  const uint64_t phent = elf64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
+  const elf::Layout& l = elf64 ? elf::kElf64 : elf::kElf32;
+  const uint64_t phent = l.phdr_size;
   HeadPlacement at;
   at.phnum = loads.size() + 1;
   if (at.phnum <= kReservedPhdrs) {
-    at.phoff = elf64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr);
+    at.phoff = l.ehdr_size;
   } else {
     // More than the room before the notes: after the pages, where e_phoff says.
     at.phoff = AlignUp(data_end_, 8);
@@ -356,8 +335,7 @@ Expected<void> VmcoreWriter::Finish() {
   }
   at.extended = at.phnum >= kPnXnum;
   if (at.extended) at.shoff = AlignUp(at.phoff + at.phnum * phent, 8);
-  const uint64_t end = at.extended ? at.shoff + (elf64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr))
-                                   : at.phoff + at.phnum * phent;
+  const uint64_t end = at.extended ? at.shoff + l.shdr_size : at.phoff + at.phnum * phent;
   if (!elf64 && end > (1ull << 32)) {
     return Fail("vmcore: an ELF32 vmcore cannot hold program headers above 4 GiB (" + std::to_string(at.phnum) +
                 " program headers after " + std::to_string(data_end_) + " bytes)");
@@ -367,13 +345,7 @@ Expected<void> VmcoreWriter::Finish() {
     return Fail(std::string("vmcore: cannot size the output: ") + std::strerror(errno));
   }
   std::vector<uint8_t> ehdr, phdrs, shdr;
-  if (elf64) {
-    ElfHead<Elf64_Ehdr, Elf64_Phdr, Elf64_Shdr, ELFCLASS64>(layout_.machine, notes_offset_, layout_.notes.size(), loads,
-                                                            at, &ehdr, &phdrs, &shdr);
-  } else {
-    ElfHead<Elf32_Ehdr, Elf32_Phdr, Elf32_Shdr, ELFCLASS32>(layout_.machine, notes_offset_, layout_.notes.size(), loads,
-                                                            at, &ehdr, &phdrs, &shdr);
-  }
+  ElfHead(l, layout_.machine, notes_offset_, layout_.notes.size(), loads, at, &ehdr, &phdrs, &shdr);
   if (auto w = PWriteAll(fd_, phdrs.data(), phdrs.size(), at.phoff); !w.ok()) return w;
   if (!shdr.empty()) {
     if (auto w = PWriteAll(fd_, shdr.data(), shdr.size(), at.shoff); !w.ok()) return w;

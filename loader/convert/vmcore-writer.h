@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "common/expected.h"
+#include "salvage/base/elf.h"
 
 namespace salvage::loader {
 
@@ -64,7 +65,7 @@ class VmcoreWriter {
   /// the program headers right after the ELF header (crash) read a vmcore with fewer.
   static constexpr size_t kReservedPhdrs = 8192;
   /// ELF extended numbering (gABI): e_phnum = PN_XNUM, the count in shdr[0].sh_info.
-  static constexpr uint32_t kPnXnum = 0xffff;
+  static constexpr uint32_t kPnXnum = elf::kPnXnum;
   /// One PT_LOAD: file offset, kernel virtual address (0: none), physical address, size.
   struct Load {
     uint64_t offset, vaddr, phys, size;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include <salvage/base/elf.h>
 #include <salvage/elfcore/elfcore.h>
 
 namespace salvage::loader::elfcorehdr {
@@ -11,14 +12,14 @@ namespace {
 
 namespace elfcore = salvage::elfcore;
 
-// e_ident and the values written (gABI "ELF Identification", "ELF Header", "Program
-// Header"; Linux include/uapi/linux/elf.h).
-constexpr uint8_t kElfClass32 = 1, kElfClass64 = 2;
-constexpr uint8_t kElfData2Lsb = 1;
-constexpr uint8_t kEvCurrent = 1;
-constexpr uint16_t kEtCore = 4;
-constexpr uint32_t kPtLoad = 1, kPtNote = 4;
-constexpr uint32_t kPfX = 1, kPfW = 2, kPfR = 4;
+// The values written: salvage/base/elf.h.
+using elf::kPfR;
+using elf::kPfW;
+using elf::kPfX;
+using elf::kPtLoad;
+using elf::kPtNote;
+
+const elf::Layout& LayoutOf(ElfClass cls) { return cls == ElfClass::k64 ? elf::kElf64 : elf::kElf32; }
 
 constexpr uint64_t k4GiBLast = 0xffffffff;
 
@@ -68,72 +69,17 @@ Expected<bool> CheckRange(const PhysRange& r, ElfClass cls, const std::string& w
   return true;
 }
 
-struct Phdr {
-  uint32_t type = 0;
-  uint32_t flags = 0;
-  uint64_t offset = 0;
-  uint64_t vaddr = 0;
-  uint64_t paddr = 0;
-  uint64_t size = 0;  // p_filesz and p_memsz
-};
-
-void Put(std::vector<uint8_t>& b, size_t at, uint64_t v, size_t width) {
-  for (size_t i = 0; i < width; ++i) b[at + i] = static_cast<uint8_t>(v >> (8 * i));
-}
+using elf::Phdr;  // p_filesz = p_memsz: the memory is all in the file
 
 // Elf64_Ehdr / Elf32_Ehdr and the program headers after it (e_phoff = e_ehsize).
 std::vector<uint8_t> Serialize(ElfClass cls, uint16_t machine, const std::vector<Phdr>& phdrs) {
-  const bool is64 = cls == ElfClass::k64;
-  const size_t ehsize = is64 ? kElf64EhdrSize : kElf32EhdrSize;
-  const size_t phsize = is64 ? kElf64PhdrSize : kElf32PhdrSize;
+  const elf::Layout& l = LayoutOf(cls);
   std::vector<uint8_t> b(HeaderBytes(cls, phdrs.size()), 0);
-  b[0] = 0x7f;
-  b[1] = 'E';
-  b[2] = 'L';
-  b[3] = 'F';
-  b[4] = is64 ? kElfClass64 : kElfClass32;  // EI_CLASS
-  b[5] = kElfData2Lsb;                      // EI_DATA
-  b[6] = kEvCurrent;                        // EI_VERSION; EI_OSABI (7) = ELFOSABI_NONE, pad 0
-  Put(b, 16, kEtCore, 2);                   // e_type
-  Put(b, 18, machine, 2);                   // e_machine
-  Put(b, 20, kEvCurrent, 4);                // e_version
-  if (is64) {
-    // e_entry@24 = 0, e_phoff@32, e_shoff@40 = 0, e_flags@48 = 0, e_ehsize@52,
-    // e_phentsize@54, e_phnum@56, e_shentsize@58 = e_shnum@60 = e_shstrndx@62 = 0.
-    Put(b, 32, ehsize, 8);
-    Put(b, 52, ehsize, 2);
-    Put(b, 54, phsize, 2);
-    Put(b, 56, phdrs.size(), 2);
-  } else {
-    // e_entry@24, e_phoff@28, e_shoff@32, e_flags@36, e_ehsize@40, e_phentsize@42,
-    // e_phnum@44, e_shentsize@46, e_shnum@48, e_shstrndx@50.
-    Put(b, 28, ehsize, 4);
-    Put(b, 40, ehsize, 2);
-    Put(b, 42, phsize, 2);
-    Put(b, 44, phdrs.size(), 2);
-  }
-  size_t at = ehsize;
+  elf::StoreCoreEhdr(b.data(), l, {.machine = machine, .phoff = l.ehdr_size, .phnum = static_cast<uint16_t>(phdrs.size())});
+  size_t at = l.ehdr_size;
   for (const Phdr& p : phdrs) {
-    if (is64) {
-      // p_type@0 p_flags@4 p_offset@8 p_vaddr@16 p_paddr@24 p_filesz@32 p_memsz@40 p_align@48
-      Put(b, at + 0, p.type, 4);
-      Put(b, at + 4, p.flags, 4);
-      Put(b, at + 8, p.offset, 8);
-      Put(b, at + 16, p.vaddr, 8);
-      Put(b, at + 24, p.paddr, 8);
-      Put(b, at + 32, p.size, 8);
-      Put(b, at + 40, p.size, 8);
-    } else {
-      // p_type@0 p_offset@4 p_vaddr@8 p_paddr@12 p_filesz@16 p_memsz@20 p_flags@24 p_align@28
-      Put(b, at + 0, p.type, 4);
-      Put(b, at + 4, p.offset, 4);
-      Put(b, at + 8, p.vaddr, 4);
-      Put(b, at + 12, p.paddr, 4);
-      Put(b, at + 16, p.size, 4);
-      Put(b, at + 20, p.size, 4);
-      Put(b, at + 24, p.flags, 4);
-    }
-    at += phsize;
+    elf::StorePhdr(b.data() + at, l, p);
+    at += l.phdr_size;
   }
   return b;
 }
@@ -263,8 +209,7 @@ std::vector<PhysRange> Subtract(std::span<const PhysRange> from, std::span<const
 }
 
 uint64_t HeaderBytes(ElfClass elf_class, size_t phnum) {
-  const uint64_t raw = elf_class == ElfClass::k64 ? kElf64EhdrSize + phnum * kElf64PhdrSize
-                                                  : kElf32EhdrSize + phnum * kElf32PhdrSize;
+  const uint64_t raw = LayoutOf(elf_class).ehdr_size + phnum * LayoutOf(elf_class).phdr_size;
   return (raw + kHeaderAlign - 1) / kHeaderAlign * kHeaderAlign;
 }
 
@@ -321,7 +266,8 @@ Expected<Header> Build(const Input& in) {
     if (!Covered(n, ram)) return Fail(what + " " + Describe(n) + " is not inside System RAM");
     for (const PhysRange& r : in.reserved)
       if (Overlap(n, r)) return Fail(what + " " + Describe(n) + " lies in the crash reservation " + Describe(r));
-    phdrs.push_back(Phdr{.type = kPtNote, .flags = 0, .offset = n.base, .vaddr = 0, .paddr = n.base, .size = n.size});
+    phdrs.push_back(Phdr{.type = kPtNote, .flags = 0, .offset = n.base, .vaddr = 0, .paddr = n.base, .filesz = n.size,
+                         .memsz = n.size});
     return true;
   };
   for (size_t i = 0; i < in.cpu_notes.size(); ++i) {
@@ -350,7 +296,7 @@ Expected<Header> Build(const Input& in) {
     if (cls == ElfClass::k32 && vlast > k4GiBLast)
       return Fail("ELF32 cannot describe the kernel image's virtual address " + Hex(kt.vaddr) + "; use an ELF64 header");
     phdrs.push_back(Phdr{.type = kPtLoad, .flags = kPfR | kPfW | kPfX, .offset = kt.phys.base, .vaddr = kt.vaddr,
-                         .paddr = kt.phys.base, .size = kt.phys.size});
+                         .paddr = kt.phys.base, .filesz = kt.phys.size, .memsz = kt.phys.size});
   }
 
   const std::vector<PhysRange> pieces = Subtract(ram, in.reserved);
@@ -358,7 +304,7 @@ Expected<Header> Build(const Input& in) {
   Header out;
   for (const Load& l : WithVaddrs(pieces, in.linear_map, cls)) {
     phdrs.push_back(Phdr{.type = kPtLoad, .flags = kPfR | kPfW | kPfX, .offset = l.phys.base, .vaddr = l.vaddr,
-                         .paddr = l.phys.base, .size = l.phys.size});
+                         .paddr = l.phys.base, .filesz = l.phys.size, .memsz = l.phys.size});
     out.ram_loads.push_back(l.phys);
   }
   const size_t loads = phdrs.size() - notes;
@@ -369,8 +315,7 @@ Expected<Header> Build(const Input& in) {
   out.note_count = notes;
   out.load_count = static_cast<uint32_t>(loads);
   out.bytes = Serialize(cls, in.machine, phdrs);
-  out.used_bytes = (cls == ElfClass::k64 ? kElf64EhdrSize + phdrs.size() * kElf64PhdrSize
-                                         : kElf32EhdrSize + phdrs.size() * kElf32PhdrSize);
+  out.used_bytes = LayoutOf(cls).ehdr_size + phdrs.size() * LayoutOf(cls).phdr_size;
   return out;
 }
 

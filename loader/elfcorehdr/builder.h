@@ -59,9 +59,6 @@ enum class ElfClass : uint8_t { k32 = 32, k64 = 64 };
 
 /// ELF_CORE_HEADER_ALIGN: kexec-tools pads the header buffer to a multiple of this.
 inline constexpr uint64_t kHeaderAlign = 1024;
-/// Sizes of the gABI structures.
-inline constexpr size_t kElf64EhdrSize = 64, kElf64PhdrSize = 56;
-inline constexpr size_t kElf32EhdrSize = 52, kElf32PhdrSize = 32;
 
 /// The kernel's linear map: physical address P is at virtual P - phys_offset + page_offset.
 struct LinearMap {

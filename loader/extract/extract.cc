@@ -180,7 +180,7 @@ bool StreamCounts(const AreaReader& area, uint64_t from, uint64_t length, uint64
       h.type != stream::RecordType::kHeader) {
     return false;
   }
-  *total = stream::LoadLe64(b.data() + stream::kRecordHeaderSize + stream::hdr::kTotalPages);
+  *total = LoadLe64(b.data() + stream::kRecordHeaderSize + stream::hdr::kTotalPages);
   b.resize(kTrailerRecord);
   if (!area.Read(from + length - kTrailerRecord, b.data(), b.size()).ok()) return false;
   const std::span<const uint8_t> t(b);

@@ -1,7 +1,5 @@
 #include "inspect/inspect.h"
 
-#include <elf.h>
-
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -12,6 +10,8 @@
 #include <cstring>
 #include <vector>
 
+#include <salvage/base/byte-order.h>
+#include <salvage/base/elf.h>
 #include <salvage/elfcore/elfcore.h>
 #include <salvage/stream/decoder.h>
 
@@ -24,10 +24,10 @@ namespace {
 
 const char* MachineName(uint16_t m) {
   switch (m) {
-    case EM_AARCH64: return "aarch64";
-    case EM_ARM: return "arm";
-    case EM_RISCV: return "riscv64";
-    case EM_X86_64: return "x86_64";
+    case elf::kEmAarch64: return "aarch64";
+    case elf::kEmArm: return "arm";
+    case elf::kEmRiscv: return "riscv64";
+    case elf::kEmX86_64: return "x86_64";
   }
   return "unknown";
 }
@@ -39,8 +39,8 @@ std::string PrintNotes(const std::vector<std::span<const uint8_t>>& buffers) {
   for (auto b : buffers) {
     Status s = elfcore::ForEachNote(b, [&](std::string_view name, uint32_t type, std::span<const uint8_t> desc) {
       ++notes;
-      if (name == "CORE" && type == NT_PRSTATUS) ++cpus;
-      if (name == "VMCOREINFO") {
+      if (name == elfcore::kCoreNoteName && type == elf::kNtPrstatus) ++cpus;
+      if (name == elfcore::kVmcoreinfoNoteName) {
         osrelease = std::string(elfcore::VmcoreinfoField(desc, "OSRELEASE"));
         pagesize = std::string(elfcore::VmcoreinfoField(desc, "PAGESIZE"));
       }
@@ -115,8 +115,9 @@ int InspectStream(const std::string& path, std::span<const uint8_t> data) {
 /// Program headers printed one by one; the rest are counted.
 constexpr uint64_t kLoadsShown = 64;
 
-template <class Ehdr, class Phdr, class Shdr>
-int InspectElf(const std::string& path, std::span<const uint8_t> data, int bits) {
+// `data` holds at least an ELF header of class `l`.
+int InspectElf(const std::string& path, std::span<const uint8_t> data, const elf::Layout& l) {
+  const int bits = l.elf_class == elf::kElfClass64 ? 64 : 32;
   // Every offset and size below is the file's: each sum is checked against the file's
   // size by subtraction, so none can wrap.
   const uint64_t size = data.size();
@@ -126,43 +127,47 @@ int InspectElf(const std::string& path, std::span<const uint8_t> data, int bits)
                  why.c_str());
     return kExitFailure;
   };
-  Ehdr eh;
-  std::memcpy(&eh, data.data(), sizeof(eh));
-  if (eh.e_type != ET_CORE) return unreadable("e_type is not ET_CORE");
-  if (eh.e_phentsize != sizeof(Phdr)) return unreadable("e_phentsize is not the size of a program header");
-  uint64_t phnum = eh.e_phnum;
-  if (eh.e_phnum == PN_XNUM) {
+  const uint8_t* eh = data.data();
+  if (LoadLe16(eh + l.e_type) != elf::kEtCore) return unreadable("e_type is not ET_CORE");
+  if (LoadLe16(eh + l.e_phentsize) != l.phdr_size) return unreadable("e_phentsize is not the size of a program header");
+  const uint64_t phoff = LoadLe(eh + l.e_phoff, l.word);
+  uint64_t phnum = LoadLe16(eh + l.e_phnum);
+  if (phnum == elf::kPnXnum) {
     // ELF extended numbering: the count is in section header 0's sh_info.
-    if (eh.e_shentsize != sizeof(Shdr) || eh.e_shoff == 0 || !fits(eh.e_shoff, sizeof(Shdr))) {
+    const uint64_t shoff = LoadLe(eh + l.e_shoff, l.word);
+    if (LoadLe16(eh + l.e_shentsize) != l.shdr_size || shoff == 0 || !fits(shoff, l.shdr_size)) {
       return unreadable("e_phnum is PN_XNUM but section header 0 is not in the file");
     }
-    Shdr sh;
-    std::memcpy(&sh, data.data() + eh.e_shoff, sizeof(sh));
-    phnum = sh.sh_info;
+    phnum = LoadLe32(data.data() + shoff + l.sh_info);
   }
-  if (eh.e_phoff > size || phnum > (size - eh.e_phoff) / sizeof(Phdr)) {
-    return unreadable("its " + std::to_string(phnum) + " program headers at offset " + std::to_string(eh.e_phoff) +
+  if (phoff > size || phnum > (size - phoff) / l.phdr_size) {
+    return unreadable("its " + std::to_string(phnum) + " program headers at offset " + std::to_string(phoff) +
                       " run past the end of the file");
   }
-  std::printf("file:      %s (vmcore, ELF%d, %s)\n", path.c_str(), bits, MachineName(eh.e_machine));
+  std::printf("file:      %s (vmcore, ELF%d, %s)\n", path.c_str(), bits, MachineName(LoadLe16(eh + l.e_machine)));
   std::vector<std::span<const uint8_t>> notes;
   uint64_t total = 0, loads = 0, bad = 0;
   for (uint64_t i = 0; i < phnum; ++i) {
-    Phdr ph;
-    std::memcpy(&ph, data.data() + eh.e_phoff + i * sizeof(Phdr), sizeof(ph));
-    if ((ph.p_type == PT_NOTE || ph.p_type == PT_LOAD) && !fits(ph.p_offset, ph.p_filesz)) {
+    const uint8_t* ph = data.data() + phoff + i * l.phdr_size;
+    const uint32_t p_type = LoadLe32(ph + l.p_type);
+    const uint64_t p_offset = LoadLe(ph + l.p_offset, l.word);
+    const uint64_t p_filesz = LoadLe(ph + l.p_filesz, l.word);
+    if ((p_type == elf::kPtNote || p_type == elf::kPtLoad) && !fits(p_offset, p_filesz)) {
       if (++bad <= kLoadsShown) std::printf("program header %llu points past the end of the file\n",
                                             static_cast<unsigned long long>(i));
       continue;
     }
-    if (ph.p_type == PT_NOTE) notes.emplace_back(data.data() + ph.p_offset, static_cast<size_t>(ph.p_filesz));
-    if (ph.p_type == PT_LOAD) {
+    if (p_type == elf::kPtNote) notes.emplace_back(data.data() + p_offset, static_cast<size_t>(p_filesz));
+    if (p_type == elf::kPtLoad) {
+      const uint64_t p_paddr = LoadLe(ph + l.p_paddr, l.word);
+      const uint64_t p_vaddr = LoadLe(ph + l.p_vaddr, l.word);
+      const uint64_t p_memsz = LoadLe(ph + l.p_memsz, l.word);
       if (++loads <= kLoadsShown) {
-        std::printf("load:      phys 0x%llx-0x%llx vaddr 0x%llx (%llu KiB)\n", static_cast<unsigned long long>(ph.p_paddr),
-                    static_cast<unsigned long long>(ph.p_paddr + ph.p_memsz - 1),
-                    static_cast<unsigned long long>(ph.p_vaddr), static_cast<unsigned long long>(ph.p_memsz >> 10));
+        std::printf("load:      phys 0x%llx-0x%llx vaddr 0x%llx (%llu KiB)\n", static_cast<unsigned long long>(p_paddr),
+                    static_cast<unsigned long long>(p_paddr + p_memsz - 1), static_cast<unsigned long long>(p_vaddr),
+                    static_cast<unsigned long long>(p_memsz >> 10));
       }
-      total += ph.p_memsz;
+      total += p_memsz;
     }
   }
   if (loads > kLoadsShown) {
@@ -209,9 +214,10 @@ int Inspect(const std::string& path) {
     }
   } unmap{map, size};
   std::span<const uint8_t> data(static_cast<const uint8_t*>(map), size);
-  if (data.size() >= EI_NIDENT && std::memcmp(data.data(), ELFMAG, SELFMAG) == 0) {
-    if (data[EI_CLASS] == ELFCLASS64 && data.size() >= sizeof(Elf64_Ehdr)) return InspectElf<Elf64_Ehdr, Elf64_Phdr, Elf64_Shdr>(path, data, 64);
-    if (data[EI_CLASS] == ELFCLASS32 && data.size() >= sizeof(Elf32_Ehdr)) return InspectElf<Elf32_Ehdr, Elf32_Phdr, Elf32_Shdr>(path, data, 32);
+  if (data.size() >= elf::kEiNident && std::memcmp(data.data(), elf::kElfMag, sizeof(elf::kElfMag)) == 0) {
+    for (const elf::Layout* l : {&elf::kElf64, &elf::kElf32}) {
+      if (data[elf::kEiClass] == l->elf_class && data.size() >= l->ehdr_size) return InspectElf(path, data, *l);
+    }
     std::fprintf(stderr, "salvage inspect: %s: unknown ELF class\n", path.c_str());
     return 1;
   }

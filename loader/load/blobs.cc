@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include <salvage/base/byte-order.h>
 #include <salvage/base/phys.h>
 #include <salvage/boot/boot-params.h>
 #include <salvage/purgatory/params.h>
@@ -12,22 +13,6 @@
 
 namespace salvage::loader::load {
 namespace {
-
-uint32_t Le32(const std::vector<uint8_t>& b, size_t off) {
-  return static_cast<uint32_t>(b[off]) | static_cast<uint32_t>(b[off + 1]) << 8 |
-         static_cast<uint32_t>(b[off + 2]) << 16 | static_cast<uint32_t>(b[off + 3]) << 24;
-}
-
-void Put8(std::vector<uint8_t>& b, size_t off, uint8_t v) { b[off] = v; }
-void Put16(std::vector<uint8_t>& b, size_t off, uint16_t v) {
-  for (int i = 0; i < 2; ++i) b[off + i] = static_cast<uint8_t>(v >> (8 * i));
-}
-void Put32(std::vector<uint8_t>& b, size_t off, uint32_t v) {
-  for (int i = 0; i < 4; ++i) b[off + i] = static_cast<uint8_t>(v >> (8 * i));
-}
-void Put64(std::vector<uint8_t>& b, size_t off, uint64_t v) {
-  for (int i = 0; i < 8; ++i) b[off + i] = static_cast<uint8_t>(v >> (8 * i));
-}
 
 // Offsets inside the blocks, from the structures themselves.
 constexpr size_t kBoot = boot::kBootParamsOffset;
@@ -61,7 +46,7 @@ Expected<std::vector<uint8_t>> ReadBinary(const std::string& path, uint64_t max,
 std::string_view HeaderArch(const std::vector<uint8_t>& b) {
   if (b.size() >= 0x40 && std::memcmp(&b[0x38], "ARM\x64", 4) == 0) return "aarch64";
   if (b.size() >= 0x40 && std::memcmp(&b[0x38], "RSC\x05", 4) == 0) return "riscv64";
-  if (b.size() >= 0x30 && Le32(b, 0x24) == 0x016f2818) return "arm";
+  if (b.size() >= 0x30 && LoadLe32(&b[0x24]) == 0x016f2818) return "arm";
   return "";
 }
 
@@ -76,13 +61,13 @@ Expected<ImageFile> ReadImageFile(const std::string& path, const ArchInfo& arch)
       std::memcmp(&b[kBoot], boot::kBootParamsMagic, sizeof(boot::kBootParamsMagic)) != 0) {
     return Fail(path + ": not a salvage image (no SLVGBOOT boot parameter block at 0x40)");
   }
-  const uint32_t version = Le32(b, kBoot + offsetof(BootParams, version));
-  const uint32_t size = Le32(b, kBoot + offsetof(BootParams, size));
+  const uint32_t version = LoadLe32(&b[kBoot + offsetof(BootParams, version)]);
+  const uint32_t size = LoadLe32(&b[kBoot + offsetof(BootParams, size)]);
   if (version != boot::kBootParamsVersion || size != sizeof(BootParams)) {
     return Fail(path + ": boot parameter block version " + std::to_string(version) + ", size " + std::to_string(size) +
                 ": this salvage load knows version 1, size 64 (use the image and salvage command of one release)");
   }
-  image.footprint = Le32(b, kBoot + offsetof(BootParams, footprint));
+  image.footprint = LoadLe32(&b[kBoot + offsetof(BootParams, footprint)]);
   if (image.footprint < b.size()) {
     return Fail(path + ": the memory footprint in its boot parameters (" + std::to_string(image.footprint) +
                 " bytes) is smaller than the file (" + std::to_string(b.size()) + " bytes): a damaged image");
@@ -102,19 +87,18 @@ Expected<PurgatoryFile> ReadPurgatoryFile(const std::string& path, const ArchInf
   if (!bytes.ok()) return bytes.failure();
   PurgatoryFile p{path, std::move(*bytes)};
   const std::vector<uint8_t>& b = p.bytes;
-  static constexpr char kMagic[8] = {'S', 'L', 'V', 'G', 'P', 'U', 'R', 'G'};
-  if (b.size() < kPurg + sizeof(Params) || std::memcmp(&b[kPurg], kMagic, 8) != 0) {
+  if (b.size() < kPurg + sizeof(Params) || std::memcmp(&b[kPurg], purgatory::kMagic.data(), purgatory::kMagic.size()) != 0) {
     return Fail(path + ": not a salvage purgatory (no SLVGPURG parameter block at 0x40)");
   }
   // The built file carries only the magic; the loader writes the version (a file a
   // loader already filled has 1).
-  const uint32_t version = Le32(b, kPurg + offsetof(Params, version));
+  const uint32_t version = LoadLe32(&b[kPurg + offsetof(Params, version)]);
   if (version != 0 && version != purgatory::kVersion) {
     return Fail(path + ": purgatory parameter block version " + std::to_string(version) +
                 ": this salvage load knows version 1");
   }
   // The first instruction branches over the parameter block (purgatory/<arch>/entry.S).
-  const uint32_t insn = Le32(b, 0);
+  const uint32_t insn = LoadLe32(&b[0]);
   bool branch = false;
   if (arch.name == "aarch64") branch = (insn >> 26) == 0x05;              // B imm26
   else if (arch.name == "arm") branch = (insn >> 24) == 0xea;             // B (always)
@@ -124,7 +108,7 @@ Expected<PurgatoryFile> ReadPurgatoryFile(const std::string& path, const ArchInf
                 " purgatory starts with: is it the purgatory of another architecture? (use purgatory-" +
                 std::string(arch.name) + ".bin)");
   }
-  p.footprint = Le32(b, kPurg + offsetof(Params, footprint));
+  p.footprint = LoadLe32(&b[kPurg + offsetof(Params, footprint)]);
   return p;
 }
 
@@ -137,26 +121,26 @@ uint64_t PurgatoryMemsz(const PurgatoryFile& purgatory, uint64_t page_size) {
 }
 
 void PatchBootParams(std::vector<uint8_t>& image, const ConsoleParams& console, uint32_t flags) {
-  Put32(image, kBoot + offsetof(BootParams, earlycon_kind), console.kind);
-  Put8(image, kBoot + offsetof(BootParams, earlycon_reg_shift), console.reg_shift);
-  Put8(image, kBoot + offsetof(BootParams, earlycon_reg_io_width), console.reg_io_width);
-  Put16(image, kBoot + offsetof(BootParams, reserved0), 0);
-  Put64(image, kBoot + offsetof(BootParams, earlycon_base), console.base);
-  Put32(image, kBoot + offsetof(BootParams, flags), flags);
+  StoreLe32(&image[kBoot + offsetof(BootParams, earlycon_kind)], console.kind);
+  image[kBoot + offsetof(BootParams, earlycon_reg_shift)] = console.reg_shift;
+  image[kBoot + offsetof(BootParams, earlycon_reg_io_width)] = console.reg_io_width;
+  StoreLe16(&image[kBoot + offsetof(BootParams, reserved0)], 0);
+  StoreLe64(&image[kBoot + offsetof(BootParams, earlycon_base)], console.base);
+  StoreLe32(&image[kBoot + offsetof(BootParams, flags)], flags);
 }
 
 bool FillPurgatoryParams(std::vector<uint8_t>& p, uint64_t entry, uint64_t dtb, const ConsoleParams& console,
                          std::span<const CheckedSegment> segments) {
   if (segments.size() > purgatory::kMaxSegments) return false;
-  Put32(p, kPurg + offsetof(Params, version), purgatory::kVersion);
-  Put32(p, kPurg + offsetof(Params, segment_count), static_cast<uint32_t>(segments.size()));
-  Put64(p, kPurg + offsetof(Params, entry), entry);
-  Put64(p, kPurg + offsetof(Params, dtb), dtb);
-  Put32(p, kPurg + offsetof(Params, console_kind), console.kind);
-  Put8(p, kPurg + offsetof(Params, console_reg_shift), console.reg_shift);
-  Put8(p, kPurg + offsetof(Params, console_reg_io_width), console.reg_io_width);
-  Put16(p, kPurg + offsetof(Params, reserved0), 0);
-  Put64(p, kPurg + offsetof(Params, console_base), console.base);
+  StoreLe32(&p[kPurg + offsetof(Params, version)], purgatory::kVersion);
+  StoreLe32(&p[kPurg + offsetof(Params, segment_count)], static_cast<uint32_t>(segments.size()));
+  StoreLe64(&p[kPurg + offsetof(Params, entry)], entry);
+  StoreLe64(&p[kPurg + offsetof(Params, dtb)], dtb);
+  StoreLe32(&p[kPurg + offsetof(Params, console_kind)], console.kind);
+  p[kPurg + offsetof(Params, console_reg_shift)] = console.reg_shift;
+  p[kPurg + offsetof(Params, console_reg_io_width)] = console.reg_io_width;
+  StoreLe16(&p[kPurg + offsetof(Params, reserved0)], 0);
+  StoreLe64(&p[kPurg + offsetof(Params, console_base)], console.base);
   for (uint32_t i = 0; i < purgatory::kMaxSegments; ++i) {
     const size_t off = kPurg + offsetof(Params, segments) + i * sizeof(purgatory::Segment);
     uint64_t addr = 0, size = 0;
@@ -166,8 +150,8 @@ bool FillPurgatoryParams(std::vector<uint8_t>& p, uint64_t entry, uint64_t dtb, 
       size = segments[i].bytes.size();
       digest = Sha256::Hash(segments[i].bytes.data(), segments[i].bytes.size());
     }
-    Put64(p, off + offsetof(purgatory::Segment, address), addr);
-    Put64(p, off + offsetof(purgatory::Segment, size), size);
+    StoreLe64(&p[off + offsetof(purgatory::Segment, address)], addr);
+    StoreLe64(&p[off + offsetof(purgatory::Segment, size)], size);
     std::memcpy(&p[off + offsetof(purgatory::Segment, sha256)], digest.data(), digest.size());
   }
   return true;

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include <salvage/base/byte-order.h>
 #include <salvage/devices/sd-binding.h>
 #include <salvage/dtb/dtb.h>
 
@@ -54,10 +55,10 @@ bool Bytes(std::span<const uint8_t> head, size_t offset, std::string_view want) 
   return std::memcmp(head.data() + offset, want.data(), want.size()) == 0;
 }
 
+// 0 when the four bytes are not all in `head`.
 uint32_t Le32(std::span<const uint8_t> head, size_t offset) {
   if (offset > head.size() || head.size() - offset < 4) return 0;
-  const uint8_t* p = head.data() + offset;
-  return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
+  return LoadLe32(head.data() + offset);
 }
 
 // An MBR with at least one partition entry in use (a FAT or NTFS boot sector also ends

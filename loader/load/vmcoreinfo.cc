@@ -9,6 +9,8 @@
 #include <cstring>
 #include <vector>
 
+#include <salvage/base/byte-order.h>
+#include <salvage/base/elf.h>
 #include <salvage/elfcore/elfcore.h>
 
 #include "proc/sysfs.h"
@@ -16,19 +18,9 @@
 namespace salvage::loader::load {
 namespace {
 
-// ELF constants (System V gABI).
-constexpr uint8_t kElfClass32 = 1, kElfClass64 = 2, kElfData2Lsb = 1;
-constexpr uint16_t kEtCore = 4;
-constexpr uint32_t kPtNote = 4;
 // A PT_NOTE of /proc/kcore is a few KiB (the notes of one task plus VMCOREINFO).
 constexpr uint64_t kMaxNotesBytes = 1u << 20;
 constexpr uint32_t kMaxPhnum = 4096;
-
-uint64_t Le(const uint8_t* p, size_t n) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < n; ++i) v |= static_cast<uint64_t>(p[i]) << (8 * i);
-  return v;
-}
 
 
 class File {
@@ -86,27 +78,30 @@ std::optional<std::string> FindVmcoreinfoNote(std::span<const uint8_t> notes) {
 Expected<std::string> ReadVmcoreinfoFromKcore(const std::string& path) {
   File f(path);
   if (!f.ok()) return Fail(ErrnoMessage(path, f.open_errno()));
-  uint8_t eh[64] = {};
-  if (!f.ReadAt(0, std::span<uint8_t>(eh, 52))) return Fail(ErrnoMessage(path, errno));
-  if (std::memcmp(eh, "\x7f" "ELF", 4) != 0 || (eh[4] != kElfClass32 && eh[4] != kElfClass64))
+  uint8_t eh[elf::kElf64.ehdr_size] = {};
+  if (!f.ReadAt(0, std::span<uint8_t>(eh, elf::kElf32.ehdr_size))) return Fail(ErrnoMessage(path, errno));
+  if (std::memcmp(eh, elf::kElfMag, sizeof(elf::kElfMag)) != 0 ||
+      (eh[elf::kEiClass] != elf::kElfClass32 && eh[elf::kEiClass] != elf::kElfClass64))
     return Fail(path + ": not an ELF core file");
-  if (eh[5] != kElfData2Lsb) return Fail(path + ": a big-endian core file: salvage's targets are little-endian");
-  const bool is64 = eh[4] == kElfClass64;
-  if (is64 && !f.ReadAt(0, std::span<uint8_t>(eh, 64))) return Fail(ErrnoMessage(path, errno));
-  if (Le(eh + 16, 2) != kEtCore) return Fail(path + ": not an ELF core file (e_type is not ET_CORE)");
-  const uint64_t phoff = is64 ? Le(eh + 32, 8) : Le(eh + 28, 4);
-  const uint64_t phentsize = is64 ? Le(eh + 54, 2) : Le(eh + 42, 2);
-  const uint64_t phnum = is64 ? Le(eh + 56, 2) : Le(eh + 44, 2);
-  if (phentsize != (is64 ? 56u : 32u) || phnum == 0 || phnum > kMaxPhnum)
+  if (eh[elf::kEiData] != elf::kElfData2Lsb)
+    return Fail(path + ": a big-endian core file: salvage's targets are little-endian");
+  const bool is64 = eh[elf::kEiClass] == elf::kElfClass64;
+  const elf::Layout& l = is64 ? elf::kElf64 : elf::kElf32;
+  if (is64 && !f.ReadAt(0, std::span<uint8_t>(eh, l.ehdr_size))) return Fail(ErrnoMessage(path, errno));
+  if (LoadLe16(eh + l.e_type) != elf::kEtCore) return Fail(path + ": not an ELF core file (e_type is not ET_CORE)");
+  const uint64_t phoff = LoadLe(eh + l.e_phoff, l.word);
+  const uint64_t phentsize = LoadLe16(eh + l.e_phentsize);
+  const uint64_t phnum = LoadLe16(eh + l.e_phnum);
+  if (phentsize != l.phdr_size || phnum == 0 || phnum > kMaxPhnum)
     return Fail(path + ": unexpected program header table (e_phentsize " + std::to_string(phentsize) + ", e_phnum " +
                 std::to_string(phnum) + ")");
   std::vector<uint8_t> ph(phentsize * phnum);
   if (!f.ReadAt(phoff, ph)) return Fail(ErrnoMessage(path, errno));
   for (uint64_t i = 0; i < phnum; ++i) {
     const uint8_t* h = &ph[i * phentsize];
-    if (Le(h, 4) != kPtNote) continue;
-    const uint64_t offset = is64 ? Le(h + 8, 8) : Le(h + 4, 4);
-    const uint64_t filesz = is64 ? Le(h + 32, 8) : Le(h + 16, 4);
+    if (LoadLe32(h + l.p_type) != elf::kPtNote) continue;
+    const uint64_t offset = LoadLe(h + l.p_offset, l.word);
+    const uint64_t filesz = LoadLe(h + l.p_filesz, l.word);
     if (filesz == 0 || filesz > kMaxNotesBytes) continue;
     std::vector<uint8_t> notes(filesz);
     if (!f.ReadAt(offset, notes)) return Fail(ErrnoMessage(path, errno));

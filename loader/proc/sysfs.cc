@@ -11,12 +11,14 @@
 #include <filesystem>
 #include <system_error>
 
+#include <salvage/base/elf.h>
+
 namespace salvage::loader::proc {
 namespace {
 
-constexpr uint16_t kEmArm = 40;
-constexpr uint16_t kEmAarch64 = 183;
-constexpr uint16_t kEmRiscv = 243;
+using elf::kEmAarch64;
+using elf::kEmArm;
+using elf::kEmRiscv;
 constexpr uint32_t kMaxCpu = 65535;
 // /proc/iomem of a large machine is tens of KiB; nothing read here is near this.
 constexpr size_t kMaxFileBytes = 16u << 20;

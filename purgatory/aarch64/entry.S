@@ -7,13 +7,7 @@
 	.globl	_start
 _start:
 	b	entry
-	.org	0x40
-	.globl	purgatory_params
-purgatory_params:
-	.ascii	"SLVGPURG"
-	.fill	0x30 - 8, 1, 0
-	.long	__image_size		/* 0x30 memory footprint, from the linker */
-	.fill	0x340 - 0x34, 1, 0
+#include "../params.inc"
 
 	.section .text.boot, "ax"
 entry:
@@ -25,8 +19,8 @@ entry:
 	salvage_bss_relocate halt
 	bl	PurgatoryMain		/* returns only when every segment is intact */
 	adr	x9, purgatory_params
-	ldr	x0, [x9, #0x18]		/* DTB */
-	ldr	x10, [x9, #0x10]	/* entry */
+	ldr	x0, [x9, #SALVAGE_PURGATORY_DTB]		/* DTB */
+	ldr	x10, [x9, #SALVAGE_PURGATORY_ENTRY]	/* entry */
 	mov	x1, xzr
 	mov	x2, xzr
 	mov	x3, xzr

@@ -10,13 +10,7 @@
 	.globl	_start
 _start:
 	b	entry
-	.org	0x40
-	.globl	purgatory_params
-purgatory_params:
-	.ascii	"SLVGPURG"
-	.fill	0x30 - 8, 1, 0
-	.long	__image_size		/* 0x30 memory footprint, from the linker */
-	.fill	0x340 - 0x34, 1, 0
+#include "../params.inc"
 
 	.section .text.boot, "ax"
 entry:
@@ -39,8 +33,8 @@ entry:
 	ldr	r9, .Lparams_off
 .Lparams_pc:
 	add	r9, pc, r9
-	ldr	r2, [r9, #0x18]		/* DTB (low word) */
-	ldr	r3, [r9, #0x10]		/* entry (low word) */
+	ldr	r2, [r9, #SALVAGE_PURGATORY_DTB]		/* DTB (low word) */
+	ldr	r3, [r9, #SALVAGE_PURGATORY_ENTRY]		/* entry (low word) */
 	mov	r0, #0
 	mvn	r1, #0
 	bx	r3

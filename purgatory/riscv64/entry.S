@@ -9,13 +9,7 @@
 _start:
 	j	entry
 	.option	pop
-	.org	0x40
-	.globl	purgatory_params
-purgatory_params:
-	.ascii	"SLVGPURG"
-	.fill	0x30 - 8, 1, 0
-	.long	__image_size		/* 0x30 memory footprint, from the linker */
-	.fill	0x340 - 0x34, 1, 0
+#include "../params.inc"
 
 	.section .text.boot, "ax"
 entry:
@@ -28,8 +22,8 @@ entry:
 	salvage_bss_relocate halt
 	call	PurgatoryMain		/* returns only when every segment is intact */
 	lla	t0, purgatory_params
-	ld	a1, 0x18(t0)		/* DTB */
-	ld	t1, 0x10(t0)		/* entry */
+	ld	a1, SALVAGE_PURGATORY_DTB(t0)		/* DTB */
+	ld	t1, SALVAGE_PURGATORY_ENTRY(t0)		/* entry */
 	mv	a0, s1
 	jr	t1
 halt:	wfi

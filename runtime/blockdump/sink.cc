@@ -11,7 +11,7 @@ uint64_t StreamIdOf(std::span<const uint8_t> s) {
   uint32_t crc = 0;
   if (!stream::DecodeRecordHeader(s.first<stream::kRecordHeaderSize>(), &h, &crc)) return 0;
   if (h.type != stream::RecordType::kHeader || h.payload_len < stream::hdr::kSize) return 0;
-  return stream::LoadLe64(s.data() + stream::kRecordHeaderSize + stream::hdr::kStreamId);
+  return LoadLe64(s.data() + stream::kRecordHeaderSize + stream::hdr::kStreamId);
 }
 
 bool IsPowerOfTwo(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }

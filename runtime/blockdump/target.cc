@@ -1,15 +1,13 @@
 // salvage::blockdump — target parsing and resolution (see target.h for the specs).
 #include "salvage/blockdump/target.h"
 
+#include "salvage/base/byte-order.h"
 #include "salvage/stream/format.h"
 
 namespace salvage::blockdump {
 namespace {
 
 using stream::Crc32IsoHdlc;
-using stream::LoadLe16;
-using stream::LoadLe32;
-using stream::LoadLe64;
 
 constexpr bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;

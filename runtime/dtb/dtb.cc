@@ -4,6 +4,8 @@
 // pointer with the length libfdt returned; strings are only read within that length.
 #include <salvage/dtb/dtb.h>
 
+#include <salvage/base/byte-order.h>
+
 #include <cstring>
 
 #include <libfdt.h>
@@ -14,10 +16,6 @@ namespace {
 constexpr int kRoot = 0;
 // FDT_MAX_NCELLS in libfdt: larger #address-cells / #size-cells are not valid.
 constexpr uint32_t kMaxValidCells = 4;
-
-uint32_t LoadBe32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-}
 
 // `n` (<= 2) big-endian cells at p.
 uint64_t LoadCells(const uint8_t* p, uint32_t n) {

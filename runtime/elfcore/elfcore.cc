@@ -1,10 +1,12 @@
 // salvage::elfcore — elfcorehdr parser, note helpers and dump planner.
 //
-// Layouts from the System V ABI (gABI) "Object Files" chapter and the ELF-64 Object File
-// Format 1.5: Elf32_Ehdr/Elf64_Ehdr, Elf32_Phdr/Elf64_Phdr. The offsets below are the
-// byte offsets of the fields salvage reads; every field is read byte by byte as
-// little-endian, so the buffer needs no alignment and the host's byte order is irrelevant.
+// The ELF layouts and constants are salvage/base/elf.h's; every field is read byte by
+// byte as little-endian, so the buffer needs no alignment and the host's byte order is
+// irrelevant.
 #include <salvage/elfcore/elfcore.h>
+
+#include <salvage/base/byte-order.h>
+#include <salvage/base/elf.h>
 
 #include <algorithm>
 #include <cstring>
@@ -12,64 +14,12 @@
 namespace salvage::elfcore {
 namespace {
 
-// e_ident (gABI "ELF Identification").
-constexpr size_t kEiNident = 16;
-constexpr size_t kEiClass = 4;
-constexpr size_t kEiData = 5;
-constexpr size_t kEiVersion = 6;
-constexpr uint8_t kElfMag[4] = {0x7f, 'E', 'L', 'F'};
-constexpr uint8_t kElfClass32 = 1;
-constexpr uint8_t kElfClass64 = 2;
-constexpr uint8_t kElfData2Lsb = 1;
-constexpr uint8_t kElfData2Msb = 2;
-constexpr uint32_t kEvCurrent = 1;
-// e_type and p_type values.
-constexpr uint16_t kEtCore = 4;
-constexpr uint32_t kPtLoad = 1;
-constexpr uint32_t kPtNote = 4;
-
-// Byte offsets of the header fields salvage reads, and the width of the class's
-// address/offset/size fields (Elf32_Addr/Off/Word: 4; Elf64_Addr/Off/Xword: 8).
-struct Layout {
-  size_t ehdr_size;
-  size_t e_type;       // Half
-  size_t e_machine;    // Half
-  size_t e_version;    // Word
-  size_t e_phoff;      // Off
-  size_t e_phentsize;  // Half
-  size_t e_phnum;      // Half
-  size_t phdr_size;
-  size_t p_type;       // Word
-  size_t p_offset;     // Off
-  size_t p_vaddr;      // Addr
-  size_t p_paddr;      // Addr
-  size_t p_memsz;      // Word (ELF32) / Xword (ELF64)
-  size_t word;         // bytes in Addr/Off/p_memsz
-};
-
-// Elf64_Ehdr: e_ident[16] e_type@16 e_machine@18 e_version@20 e_entry@24 e_phoff@32
-// e_shoff@40 e_flags@48 e_ehsize@52 e_phentsize@54 e_phnum@56 e_shentsize@58 e_shnum@60
-// e_shstrndx@62, 64 bytes. Elf64_Phdr: p_type@0 p_flags@4 p_offset@8 p_vaddr@16
-// p_paddr@24 p_filesz@32 p_memsz@40 p_align@48, 56 bytes.
-constexpr Layout kElf64{.ehdr_size = 64, .e_type = 16, .e_machine = 18, .e_version = 20,
-                        .e_phoff = 32, .e_phentsize = 54, .e_phnum = 56, .phdr_size = 56,
-                        .p_type = 0, .p_offset = 8, .p_vaddr = 16, .p_paddr = 24,
-                        .p_memsz = 40, .word = 8};
-// Elf32_Ehdr: e_ident[16] e_type@16 e_machine@18 e_version@20 e_entry@24 e_phoff@28
-// e_shoff@32 e_flags@36 e_ehsize@40 e_phentsize@42 e_phnum@44 e_shentsize@46 e_shnum@48
-// e_shstrndx@50, 52 bytes. Elf32_Phdr: p_type@0 p_offset@4 p_vaddr@8 p_paddr@12
-// p_filesz@16 p_memsz@20 p_flags@24 p_align@28, 32 bytes.
-constexpr Layout kElf32{.ehdr_size = 52, .e_type = 16, .e_machine = 18, .e_version = 20,
-                        .e_phoff = 28, .e_phentsize = 42, .e_phnum = 44, .phdr_size = 32,
-                        .p_type = 0, .p_offset = 4, .p_vaddr = 8, .p_paddr = 12,
-                        .p_memsz = 20, .word = 4};
-
-uint64_t LoadLe(const uint8_t* p, size_t n) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < n; ++i) v |= uint64_t{p[i]} << (8 * i);
-  return v;
-}
-uint16_t LoadLe16(const uint8_t* p) { return static_cast<uint16_t>(LoadLe(p, 2)); }
+// The ELF ABI: salvage/base/elf.h.
+using elf::kElf32;
+using elf::kElf64;
+using elf::kElfClass32;
+using elf::kElfClass64;
+using elf::Layout;
 
 constexpr Status Malformed(const char* what) { return Status(Error::kMalformed, what); }
 
@@ -241,22 +191,22 @@ namespace internal {
 
 Status ParseCoreHeader(std::span<const uint8_t> bytes, ProblemSink diag, CoreHeader* out) {
   out->Clear();
-  if (bytes.size() < kEiNident) return Malformed("elfcorehdr: shorter than its ELF header");
+  if (bytes.size() < elf::kEiNident) return Malformed("elfcorehdr: shorter than its ELF header");
   const uint8_t* b = bytes.data();
-  if (std::memcmp(b, kElfMag, sizeof(kElfMag)) != 0) return Malformed("elfcorehdr: no ELF magic");
-  const uint8_t elf_class = b[kEiClass];
+  if (std::memcmp(b, elf::kElfMag, sizeof(elf::kElfMag)) != 0) return Malformed("elfcorehdr: no ELF magic");
+  const uint8_t elf_class = b[elf::kEiClass];
   if (elf_class != kElfClass32 && elf_class != kElfClass64)
     return Malformed("elfcorehdr: EI_CLASS is neither ELFCLASS32 nor ELFCLASS64");
-  if (b[kEiData] == kElfData2Msb)
+  if (b[elf::kEiData] == elf::kElfData2Msb)
     return Status(Error::kUnsupported, "elfcorehdr: big-endian (ELFDATA2MSB) is not supported");
-  if (b[kEiData] != kElfData2Lsb) return Malformed("elfcorehdr: EI_DATA is neither ELFDATA2LSB nor ELFDATA2MSB");
+  if (b[elf::kEiData] != elf::kElfData2Lsb) return Malformed("elfcorehdr: EI_DATA is neither ELFDATA2LSB nor ELFDATA2MSB");
   const bool is64 = elf_class == kElfClass64;
   const Layout& l = is64 ? kElf64 : kElf32;
   if (bytes.size() < l.ehdr_size) return Malformed("elfcorehdr: shorter than its ELF header");
-  if (LoadLe16(b + l.e_type) != kEtCore) return Malformed("elfcorehdr: e_type is not ET_CORE");
+  if (LoadLe16(b + l.e_type) != elf::kEtCore) return Malformed("elfcorehdr: e_type is not ET_CORE");
   const uint32_t e_version = LoadLe32(b + l.e_version);
-  if (b[kEiVersion] != kEvCurrent || e_version != kEvCurrent)
-    diag.Problem(problem::kVersion, b[kEiVersion], e_version);  // harmless: go on
+  if (b[elf::kEiVersion] != elf::kEvCurrent || e_version != elf::kEvCurrent)
+    diag.Problem(problem::kVersion, b[elf::kEiVersion], e_version);  // harmless: go on
   if (LoadLe16(b + l.e_phentsize) != l.phdr_size)
     return Malformed("elfcorehdr: e_phentsize is not the program header size of its class");
   const uint16_t phnum = LoadLe16(b + l.e_phnum);
@@ -281,7 +231,7 @@ Status ParseCoreHeader(std::span<const uint8_t> bytes, ProblemSink diag, CoreHea
     const uint64_t vaddr = LoadLe(p + l.p_vaddr, l.word);
     const uint64_t paddr = LoadLe(p + l.p_paddr, l.word);
     const uint64_t memsz = LoadLe(p + l.p_memsz, l.word);
-    if (type == kPtNote) {
+    if (type == elf::kPtNote) {
       ++notes_seen;
       // The note buffer's physical address is p_offset (see elfcore.h).
       if (memsz == 0) {
@@ -293,7 +243,7 @@ Status ParseCoreHeader(std::span<const uint8_t> bytes, ProblemSink diag, CoreHea
       } else if (!out->notes.PushBack(PhysRange{offset, memsz})) {
         ++notes_dropped;
       }
-    } else if (type == kPtLoad) {
+    } else if (type == elf::kPtLoad) {
       if (memsz == 0) {
         diag.Problem(problem::kLoadEmpty, i, paddr);
       } else if (!Plausible(paddr, memsz, space_last)) {

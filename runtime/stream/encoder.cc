@@ -16,7 +16,7 @@ std::span<const uint8_t> AsBytes(std::string_view s) {
 bool IsZeroPage(std::span<const uint8_t> page) {
   const uint8_t* p = page.data();
   size_t n = page.size();
-  if (internal::IsAligned(p, 8)) {
+  if (IsAligned(p, 8)) {
     // Pages are page-aligned: tell the compiler, or strict-alignment targets load bytes.
     for (; n >= 64; n -= 64, p += 64) {
       uint64_t w[8];

@@ -17,6 +17,9 @@
 #include <string>
 #include <vector>
 
+#include <salvage/base/byte-order.h>
+#include <salvage/purgatory/params.h>
+
 #include "load/dump-file.h"
 #include "load/kexec.h"
 
@@ -154,9 +157,7 @@ class FakeKernel final : public Kernel {
   std::string root_;
 };
 
-inline void Put32(std::vector<uint8_t>& b, size_t off, uint32_t v) {
-  for (int i = 0; i < 4; ++i) b[off + i] = static_cast<uint8_t>(v >> (8 * i));
-}
+inline void Put32(std::vector<uint8_t>& b, size_t off, uint32_t v) { StoreLe32(&b[off], v); }
 
 /// A fake salvage image for `arch` ("aarch64", "arm", "riscv64"): the Linux header magic,
 /// the boot parameter block, `file_bytes` long, with footprint `footprint`.
@@ -179,7 +180,7 @@ inline std::vector<uint8_t> FakePurgatory(const std::string& arch) {
   if (arch == "aarch64") Put32(b, 0, 0x140000e0);
   if (arch == "arm") Put32(b, 0, 0xea0000de);
   if (arch == "riscv64") Put32(b, 0, 0x3800006f);
-  std::memcpy(&b[0x40], "SLVGPURG", 8);
+  std::memcpy(&b[purgatory::kParamsOffset], purgatory::kMagic.data(), purgatory::kMagic.size());
   return b;
 }
 

@@ -215,7 +215,8 @@ TEST_P(LoadTreeTest, DryRunEndToEnd) {
   std::vector<uint8_t> purg_file = testing::ReadBytes(blobs.purgatory);
   ASSERT_EQ(purg_file.size(), purg.bytes.size());
   std::vector<uint8_t> purg_code = purg.bytes;
-  std::memcpy(&purg_code[purgatory::kParamsOffset + 8], &purg_file[purgatory::kParamsOffset + 8], sizeof(params) - 8);
+  const size_t after_magic = purgatory::kParamsOffset + purgatory::kMagic.size();
+  std::memcpy(&purg_code[after_magic], &purg_file[after_magic], sizeof(params) - purgatory::kMagic.size());
   EXPECT_EQ(purg_code, purg_file);
 
   // The image: the file with the early console in its boot parameters.

@@ -32,7 +32,7 @@ TEST(DiskFormat, HeaderExampleOfTheSpec) {
       0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
   EXPECT_EQ(std::vector<uint8_t>(b.begin(), b.begin() + 80), want);
   for (size_t i = 80; i < 4092; ++i) ASSERT_EQ(b[i], 0) << i;
-  EXPECT_EQ(stream::LoadLe32(&b[4092]), 0x26611d44u);
+  EXPECT_EQ(LoadLe32(&b[4092]), 0x26611d44u);
 
   DumpHeader h;
   ASSERT_EQ(DecodeHeader(b, &h), BlockCheck::kOk);
@@ -58,7 +58,7 @@ TEST(DiskFormat, TrailerExampleOfTheSpec) {
       0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x30, 0x5f, 0x2a, 0x00, 0x00, 0x00, 0x00, 0x00,
       0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00};
   EXPECT_EQ(std::vector<uint8_t>(b.begin(), b.begin() + 40), want);
-  EXPECT_EQ(stream::LoadLe32(&b[4092]), 0x9b09e6f0u);
+  EXPECT_EQ(LoadLe32(&b[4092]), 0x9b09e6f0u);
   DumpTrailer back;
   ASSERT_EQ(DecodeTrailer(b, &back), BlockCheck::kOk);
   EXPECT_EQ(back.flags, kDumpComplete);
@@ -93,8 +93,8 @@ TEST(DiskFormat, DamagedBlocksAreTold) {
   EXPECT_EQ(DecodeHeader(bad, &h), BlockCheck::kBadCrc);
 
   auto reencode = [](Block blk, size_t off, uint64_t v, int bytes) {
-    for (int i = 0; i < bytes; ++i) blk[off + i] = static_cast<uint8_t>(v >> (8 * i));
-    stream::StoreLe32(&blk[dh::kCrc], BlockCrc(blk));
+    StoreLe(&blk[off], v, static_cast<size_t>(bytes));
+    StoreLe32(&blk[dh::kCrc], BlockCrc(blk));
     return blk;
   };
   EXPECT_EQ(DecodeHeader(reencode(b, dh::kVersion, 3, 2), &h), BlockCheck::kBadVersion);

@@ -10,19 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "salvage/base/byte-order.h"
 #include "salvage/stream/format.h"
 
 namespace salvage::blockdump::test {
 
-inline void Put16(std::vector<uint8_t>& d, size_t off, uint16_t v) {
-  for (int i = 0; i < 2; ++i) d[off + i] = static_cast<uint8_t>(v >> (8 * i));
-}
-inline void Put32(std::vector<uint8_t>& d, size_t off, uint32_t v) {
-  for (int i = 0; i < 4; ++i) d[off + i] = static_cast<uint8_t>(v >> (8 * i));
-}
-inline void Put64(std::vector<uint8_t>& d, size_t off, uint64_t v) {
-  for (int i = 0; i < 8; ++i) d[off + i] = static_cast<uint8_t>(v >> (8 * i));
-}
+inline void Put16(std::vector<uint8_t>& d, size_t off, uint16_t v) { StoreLe16(&d[off], v); }
+inline void Put32(std::vector<uint8_t>& d, size_t off, uint32_t v) { StoreLe32(&d[off], v); }
+inline void Put64(std::vector<uint8_t>& d, size_t off, uint64_t v) { StoreLe64(&d[off], v); }
 
 struct MbrPart {
   uint8_t type = 0;
@@ -77,7 +72,7 @@ struct GptGeometry {
 inline void FixGptHeaderCrc(std::vector<uint8_t>& disk, uint32_t ss) {
   const size_t h = ss;
   Put32(disk, h + 16, 0);
-  const uint32_t size = stream::LoadLe32(&disk[h + 12]);
+  const uint32_t size = LoadLe32(&disk[h + 12]);
   Put32(disk, h + 16, stream::Crc32IsoHdlc::Compute(std::span<const uint8_t>(&disk[h], size)));
 }
 

@@ -23,12 +23,6 @@ void Check(bool ok) {
   if (!ok) __builtin_trap();
 }
 
-uint64_t Le64(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= uint64_t{p[i]} << (8 * i);
-  return v;
-}
-
 bool Overlap(const PhysRange& a, const PhysRange& b) {
   if (a.size == 0 || b.size == 0) return false;
   uint64_t a_last = a.base + a.size - 1 < a.base ? ~uint64_t{0} : a.base + a.size - 1;
@@ -98,8 +92,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size >= 128) {
     const uint8_t* t = data + size - 128;
     for (int i = 0; i < 4; ++i) {
-      tail_memory[i] = PhysRange{Le64(t + 16 * i), Le64(t + 16 * i + 8)};
-      tail_reserved[i] = PhysRange{Le64(t + 64 + 16 * i), Le64(t + 64 + 16 * i + 8)};
+      tail_memory[i] = PhysRange{salvage::LoadLe64(t + 16 * i), salvage::LoadLe64(t + 16 * i + 8)};
+      tail_reserved[i] = PhysRange{salvage::LoadLe64(t + 64 + 16 * i), salvage::LoadLe64(t + 64 + 16 * i + 8)};
     }
   }
   const elfcore::PlanInput inputs[] = {{board_memory, board_reserved}, {tail_memory, tail_reserved}};

@@ -15,7 +15,7 @@ const char* Name();
 const char* Mode();
 
 /// The ELF e_machine and class of this architecture's kernels, for a dump whose
-/// elfcorehdr is unusable (EM_AARCH64 183 / 64, EM_ARM 40 / 32, EM_RISCV 243 / 64).
+/// elfcorehdr is unusable (EM_AARCH64 / 64, EM_ARM / 32, EM_RISCV / 64; salvage/base/elf.h).
 uint16_t ElfMachine();
 int ElfClass();
 

@@ -25,6 +25,7 @@
 
 #include <cstdint>
 
+#include <salvage/base/byte-order.h>
 #include <salvage/base/status.h>
 #include <salvage/drivers/clock.h>
 #include <salvage/drivers/io.h>
@@ -263,9 +264,9 @@ class Bcm2835Sdhost {
       for (uint32_t i = 0; i < words; ++i, ++done) {
         const uint32_t byte = done * 4;
         if (read) {
-          StoreLe(data.read_to + byte, io_.Read32(sdhost::Reg::kData));
+          StoreLe32(data.read_to + byte, io_.Read32(sdhost::Reg::kData));
         } else {
-          io_.Write32(sdhost::Reg::kData, LoadLe(data.write_from + byte));
+          io_.Write32(sdhost::Reg::kData, LoadLe32(data.write_from + byte));
         }
       }
     }
@@ -429,15 +430,6 @@ class Bcm2835Sdhost {
     return done();
   }
 
-  static uint32_t LoadLe(const uint8_t* p) {
-    return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
-  }
-  static void StoreLe(uint8_t* p, uint32_t v) {
-    p[0] = static_cast<uint8_t>(v);
-    p[1] = static_cast<uint8_t>(v >> 8);
-    p[2] = static_cast<uint8_t>(v >> 16);
-    p[3] = static_cast<uint8_t>(v >> 24);
-  }
 
   IoT io_;
   C* clock_;

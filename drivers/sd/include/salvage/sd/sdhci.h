@@ -26,6 +26,7 @@
 
 #include <cstdint>
 
+#include <salvage/base/byte-order.h>
 #include <salvage/base/status.h>
 #include <salvage/drivers/clock.h>
 #include <salvage/drivers/io.h>
@@ -391,9 +392,9 @@ class Sdhci {
         Write(sdhci::Reg::kInterruptStatus, ready);
         const uint32_t offset = block * data.block_size;
         if (read) {
-          for (uint32_t w = 0; w < words; ++w) StoreLe(data.read_to + offset + 4 * w, io_.Read32(sdhci::Reg::kBufferData));
+          for (uint32_t w = 0; w < words; ++w) StoreLe32(data.read_to + offset + 4 * w, io_.Read32(sdhci::Reg::kBufferData));
         } else {
-          for (uint32_t w = 0; w < words; ++w) io_.Write32(sdhci::Reg::kBufferData, LoadLe(data.write_from + offset + 4 * w));
+          for (uint32_t w = 0; w < words; ++w) io_.Write32(sdhci::Reg::kBufferData, LoadLe32(data.write_from + offset + 4 * w));
         }
       }
       out.blocks_done = data.blocks;
@@ -478,15 +479,6 @@ class Sdhci {
     out.response[3] = (r3 << 8) | (r2 >> 24);
   }
 
-  static uint32_t LoadLe(const uint8_t* p) {
-    return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
-  }
-  static void StoreLe(uint8_t* p, uint32_t v) {
-    p[0] = static_cast<uint8_t>(v);
-    p[1] = static_cast<uint8_t>(v >> 8);
-    p[2] = static_cast<uint8_t>(v >> 16);
-    p[3] = static_cast<uint8_t>(v >> 24);
-  }
 
   IoT io_;
   C* clock_;

@@ -14,6 +14,7 @@
 #include <span>
 
 #include "salvage/blockdump/extents.h"
+#include "salvage/base/byte-order.h"
 #include "salvage/stream/format.h"
 
 namespace salvage::blockdump {
@@ -123,21 +124,21 @@ constexpr void EncodeHeader(const DumpHeader& h, std::span<uint8_t, kBlockSize> 
   uint8_t* p = out.data();
   for (auto& b : out) b = 0;
   for (size_t i = 0; i < 8; ++i) p[dh::kMagic + i] = kHeaderMagic[i];
-  stream::StoreLe16(p + dh::kVersion, kDiskVersion);
-  stream::StoreLe16(p + dh::kBlockShift, kBlockShift);
-  stream::StoreLe32(p + dh::kState, h.state);
-  stream::StoreLe64(p + dh::kDumpId, h.dump_id);
-  stream::StoreLe64(p + dh::kAreaBytes, h.area_bytes);
-  stream::StoreLe64(p + dh::kStreamOffset, h.stream_offset);
-  stream::StoreLe64(p + dh::kStreamCapacity, h.stream_capacity);
-  stream::StoreLe64(p + dh::kTrailerOffset, h.trailer_offset);
-  stream::StoreLe32(p + dh::kSectorSize, h.extents.sector_size);
-  stream::StoreLe32(p + dh::kExtentCount, static_cast<uint32_t>(h.extents.size));
+  StoreLe16(p + dh::kVersion, kDiskVersion);
+  StoreLe16(p + dh::kBlockShift, kBlockShift);
+  StoreLe32(p + dh::kState, h.state);
+  StoreLe64(p + dh::kDumpId, h.dump_id);
+  StoreLe64(p + dh::kAreaBytes, h.area_bytes);
+  StoreLe64(p + dh::kStreamOffset, h.stream_offset);
+  StoreLe64(p + dh::kStreamCapacity, h.stream_capacity);
+  StoreLe64(p + dh::kTrailerOffset, h.trailer_offset);
+  StoreLe32(p + dh::kSectorSize, h.extents.sector_size);
+  StoreLe32(p + dh::kExtentCount, static_cast<uint32_t>(h.extents.size));
   for (size_t i = 0; i < h.extents.size; ++i) {
-    stream::StoreLe64(p + dh::kExtents + i * dh::kExtentSize, h.extents.items[i].first_lba);
-    stream::StoreLe64(p + dh::kExtents + i * dh::kExtentSize + 8, h.extents.items[i].count);
+    StoreLe64(p + dh::kExtents + i * dh::kExtentSize, h.extents.items[i].first_lba);
+    StoreLe64(p + dh::kExtents + i * dh::kExtentSize + 8, h.extents.items[i].count);
   }
-  stream::StoreLe32(p + dh::kCrc, BlockCrc(out));
+  StoreLe32(p + dh::kCrc, BlockCrc(out));
 }
 
 /// Serializes a trailer block (every byte of `out` is written).
@@ -145,13 +146,13 @@ constexpr void EncodeTrailer(const DumpTrailer& t, std::span<uint8_t, kBlockSize
   uint8_t* p = out.data();
   for (auto& b : out) b = 0;
   for (size_t i = 0; i < 8; ++i) p[dt::kMagic + i] = kTrailerMagic[i];
-  stream::StoreLe16(p + dt::kVersion, kDiskVersion);
-  stream::StoreLe16(p + dt::kBlockShift, kBlockShift);
-  stream::StoreLe32(p + dt::kFlags, t.flags);
-  stream::StoreLe64(p + dt::kDumpId, t.dump_id);
-  stream::StoreLe64(p + dt::kStreamBytes, t.stream_bytes);
-  stream::StoreLe64(p + dt::kAreaBytes, t.area_bytes);
-  stream::StoreLe32(p + dt::kCrc, BlockCrc(out));
+  StoreLe16(p + dt::kVersion, kDiskVersion);
+  StoreLe16(p + dt::kBlockShift, kBlockShift);
+  StoreLe32(p + dt::kFlags, t.flags);
+  StoreLe64(p + dt::kDumpId, t.dump_id);
+  StoreLe64(p + dt::kStreamBytes, t.stream_bytes);
+  StoreLe64(p + dt::kAreaBytes, t.area_bytes);
+  StoreLe32(p + dt::kCrc, BlockCrc(out));
 }
 
 /// How a block read back compares with what a reader expects.
@@ -171,24 +172,24 @@ constexpr BlockCheck DecodeHeader(std::span<const uint8_t, kBlockSize> in, DumpH
   for (size_t i = 0; i < 8; ++i) {
     if (p[dh::kMagic + i] != kHeaderMagic[i]) return BlockCheck::kNoMagic;
   }
-  if (!ChecksumMatches(stream::Crc32c::Compute(in.first(dh::kCrc)), stream::LoadLe32(p + dh::kCrc))) return BlockCheck::kBadCrc;
-  const uint16_t version = stream::LoadLe16(p + dh::kVersion);
+  if (!ChecksumMatches(stream::Crc32c::Compute(in.first(dh::kCrc)), LoadLe32(p + dh::kCrc))) return BlockCheck::kBadCrc;
+  const uint16_t version = LoadLe16(p + dh::kVersion);
   if (version < kOldestDiskVersion || version > kDiskVersion) return BlockCheck::kBadVersion;
   h->version = version;
-  h->state = stream::LoadLe32(p + dh::kState);
-  h->dump_id = stream::LoadLe64(p + dh::kDumpId);
-  h->area_bytes = stream::LoadLe64(p + dh::kAreaBytes);
-  h->stream_offset = stream::LoadLe64(p + dh::kStreamOffset);
-  h->stream_capacity = stream::LoadLe64(p + dh::kStreamCapacity);
-  h->trailer_offset = stream::LoadLe64(p + dh::kTrailerOffset);
-  h->extents.sector_size = stream::LoadLe32(p + dh::kSectorSize);
-  const uint32_t n = stream::LoadLe32(p + dh::kExtentCount);
-  if (stream::LoadLe16(p + dh::kBlockShift) != kBlockShift) return BlockCheck::kBadFields;
+  h->state = LoadLe32(p + dh::kState);
+  h->dump_id = LoadLe64(p + dh::kDumpId);
+  h->area_bytes = LoadLe64(p + dh::kAreaBytes);
+  h->stream_offset = LoadLe64(p + dh::kStreamOffset);
+  h->stream_capacity = LoadLe64(p + dh::kStreamCapacity);
+  h->trailer_offset = LoadLe64(p + dh::kTrailerOffset);
+  h->extents.sector_size = LoadLe32(p + dh::kSectorSize);
+  const uint32_t n = LoadLe32(p + dh::kExtentCount);
+  if (LoadLe16(p + dh::kBlockShift) != kBlockShift) return BlockCheck::kBadFields;
   if (n == 0 || n > kMaxExtents) return BlockCheck::kBadFields;
   h->extents.size = 0;
   for (size_t i = 0; i < n; ++i) {
-    h->extents.Add(stream::LoadLe64(p + dh::kExtents + i * dh::kExtentSize),
-                   stream::LoadLe64(p + dh::kExtents + i * dh::kExtentSize + 8));
+    h->extents.Add(LoadLe64(p + dh::kExtents + i * dh::kExtentSize),
+                   LoadLe64(p + dh::kExtents + i * dh::kExtentSize + 8));
   }
   // The extents must be a valid list on some device: check against the largest one.
   if (!CheckExtents(h->extents, ~uint64_t{0}).ok()) return BlockCheck::kBadFields;
@@ -208,14 +209,14 @@ constexpr BlockCheck DecodeTrailer(std::span<const uint8_t, kBlockSize> in, Dump
   for (size_t i = 0; i < 8; ++i) {
     if (p[dt::kMagic + i] != kTrailerMagic[i]) return BlockCheck::kNoMagic;
   }
-  if (!ChecksumMatches(stream::Crc32c::Compute(in.first(dt::kCrc)), stream::LoadLe32(p + dt::kCrc))) return BlockCheck::kBadCrc;
-  const uint16_t version = stream::LoadLe16(p + dt::kVersion);
+  if (!ChecksumMatches(stream::Crc32c::Compute(in.first(dt::kCrc)), LoadLe32(p + dt::kCrc))) return BlockCheck::kBadCrc;
+  const uint16_t version = LoadLe16(p + dt::kVersion);
   if (version < kOldestDiskVersion || version > kDiskVersion) return BlockCheck::kBadVersion;
-  t->flags = stream::LoadLe32(p + dt::kFlags);
-  t->dump_id = stream::LoadLe64(p + dt::kDumpId);
-  t->stream_bytes = stream::LoadLe64(p + dt::kStreamBytes);
-  t->area_bytes = stream::LoadLe64(p + dt::kAreaBytes);
-  if (stream::LoadLe16(p + dt::kBlockShift) != kBlockShift) return BlockCheck::kBadFields;
+  t->flags = LoadLe32(p + dt::kFlags);
+  t->dump_id = LoadLe64(p + dt::kDumpId);
+  t->stream_bytes = LoadLe64(p + dt::kStreamBytes);
+  t->area_bytes = LoadLe64(p + dt::kAreaBytes);
+  if (LoadLe16(p + dt::kBlockShift) != kBlockShift) return BlockCheck::kBadFields;
   const uint32_t ends = t->flags & (kDumpComplete | kDumpTruncated);
   if (ends != kDumpComplete && ends != kDumpTruncated) return BlockCheck::kBadFields;
   return BlockCheck::kOk;

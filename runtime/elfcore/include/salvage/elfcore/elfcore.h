@@ -42,6 +42,8 @@
 #include <string_view>
 #include <type_traits>
 
+#include <salvage/base/byte-order.h>
+#include <salvage/base/elf.h>
 #include <salvage/base/phys.h>
 #include <salvage/base/status.h>
 
@@ -68,12 +70,11 @@ inline constexpr uint64_t kMaxNoteSegmentSize = uint64_t{1} << 20;
 
 // ---- ELF constants used by callers ------------------------------------------------------
 
-/// e_machine values of salvage's targets (gABI EM_*).
-inline constexpr uint16_t kEmArm = 40;
-inline constexpr uint16_t kEmAarch64 = 183;
-inline constexpr uint16_t kEmRiscv = 243;
-/// Note type of a CPU's registers at the crash (include/uapi/linux/elf.h NT_PRSTATUS).
-inline constexpr uint32_t kNtPrstatus = 1;
+/// e_machine values of salvage's targets and NT_PRSTATUS, from salvage/base/elf.h.
+using elf::kEmAarch64;
+using elf::kEmArm;
+using elf::kEmRiscv;
+using elf::kNtPrstatus;
 /// Note names (without the NUL that namesz counts).
 inline constexpr std::string_view kCoreNoteName = "CORE";
 inline constexpr std::string_view kVmcoreinfoNoteName = "VMCOREINFO";
@@ -328,13 +329,10 @@ Result<CoreHeader> ParseCoreHeader(std::span<const uint8_t> bytes, D& diag) {
 // ---- notes -----------------------------------------------------------------------------
 
 /// Size of an Elf32_Nhdr / Elf64_Nhdr: namesz, descsz, type, each 32 bits.
-inline constexpr size_t kNoteHeaderSize = 12;
+inline constexpr size_t kNoteHeaderSize = elf::kNhdrSize;
 
 namespace internal {
 
-constexpr uint32_t LoadLe32(const uint8_t* p) {
-  return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
-}
 constexpr uint64_t AlignUp4(uint64_t v) { return (v + 3) & ~uint64_t{3}; }
 
 template <class Fn>
@@ -377,9 +375,9 @@ Status ForEachNote(std::span<const uint8_t> bytes, Fn fn) {
       return Status::Ok();
     }
     const uint8_t* h = bytes.data() + pos;
-    const uint32_t namesz = internal::LoadLe32(h);
-    const uint32_t descsz = internal::LoadLe32(h + 4);
-    const uint32_t type = internal::LoadLe32(h + 8);
+    const uint32_t namesz = LoadLe32(h + elf::kNNamesz);
+    const uint32_t descsz = LoadLe32(h + elf::kNDescsz);
+    const uint32_t type = LoadLe32(h + elf::kNType);
     if (namesz == 0) return Status::Ok();
     // 64-bit arithmetic: pos < 2^63 and the sizes are 32-bit, so nothing wraps.
     const uint64_t name_begin = pos + kNoteHeaderSize;

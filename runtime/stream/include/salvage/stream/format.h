@@ -11,7 +11,7 @@
 // (the digest of the whole dump), written from the public XXH64 specification
 // (github.com/Cyan4973/xxHash, doc/xxhash_spec.md, "XXH64 Algorithm Description").
 //
-// Freestanding: only <array> <cstddef> <cstdint> <span> <type_traits>.
+// Freestanding: only <array> <cstddef> <cstdint> <span> <type_traits> and runtime/base.
 #pragma once
 
 #include <array>
@@ -20,63 +20,14 @@
 #include <span>
 #include <type_traits>
 
+#include "salvage/base/byte-order.h"
+#include "salvage/base/elf.h"
 #include "salvage/base/fuzzing.h"
 #include "salvage/base/phys.h"
 
 namespace salvage::stream {
 
-// ---------------------------------------------------------------------------------------
-// Little-endian byte access. Written as byte shifts so they are constexpr and independent
-// of alignment; compilers turn them into single loads/stores on little-endian CPUs.
-
-constexpr void StoreLe16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v);
-  p[1] = static_cast<uint8_t>(v >> 8);
-}
-constexpr void StoreLe32(uint8_t* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-constexpr void StoreLe64(uint8_t* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-constexpr uint16_t LoadLe16(const uint8_t* p) {
-  return static_cast<uint16_t>(p[0] | (p[1] << 8));
-}
-constexpr uint32_t LoadLe32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
-         (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
-}
-constexpr uint64_t LoadLe64(const uint8_t* p) {
-  return static_cast<uint64_t>(LoadLe32(p)) | (static_cast<uint64_t>(LoadLe32(p + 4)) << 32);
-}
-
-namespace internal {
-// Loads from an address known to be aligned to the load's size. On strict-alignment
-// targets (arm64 with -mstrict-align, armv7 with -mno-unaligned-access) the byte-shift
-// loads above stay byte loads, since the compiler cannot prove alignment; pages are
-// page-aligned, so the hot loops check once and then use these. __builtin_memcpy, not
-// std::memcpy: -ffreestanding implies -fno-builtin, which would make every load a call.
-// Not constexpr: callers use them only when !std::is_constant_evaluated().
-inline bool IsAligned(const uint8_t* p, size_t align) {
-  return (reinterpret_cast<uintptr_t>(p) & (align - 1)) == 0;
-}
-inline uint32_t LoadLe32Aligned(const uint8_t* p) {
-  uint32_t v;
-  __builtin_memcpy(&v, __builtin_assume_aligned(p, 4), sizeof(v));
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-  v = __builtin_bswap32(v);
-#endif
-  return v;
-}
-inline uint64_t LoadLe64Aligned(const uint8_t* p) {
-  uint64_t v;
-  __builtin_memcpy(&v, __builtin_assume_aligned(p, 8), sizeof(v));
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-  v = __builtin_bswap64(v);
-#endif
-  return v;
-}
-}  // namespace internal
+// Little-endian byte access: salvage/base/byte-order.h.
 
 // ---------------------------------------------------------------------------------------
 // CRC-32, reflected (LSB-first) variants, slicing-by-8 with tables built at compile time.
@@ -123,8 +74,8 @@ struct Crc32Reflected {
     uint32_t c = ~crc;
     const uint8_t* p = data.data();
     size_t n = data.size();
-    for (; n > 0 && !internal::IsAligned(p, 8); ++p, --n) c = (c >> 8) ^ t[0][(c ^ *p) & 0xff];
-    for (; n >= 8; p += 8, n -= 8) c = Eight(c, internal::LoadLe32Aligned(p), internal::LoadLe32Aligned(p + 4));
+    for (; n > 0 && !IsAligned(p, 8); ++p, --n) c = (c >> 8) ^ t[0][(c ^ *p) & 0xff];
+    for (; n >= 8; p += 8, n -= 8) c = Eight(c, LoadLe32Aligned(p), LoadLe32Aligned(p + 4));
     for (; n > 0; ++p, --n) c = (c >> 8) ^ t[0][(c ^ *p) & 0xff];
     return ~c;
   }
@@ -177,14 +128,14 @@ class Xxh64 {
       Stripe(buf_.data());
       buffered_ = 0;
     }
-    if (!std::is_constant_evaluated() && internal::IsAligned(p, 8)) {
+    if (!std::is_constant_evaluated() && IsAligned(p, 8)) {
       // Accumulators in locals, so they stay in registers across the loop.
       uint64_t a0 = acc_[0], a1 = acc_[1], a2 = acc_[2], a3 = acc_[3];
       for (; n >= 32; p += 32, n -= 32) {
-        a0 = Round(a0, internal::LoadLe64Aligned(p));
-        a1 = Round(a1, internal::LoadLe64Aligned(p + 8));
-        a2 = Round(a2, internal::LoadLe64Aligned(p + 16));
-        a3 = Round(a3, internal::LoadLe64Aligned(p + 24));
+        a0 = Round(a0, LoadLe64Aligned(p));
+        a1 = Round(a1, LoadLe64Aligned(p + 8));
+        a2 = Round(a2, LoadLe64Aligned(p + 16));
+        a3 = Round(a3, LoadLe64Aligned(p + 24));
       }
       acc_ = {a0, a1, a2, a3};
     }
@@ -524,15 +475,15 @@ struct LoadSegment {
   uint64_t size = 0;
 };
 
-/// ELF constants the header carries (from the ELF gABI).
-inline constexpr uint8_t kElfClass32 = 1;
-inline constexpr uint8_t kElfClass64 = 2;
-inline constexpr uint8_t kElfDataLsb = 1;
-inline constexpr uint8_t kElfDataMsb = 2;
-inline constexpr uint16_t kEmArm = 40;
-inline constexpr uint16_t kEmX86_64 = 62;
-inline constexpr uint16_t kEmAarch64 = 183;
-inline constexpr uint16_t kEmRiscv = 243;
+/// ELF constants the header carries: salvage/base/elf.h's.
+using elf::kElfClass32;
+using elf::kElfClass64;
+inline constexpr uint8_t kElfDataLsb = elf::kElfData2Lsb;
+inline constexpr uint8_t kElfDataMsb = elf::kElfData2Msb;
+using elf::kEmAarch64;
+using elf::kEmArm;
+using elf::kEmRiscv;
+using elf::kEmX86_64;
 
 /// Limits a decoder checks in a header (docs/stream-format.md §8.2), far above what the
 /// image sends (elfcore's kMaxPlanRanges, kMaxLoads and kMaxNotes are 256, 256, 128),
