@@ -11,17 +11,9 @@
 
 #include "emit.h"
 #include "old-memory.h"
+#include "virtio-blk-device.h"
 
 namespace salvage::capture::debug {
-namespace {
-
-struct ArchDmaBarrier {
-  static void Write() { arch::DmaWriteBarrier(); }
-  static void Read() { arch::DmaReadBarrier(); }
-};
-
-}  // namespace
-
 void CopyBench(const CaptureInput& in, const CapturePlan& plan) {
   const std::span<uint8_t> dst = SinkMemory();
   uint64_t copied = 0, sum = 0;
@@ -45,8 +37,7 @@ void CopyBench(const CaptureInput& in, const CapturePlan& plan) {
 }
 
 void LeaveVirtioWritesQueued(uint64_t base, const virtio::DmaMemory& dma) {
-  virtio::VirtioBlk<virtio::VirtioMmio<devices::Mmio>, ArchDmaBarrier> first(
-      virtio::VirtioMmio<devices::Mmio>(devices::Mmio(base)), dma);
+  MmioVirtioBlk first(virtio::VirtioMmio<devices::Mmio>(devices::Mmio(base)), dma);
   if (!first.Init().ok()) return;
   const std::span<uint8_t> junk = SinkMemory();
   for (uint8_t& b : junk) b = 0xbb;

@@ -10,6 +10,7 @@
 
 #include "block-emit.h"
 #include "debug.h"
+#include "virtio-blk-device.h"
 #include "sinks.h"
 
 namespace salvage::capture {
@@ -18,12 +19,6 @@ namespace {
 // The virtqueues' memory.
 constexpr size_t kVirtioDmaBytes = 16 * 1024;
 alignas(4096) constinit uint8_t g_virtio_dma[kVirtioDmaBytes];
-
-struct ArchDmaBarrier {
-  static void Write() { arch::DmaWriteBarrier(); }
-  static void Read() { arch::DmaReadBarrier(); }
-};
-using Blk = virtio::VirtioBlk<virtio::VirtioMmio<devices::Mmio>, ArchDmaBarrier>;
 
 // The device ID of a virtio-mmio transport (0 when it is not one).
 uint32_t ProbeVirtio(uint64_t base) {
@@ -42,7 +37,7 @@ Status EmitToVirtioBlk(const CaptureInput& in, const CapturePlan& plan) {
   const virtio::DmaMemory dma{std::span<uint8_t>(g_virtio_dma, sizeof(g_virtio_dma)), 0};
   if (in.options->debug_virtio_busy) debug::LeaveVirtioWritesQueued(where.base, dma);
 
-  Blk blk(virtio::VirtioMmio<devices::Mmio>(devices::Mmio(where.base)), dma);
+  MmioVirtioBlk blk(virtio::VirtioMmio<devices::Mmio>(devices::Mmio(where.base)), dma);
   SALVAGE_TRY(blk.Init());
   console::Printf("salvage: virtio-blk at 0x%llx (virtio-mmio version %u), %llu sectors of %u bytes, %u requests in flight%s\n",
                   static_cast<unsigned long long>(where.base), static_cast<unsigned>(blk.transport().Version()),

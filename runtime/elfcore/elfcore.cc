@@ -317,10 +317,10 @@ Status MakePlan(const CoreHeader* header, const PlanInput& given, ProblemSink di
 Result<uint64_t> CoreHeaderSize(std::span<const uint8_t> first_bytes) {
   if (first_bytes.size() < kCoreHeaderProbeSize) return Malformed("elfcorehdr: shorter than its ELF header");
   const uint8_t* b = first_bytes.data();
-  if (std::memcmp(b, kElfMag, sizeof(kElfMag)) != 0) return Malformed("elfcorehdr: no ELF magic");
-  if (b[kEiClass] != kElfClass32 && b[kEiClass] != kElfClass64)
+  if (std::memcmp(b, elf::kElfMag, sizeof(elf::kElfMag)) != 0) return Malformed("elfcorehdr: no ELF magic");
+  if (b[elf::kEiClass] != elf::kElfClass32 && b[elf::kEiClass] != elf::kElfClass64)
     return Malformed("elfcorehdr: EI_CLASS is neither ELFCLASS32 nor ELFCLASS64");
-  const Layout& l = b[kEiClass] == kElfClass64 ? kElf64 : kElf32;
+  const elf::Layout& l = b[elf::kEiClass] == elf::kElfClass64 ? elf::kElf64 : elf::kElf32;
   if (LoadLe16(b + l.e_phentsize) != l.phdr_size)
     return Malformed("elfcorehdr: e_phentsize is not the program header size of its class");
   const uint64_t phoff = LoadLe(b + l.e_phoff, l.word);
