@@ -391,6 +391,19 @@ Expected<std::vector<CardExtent>> CardExtentsFromMap(std::span<const FileExtent>
                 ". Delete it and run salvage load again when the file system has more contiguous free space (a "
                 "fresh or less fragmented file system), use a smaller --file-size, or give the dump a partition of "
                 "its own (--sink sd --target mbr:N or gpt-name:NAME)");
+  // Two parts of the file on the same sectors (a file system that does not flag them
+  // FIEMAP_EXTENT_SHARED, or a damaged one) would have the image write one part of the
+  // dump over another.
+  for (size_t i = 0; i < out.size(); ++i) {
+    for (size_t j = i + 1; j < out.size(); ++j) {
+      const CardExtent& a = out[i];
+      const CardExtent& b = out[j];
+      if (a.first < b.first + b.count && b.first < a.first + a.count)
+        return Fail(path + ": FIEMAP puts two parts of it on the same card sectors (" + std::to_string(a.first) +
+                    "+" + std::to_string(a.count) + " and " + std::to_string(b.first) + "+" +
+                    std::to_string(b.count) + "), so the dump would overwrite itself" + again);
+    }
+  }
   return out;
 }
 

@@ -319,6 +319,12 @@ TEST(DumpFileExtentsTest, HolesMisalignmentAndStrayExtentsAreRefused) {
   auto odd = CardExtentsFromMap(std::vector<FileExtent>{{0, 0x100100 + 7, kMiB, 0}}, kMiB, Card(), "/f");
   ASSERT_FALSE(odd.ok());
   EXPECT_TRUE(Has(odd.error(), "are not in whole 512-byte sectors")) << odd.error();
+  // Two parts of the file on the same sectors (found by the fuzzer: the image's target
+  // parser refuses overlapping extents, and the dump would overwrite itself).
+  auto twice = CardExtentsFromMap(std::vector<FileExtent>{{0, 0x100000, kMiB, 0}, {kMiB, 0x180000, kMiB, 0}},
+                                  2 * kMiB, Card(), "/f");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_TRUE(Has(twice.error(), "/f: FIEMAP puts two parts of it on the same card sectors")) << twice.error();
   auto outside = CardExtentsFromMap(std::vector<FileExtent>{{0, 61988864ull * 512, kMiB, 0}}, kMiB, Card(), "/f");
   ASSERT_FALSE(outside.ok());
   EXPECT_TRUE(Has(outside.error(), "outside /dev/mmcblk0p2")) << outside.error();
