@@ -53,24 +53,14 @@ constinit bool g_reset_on_stop = false;
   Stop();
 }
 
-console::Kind ToConsoleKind(devices::UartKind k) {
-  switch (k) {
-    case devices::UartKind::kPl011: return console::Kind::kPl011;
-    case devices::UartKind::kNs16550: return console::Kind::kNs16550;
-    case devices::UartKind::kBcm2835Aux: return console::Kind::kBcm2835Aux;
-    case devices::UartKind::kNone: break;
-  }
-  return console::Kind::kNone;
-}
-
 // The early console from the boot parameter block, used until the DTB names one.
 void SelectEarlyConsole() {
   const boot::BootParams& p = salvage_boot_params;
   if (p.version != boot::kBootParamsVersion || p.earlycon_base == 0) return;
   uart::Config cfg{p.earlycon_base, 0, p.earlycon_reg_shift, p.earlycon_reg_io_width};
   switch (static_cast<boot::EarlyConsoleKind>(p.earlycon_kind)) {
-    case boot::EarlyConsoleKind::kPl011: (void)console::Select(console::Kind::kPl011, cfg); break;
-    case boot::EarlyConsoleKind::kNs16550: (void)console::Select(console::Kind::kNs16550, cfg); break;
+    case boot::EarlyConsoleKind::kPl011: (void)console::Select(devices::UartDriverOf<uart::Pl011>, cfg); break;
+    case boot::EarlyConsoleKind::kNs16550: (void)console::Select(devices::UartDriverOf<uart::Ns16550>, cfg); break;
     case boot::EarlyConsoleKind::kNone: break;
   }
 }
@@ -149,8 +139,8 @@ extern "C" [[noreturn]] void SalvageMain(uintptr_t dtb, uintptr_t load_address, 
   dtb::Dtb& tree = opened.value();
 
   const devices::ConsoleChoice choice = devices::ChooseConsole(tree);
-  if (choice.kind != devices::UartKind::kNone) {
-    if (Status s = console::Select(ToConsoleKind(choice.kind), choice.config); !s.ok()) {
+  if (choice.driver != uart::kNoDriver) {
+    if (Status s = console::Select(choice.driver, choice.config); !s.ok()) {
       console::Printf("salvage: warning: console init: %s\n", s.what());
     }
   }
@@ -206,7 +196,7 @@ extern "C" [[noreturn]] void SalvageMain(uintptr_t dtb, uintptr_t load_address, 
   if (!usable_walk.ok()) WarnDtb(tree, usable_walk);
   if (usable == 0 && usable_walk.ok()) console::Write("salvage: usable-memory-range none\n");
 
-  if (choice.kind != devices::UartKind::kNone) {
+  if (choice.driver != uart::kNoDriver) {
     char path[128];
     tree.NodePath(choice.node, path, sizeof(path));
     console::Printf("salvage: console %s 0x%llx %s (%s)\n", console::DriverName(),

@@ -23,7 +23,7 @@ void ClearConsole() { Line().clear(); }
 
 namespace console {
 
-Status Select(Kind, const uart::Config&) { return Status::Ok(); }
+Status Select(uart::Driver, const uart::Config&) { return Status::Ok(); }
 const char* DriverName() { return "fake"; }
 void Write(std::string_view text) { Line().insert(Line().end(), text.begin(), text.end()); }
 void Printf(const char* format, ...) {

@@ -115,11 +115,11 @@ std::string DefaultBlob(const char* base, const char* ext, const ArchInfo& arch)
 // 0 (none) for any UART they have no driver for, which the image may still drive.
 ConsoleParams ConsoleFrom(const devices::ConsoleChoice& c) {
   ConsoleParams p;
-  if (c.kind == devices::UartKind::kPl011) {
+  if (c.driver == devices::UartDriverOf<uart::Pl011>) {
     p.kind = 1;
-  } else if (c.kind == devices::UartKind::kNs16550) {
+  } else if (c.driver == devices::UartDriverOf<uart::Ns16550>) {
     p.kind = 2;
-  } else if (c.kind == devices::UartKind::kBcm2835Aux) {
+  } else if (c.driver == devices::UartDriverOf<uart::MiniUart>) {
     p.kind = 3;  // the purgatory's only: the image's early console has no mini-UART kind
   } else {
     return p;
@@ -137,10 +137,10 @@ ConsoleParams ChooseConsoleIn(const std::vector<uint8_t>& dtb_bytes, std::string
   auto dtb = dtb::Dtb::Open(dtb_bytes.data(), dtb_bytes.size());
   if (!dtb.ok()) return {};
   const devices::ConsoleChoice c = devices::ChooseConsole(*dtb);
-  if (c.kind == devices::UartKind::kNone) return {};
+  if (c.driver == uart::kNoDriver) return {};
   char path[256];
   dtb->NodePath(c.node, path, sizeof(path));
-  *text = std::string(devices::UartKindName(c.kind)) + " at " + Hex(c.config.base) + " (" + path + ", " + c.how + ")";
+  *text = std::string(devices::UartDriverName(c.driver)) + " at " + Hex(c.config.base) + " (" + path + ", " + c.how + ")";
   const ConsoleParams p = ConsoleFrom(c);
   if (p.kind == 0) *text += "; the purgatory cannot report a damaged segment on it";
   return p;

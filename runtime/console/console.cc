@@ -6,15 +6,13 @@
 #include <variant>
 
 #include <salvage/devices/mmio.h>
-#include <salvage/uart/bcm2835-aux.h>
-#include <salvage/uart/ns16550.h>
-#include <salvage/uart/pl011.h>
+#include <salvage/uart/all.h>
 
 namespace salvage::console {
 namespace {
 
 using devices::Mmio;
-using AnyUart = std::variant<uart::Null, uart::Pl011<Mmio>, uart::Ns16550<Mmio>, uart::MiniUart<Mmio>>;
+using AnyUart = uart::Drivers<Mmio>;
 
 // Zero-initialised: the null UART until Select(). No constructor runs at boot.
 constinit AnyUart g_uart;
@@ -30,13 +28,17 @@ void Put(char c) {
 
 }  // namespace
 
-Status Select(Kind kind, const uart::Config& cfg) {
-  switch (kind) {
-    case Kind::kPl011: g_uart.emplace<uart::Pl011<Mmio>>(Mmio(cfg.base), cfg); break;
-    case Kind::kNs16550: g_uart.emplace<uart::Ns16550<Mmio>>(Mmio(cfg.base), cfg); break;
-    case Kind::kBcm2835Aux: g_uart.emplace<uart::MiniUart<Mmio>>(Mmio(cfg.base), Mmio(cfg.aux_base), cfg); break;
-    case Kind::kNone: g_uart.emplace<uart::Null>(); break;
-  }
+Status Select(uart::Driver driver, const uart::Config& cfg) {
+  if (static_cast<size_t>(driver) >= std::variant_size_v<AnyUart>) driver = uart::kNoDriver;
+  uart::WithDriverType<AnyUart>(driver, [&]<class T>(std::type_identity<T>) {
+    if constexpr (std::is_constructible_v<T, Mmio, Mmio, const uart::Config&>) {
+      g_uart.emplace<T>(Mmio(cfg.base), Mmio(cfg.aux_base), cfg);  // its registers and a second block (AUX)
+    } else if constexpr (std::is_constructible_v<T, Mmio, const uart::Config&>) {
+      g_uart.emplace<T>(Mmio(cfg.base), cfg);
+    } else {
+      g_uart.emplace<T>();  // the null UART
+    }
+  });
   return std::visit([](auto& u) { return u.Init(); }, g_uart);
 }
 

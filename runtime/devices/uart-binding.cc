@@ -24,35 +24,25 @@ uint64_t AuxBlockBase(const dtb::Dtb& dtb, int uart) {
 
 }  // namespace
 
-const char* UartKindName(UartKind kind) {
-  switch (kind) {
-    case UartKind::kNone: return "none";
-    case UartKind::kPl011: return "pl011";
-    case UartKind::kNs16550: return "ns16550";
-    case UartKind::kBcm2835Aux: return "bcm2835-aux";
+UartDriver MatchUart(const dtb::Dtb& dtb, int node) {
+  for (const uart::Compatible& entry : kUartCompatibles) {
+    if (dtb.IsCompatible(node, entry.compatible)) return entry.driver;
   }
-  return "?";
+  return uart::kNoDriver;
 }
 
-UartKind MatchUart(const dtb::Dtb& dtb, int node) {
-  for (const UartCompatible& entry : kUartCompatibles) {
-    if (dtb.IsCompatible(node, entry.compatible)) return entry.kind;
-  }
-  return UartKind::kNone;
-}
-
-Result<uart::Config> UartConfigFromNode(const dtb::Dtb& dtb, int node, UartKind kind) {
+Result<uart::Config> UartConfigFromNode(const dtb::Dtb& dtb, int node, UartDriver driver) {
   uart::Config config;
   SALVAGE_ASSIGN_OR_RETURN(config.base, dtb.TranslateRegAddress(node, 0));
   // Only a hint for setting the baud rate; a console without it still works.
   if (Result<uint32_t> clock = dtb.FixedClockRate(node); clock.ok()) {
     config.clock_hz = *clock;
   }
-  if (kind == UartKind::kBcm2835Aux) {
+  if (driver == UartDriverOf<uart::MiniUart>) {
     config.aux_base = AuxBlockBase(dtb, node);
     return config;
   }
-  if (kind != UartKind::kNs16550) return config;
+  if (driver != UartDriverOf<uart::Ns16550>) return config;
 
   if (Result<uint32_t> shift = dtb.GetU32(node, "reg-shift"); shift.ok()) {
     if (*shift > 31) return Status(Error::kUnsupported, "uart: reg-shift is larger than 31");
@@ -78,31 +68,31 @@ ConsoleChoice ChooseConsole(const dtb::Dtb& dtb) {
     choice.stdout_path_status = node.status();
   } else if (!dtb.IsEnabled(*node)) {
     choice.stdout_path_status = Status(Error::kUnsupported, "uart: the stdout-path node is disabled");
-  } else if (UartKind kind = MatchUart(dtb, *node); kind == UartKind::kNone) {
+  } else if (UartDriver driver = MatchUart(dtb, *node); driver == uart::kNoDriver) {
     choice.stdout_path_status =
         Status(Error::kUnsupported, "uart: the stdout-path node is not a UART salvage drives");
-  } else if (Result<uart::Config> config = UartConfigFromNode(dtb, *node, kind); !config.ok()) {
+  } else if (Result<uart::Config> config = UartConfigFromNode(dtb, *node, driver); !config.ok()) {
     choice.stdout_path_status = config.status();
   } else {
-    choice.kind = kind;
+    choice.driver = driver;
     choice.config = *config;
     choice.node = *node;
     choice.how = "stdout-path";
     return choice;
   }
 
-  for (const UartCompatible& entry : kUartCompatibles) {
+  for (const uart::Compatible& entry : kUartCompatibles) {
     dtb.ForEachCompatible(entry.compatible, [&](int node) {
       if (!dtb.IsEnabled(node)) return true;
-      Result<uart::Config> config = UartConfigFromNode(dtb, node, entry.kind);
+      Result<uart::Config> config = UartConfigFromNode(dtb, node, entry.driver);
       if (!config.ok()) return true;
-      choice.kind = entry.kind;
+      choice.driver = entry.driver;
       choice.config = *config;
       choice.node = node;
       choice.how = "first compatible node";
       return false;
     });
-    if (choice.kind != UartKind::kNone) break;
+    if (choice.driver != uart::kNoDriver) break;
   }
   return choice;
 }

@@ -69,18 +69,19 @@ std::string Path(const Dtb& dtb, int node) {
   return buf;
 }
 
-TEST(UartKindName, Names) {
-  EXPECT_STREQ(UartKindName(UartKind::kNone), "none");
-  EXPECT_STREQ(UartKindName(UartKind::kPl011), "pl011");
-  EXPECT_STREQ(UartKindName(UartKind::kNs16550), "ns16550");
-  EXPECT_STREQ(UartKindName(UartKind::kBcm2835Aux), "bcm2835-aux");
+TEST(UartDriverName, Names) {
+  EXPECT_STREQ(UartDriverName(uart::kNoDriver), "none");
+  EXPECT_STREQ(UartDriverName(UartDriverOf<uart::Pl011>), "pl011");
+  EXPECT_STREQ(UartDriverName(UartDriverOf<uart::Ns16550>), "ns16550");
+  EXPECT_STREQ(UartDriverName(UartDriverOf<uart::MiniUart>), "bcm2835-aux");
+  EXPECT_STREQ(UartDriverName(UartDriver(200)), "?");
 }
 
 TEST(ChooseConsole, VirtAarch64Pl011FromStdoutPath) {
   Blob b("virt-aarch64");
   Dtb dtb = b.Open();
   ConsoleChoice c = ChooseConsole(dtb);
-  EXPECT_EQ(c.kind, UartKind::kPl011);
+  EXPECT_EQ(c.driver, UartDriverOf<uart::Pl011>);
   EXPECT_STREQ(c.how, "stdout-path");
   EXPECT_EQ(Path(dtb, c.node), "/pl011@9000000");
   EXPECT_EQ(c.config.base, 0x09000000u);
@@ -94,7 +95,7 @@ TEST(ChooseConsole, VirtRiscv64Ns16550aFromStdoutPathWithOptions) {
   Blob b("virt-riscv64");
   Dtb dtb = b.Open();
   ConsoleChoice c = ChooseConsole(dtb);
-  EXPECT_EQ(c.kind, UartKind::kNs16550);
+  EXPECT_EQ(c.driver, UartDriverOf<uart::Ns16550>);
   EXPECT_STREQ(c.how, "stdout-path");
   EXPECT_EQ(Path(dtb, c.node), "/soc/serial@10000000");
   EXPECT_EQ(c.config.base, 0x10000000u);
@@ -107,7 +108,7 @@ TEST(ChooseConsole, Raspi3StdoutPathSelectsTheMiniUart) {
   Blob b("raspi3-arm");
   Dtb dtb = b.Open();
   ConsoleChoice c = ChooseConsole(dtb);
-  EXPECT_EQ(c.kind, UartKind::kBcm2835Aux);
+  EXPECT_EQ(c.driver, UartDriverOf<uart::MiniUart>);
   EXPECT_STREQ(c.how, "stdout-path");
   EXPECT_EQ(Path(dtb, c.node), "/soc/serial@7e215040");
   EXPECT_EQ(c.config.base, 0x3f215040u);
@@ -121,7 +122,7 @@ TEST(ChooseConsole, Raspi3FallsBackFromADisabledMiniUartToPl011) {
   b.SetString("/soc/serial@7e215040", "status", "disabled");
   Dtb dtb = b.Open();
   ConsoleChoice c = ChooseConsole(dtb);
-  EXPECT_EQ(c.kind, UartKind::kPl011);
+  EXPECT_EQ(c.driver, UartDriverOf<uart::Pl011>);
   EXPECT_STREQ(c.how, "first compatible node");
   EXPECT_EQ(Path(dtb, c.node), "/soc/serial@7e201000");
   EXPECT_EQ(c.config.base, 0x3f201000u);
@@ -132,7 +133,7 @@ TEST(ChooseConsole, Raspi3bSerial1IsTheMiniUartWithItsAuxBlock) {
   Blob b("raspi3b-arm64");
   Dtb dtb = b.Open();
   ConsoleChoice c = ChooseConsole(dtb);
-  EXPECT_EQ(c.kind, UartKind::kBcm2835Aux);
+  EXPECT_EQ(c.driver, UartDriverOf<uart::MiniUart>);
   EXPECT_STREQ(c.how, "stdout-path");
   EXPECT_EQ(Path(dtb, c.node), "/soc/serial@7e215040");
   EXPECT_EQ(c.config.base, 0x3f215040u);
@@ -145,7 +146,7 @@ TEST(ChooseConsole, Raspi3bSerial0IsThePl011WithAnUnknownClock) {
   b.SetString("/chosen", "stdout-path", "serial0:115200n8");
   Dtb dtb = b.Open();
   ConsoleChoice c = ChooseConsole(dtb);
-  EXPECT_EQ(c.kind, UartKind::kPl011);
+  EXPECT_EQ(c.driver, UartDriverOf<uart::Pl011>);
   EXPECT_STREQ(c.how, "stdout-path");
   EXPECT_EQ(Path(dtb, c.node), "/soc/serial@7e201000");
   EXPECT_EQ(c.config.base, 0x3f201000u);
@@ -161,7 +162,7 @@ TEST(ChooseConsole, Raspi3bPl011ClockedByAFixedClock) {
   ASSERT_EQ(fdt_setprop(b.data(), b.Node("/soc/serial@7e201000"), "clocks", clocks, sizeof(clocks)), 0);
   Dtb dtb = b.Open();
   ConsoleChoice c = ChooseConsole(dtb);
-  EXPECT_EQ(c.kind, UartKind::kPl011);
+  EXPECT_EQ(c.driver, UartDriverOf<uart::Pl011>);
   EXPECT_EQ(c.config.clock_hz, 19200000u);
 }
 
@@ -171,7 +172,7 @@ TEST(ChooseConsole, Raspi3bMiniUartWithoutClocksFindsTheAuxBlockByCompatible) {
   b.SetU32("/soc/serial@7e215040", "clock-frequency", 250000000);
   Dtb dtb = b.Open();
   ConsoleChoice c = ChooseConsole(dtb);
-  EXPECT_EQ(c.kind, UartKind::kBcm2835Aux);
+  EXPECT_EQ(c.driver, UartDriverOf<uart::MiniUart>);
   EXPECT_EQ(c.config.aux_base, 0x3f215000u);
   EXPECT_EQ(c.config.clock_hz, 250000000u);
 }
@@ -181,7 +182,7 @@ TEST(ChooseConsole, Raspi3bPrefersThePl011WhenStdoutPathIsUnusable) {
   b.Delete("/chosen", "stdout-path");
   Dtb dtb = b.Open();
   ConsoleChoice c = ChooseConsole(dtb);
-  EXPECT_EQ(c.kind, UartKind::kPl011);
+  EXPECT_EQ(c.driver, UartDriverOf<uart::Pl011>);
   EXPECT_STREQ(c.how, "first compatible node");
 }
 
@@ -191,7 +192,7 @@ TEST(ChooseConsole, Raspi3bMiniUartAloneIsFoundByTheScan) {
   b.SetString("/soc/serial@7e201000", "status", "disabled");
   Dtb dtb = b.Open();
   ConsoleChoice c = ChooseConsole(dtb);
-  EXPECT_EQ(c.kind, UartKind::kBcm2835Aux);
+  EXPECT_EQ(c.driver, UartDriverOf<uart::MiniUart>);
   EXPECT_STREQ(c.how, "first compatible node");
   EXPECT_EQ(c.config.aux_base, 0x3f215000u);
 }
@@ -205,14 +206,14 @@ TEST(ChooseConsole, Raspi3SkipsDisabledUartsAndReadsRegShift) {
   {
     Dtb dtb = b.Open();
     ConsoleChoice c = ChooseConsole(dtb);
-    EXPECT_EQ(c.kind, UartKind::kNone);
+    EXPECT_EQ(c.driver, uart::kNoDriver);
     EXPECT_STREQ(c.how, "none found");
     EXPECT_EQ(c.node, -1);
   }
   b.SetString("/soc/serial@7e201400", "status", "okay");
   Dtb dtb = b.Open();
   ConsoleChoice c = ChooseConsole(dtb);
-  EXPECT_EQ(c.kind, UartKind::kNs16550);
+  EXPECT_EQ(c.driver, UartDriverOf<uart::Ns16550>);
   EXPECT_STREQ(c.how, "first compatible node");
   EXPECT_EQ(c.config.base, 0x3f201400u);
   EXPECT_EQ(c.config.reg_shift, 2u);
@@ -223,7 +224,7 @@ TEST(ChooseConsole, DwApbUartFromStdoutAlias) {
   Blob b("rk3399-dw-uart");
   Dtb dtb = b.Open();
   ConsoleChoice c = ChooseConsole(dtb);
-  EXPECT_EQ(c.kind, UartKind::kNs16550);
+  EXPECT_EQ(c.driver, UartDriverOf<uart::Ns16550>);
   EXPECT_STREQ(c.how, "stdout-path");
   EXPECT_EQ(Path(dtb, c.node), "/serial@ff1a0000");
   EXPECT_EQ(c.config.base, 0xff1a0000u);
@@ -237,7 +238,7 @@ TEST(ChooseConsole, WithoutStdoutPathTheFirstEnabledNodeWins) {
   b.Delete("/chosen", "stdout-path");
   Dtb dtb = b.Open();
   ConsoleChoice c = ChooseConsole(dtb);
-  EXPECT_EQ(c.kind, UartKind::kNs16550);
+  EXPECT_EQ(c.driver, UartDriverOf<uart::Ns16550>);
   EXPECT_STREQ(c.how, "first compatible node");
   EXPECT_EQ(Path(dtb, c.node), "/serial@ff1a0000");  // serial@ff180000 is disabled
   EXPECT_EQ(c.stdout_path_status.error(), Error::kNotFound);
@@ -258,7 +259,7 @@ TEST(ChooseConsole, BadRegIoWidthMakesTheNodeUnusable) {
   b.SetU32("/serial@ff1a0000", "reg-io-width", 2);
   Dtb dtb = b.Open();
   ConsoleChoice c = ChooseConsole(dtb);
-  EXPECT_EQ(c.kind, UartKind::kNone);
+  EXPECT_EQ(c.driver, uart::kNoDriver);
   EXPECT_STREQ(c.how, "none found");
   EXPECT_EQ(c.stdout_path_status.error(), Error::kUnsupported);
 }
@@ -268,7 +269,7 @@ TEST(ChooseConsole, MalformedClockFrequencyMeansUnknownClock) {
   ASSERT_EQ(fdt_setprop_u64(b.data(), b.Node("/soc/serial@10000000"), "clock-frequency", 3686400), 0);
   Dtb dtb = b.Open();
   ConsoleChoice c = ChooseConsole(dtb);
-  EXPECT_EQ(c.kind, UartKind::kNs16550);
+  EXPECT_EQ(c.driver, UartDriverOf<uart::Ns16550>);
   EXPECT_EQ(c.config.clock_hz, 0u);
 }
 
@@ -284,7 +285,7 @@ TEST(ChooseConsole, TableOrderIsThePreference) {
   ASSERT_EQ(fdt_setprop(b.data(), b.Node("/soc/serial@10002000"), "reg", reg, sizeof(reg)), 0);
   Dtb dtb = b.Open();
   ConsoleChoice c = ChooseConsole(dtb);
-  EXPECT_EQ(c.kind, UartKind::kPl011);
+  EXPECT_EQ(c.driver, UartDriverOf<uart::Pl011>);
   EXPECT_EQ(c.config.base, 0x10002000u);
   EXPECT_STREQ(c.how, "first compatible node");
 }
@@ -293,7 +294,7 @@ TEST(ChooseConsole, BrokenRegFindsNothing) {
   Blob b("broken-memory-reg");
   Dtb dtb = b.Open();
   ConsoleChoice c = ChooseConsole(dtb);
-  EXPECT_EQ(c.kind, UartKind::kNone);
+  EXPECT_EQ(c.driver, uart::kNoDriver);
   EXPECT_STREQ(c.how, "none found");
   EXPECT_EQ(c.node, -1);
   EXPECT_EQ(c.stdout_path_status.error(), Error::kMalformed);
@@ -302,9 +303,25 @@ TEST(ChooseConsole, BrokenRegFindsNothing) {
 TEST(MatchUart, FirstTableEntryWins) {
   Blob b("rk3399-dw-uart");
   Dtb dtb = b.Open();
-  EXPECT_EQ(MatchUart(dtb, b.Node("/serial@ff1a0000")), UartKind::kNs16550);
-  EXPECT_EQ(MatchUart(dtb, b.Node("/psci")), UartKind::kNone);
-  EXPECT_EQ(MatchUart(dtb, -1), UartKind::kNone);
+  EXPECT_EQ(MatchUart(dtb, b.Node("/serial@ff1a0000")), UartDriverOf<uart::Ns16550>);
+  EXPECT_EQ(MatchUart(dtb, b.Node("/psci")), uart::kNoDriver);
+  EXPECT_EQ(MatchUart(dtb, -1), uart::kNoDriver);
+}
+
+// The compatible table is uart/all.h's list: each driver's kCompatibles, drivers in the
+// list's order (the mini UART last, so a Pi without stdout-path gets its PL011).
+TEST(UartCompatibles, AreTheDriverListsStringsInListOrder) {
+  const std::pair<std::string_view, UartDriver> want[] = {
+      {"arm,pl011", UartDriverOf<uart::Pl011>},           {"ns16550a", UartDriverOf<uart::Ns16550>},
+      {"ns16550", UartDriverOf<uart::Ns16550>},           {"snps,dw-apb-uart", UartDriverOf<uart::Ns16550>},
+      {"brcm,bcm2835-aux-uart", UartDriverOf<uart::MiniUart>},
+  };
+  ASSERT_EQ(kUartCompatibles.size(), std::size(want));
+  for (size_t i = 0; i < std::size(want); ++i) {
+    EXPECT_EQ(kUartCompatibles[i].compatible, want[i].first) << i;
+    EXPECT_EQ(kUartCompatibles[i].driver, want[i].second) << i;
+  }
+  EXPECT_NE(UartDriverOf<uart::Pl011>, uart::kNoDriver);
 }
 
 }  // namespace

@@ -73,7 +73,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckInside(tree.ChosenStdoutPath(), blob, size);
   (void)tree.ResolveStdoutPath();
   const devices::ConsoleChoice console = devices::ChooseConsole(tree);
-  if (console.kind != devices::UartKind::kNone) Check(console.node >= 0);
+  if (console.driver != salvage::uart::kNoDriver) Check(console.node >= 0);
   (void)devices::FindResetDevice(tree);
   if (auto m = tree.PsciMethod(); m.ok()) Check(*m == "hvc" || *m == "smc");
 
@@ -112,8 +112,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (auto c = tree.GetString(node, "compatible"); c.ok()) CheckInside(*c, blob, size);
     (void)tree.PhandleTarget(node, "clocks");
     (void)tree.FixedClockRate(node);
-    const devices::UartKind kind = devices::MatchUart(tree, node);
-    if (kind != devices::UartKind::kNone) (void)devices::UartConfigFromNode(tree, node, kind);
+    const devices::UartDriver driver = devices::MatchUart(tree, node);
+    if (driver != salvage::uart::kNoDriver) (void)devices::UartConfigFromNode(tree, node, driver);
     if (auto k = devices::MatchSd(tree, node)) (void)devices::SdChoiceFromNode(tree, node, *k);
   }
   return 0;

@@ -23,6 +23,9 @@
 // bits wide (QEMU's model accepts nothing else, and the manual's registers are words).
 #pragma once
 
+#include <array>
+#include <string_view>
+
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -211,6 +214,9 @@ class MiniUart {
   void Flush() { (void)WaitForLsr(bcm2835_aux::MuLsr::kTxIdle); }
 
   static constexpr const char* Name() { return "bcm2835-aux"; }
+  /// The devicetree `compatible` strings of this register interface (Linux
+  /// bindings/serial/brcm,bcm2835-aux-uart.yaml).
+  static constexpr std::array<std::string_view, 1> kCompatibles = {"brcm,bcm2835-aux-uart"};
 
  private:
   /// Free transmit FIFO entries (1..8) once there is any, 0 after kPollLimit reads.

@@ -13,6 +13,9 @@
 // Freestanding: no heap, no exceptions; every register access goes through `Io`.
 #pragma once
 
+#include <array>
+#include <string_view>
+
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -180,6 +183,9 @@ class Ns16550 {
   }
 
   static constexpr const char* Name() { return "ns16550"; }
+  /// The devicetree `compatible` strings of this register interface (Linux
+  /// bindings/serial/8250.yaml, snps-dw-apb-uart.yaml).
+  static constexpr std::array<std::string_view, 3> kCompatibles = {"ns16550a", "ns16550", "snps,dw-apb-uart"};
 
  private:
   uint32_t Offset(uint8_t index) const { return uint32_t{index} << reg_shift_; }

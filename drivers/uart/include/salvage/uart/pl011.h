@@ -11,6 +11,9 @@
 // Freestanding: no heap, no exceptions; every register access goes through `Io`.
 #pragma once
 
+#include <array>
+#include <string_view>
+
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -179,6 +182,9 @@ class Pl011 {
   void Flush() { (void)WaitForFlagsClear(pl011::Fr::kBusy); }
 
   static constexpr const char* Name() { return "pl011"; }
+  /// The devicetree `compatible` strings of this register interface (Linux
+  /// bindings/serial/pl011.yaml).
+  static constexpr std::array<std::string_view, 1> kCompatibles = {"arm,pl011"};
 
  private:
   /// True once every bit of `mask` reads 0 in UARTFR; false after kPollLimit reads.

@@ -1,6 +1,9 @@
 // salvage::uart — the contract every UART driver meets, and the null UART.
 #pragma once
 
+#include <array>
+#include <string_view>
+
 #include <concepts>
 #include <cstdint>
 #include <span>
@@ -28,7 +31,9 @@ struct Config {
 ///   PutBytes(b)   sends every byte of `b`, as fast as the transmitter takes them
 ///                 (a FIFO's worth per status read where the device has a FIFO);
 ///   Flush()       waits until every byte has left the transmitter.
-///   Name()        the driver's short name ("pl011").
+///   Name()        the driver's short name ("pl011");
+///   kCompatibles  the devicetree `compatible` strings of its register interface
+///                 (uart/all.h builds the binding's table from them).
 /// (Not `putc`: picolibc defines that name as a function-like macro.)
 template <class T>
 concept Uart = requires(T u, char c, std::span<const uint8_t> bytes) {
@@ -37,6 +42,7 @@ concept Uart = requires(T u, char c, std::span<const uint8_t> bytes) {
   u.PutBytes(bytes);
   u.Flush();
   { T::Name() } -> std::convertible_to<const char*>;
+  { T::kCompatibles.size() } -> std::convertible_to<size_t>;
 };
 
 /// The console before one is found, or when none is: accepts and drops every byte.
@@ -47,6 +53,7 @@ class Null {
   void PutBytes(std::span<const uint8_t>) {}
   void Flush() {}
   static constexpr const char* Name() { return "none"; }
+  static constexpr std::array<std::string_view, 0> kCompatibles{};
 };
 static_assert(Uart<Null>);
 

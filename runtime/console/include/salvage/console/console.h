@@ -9,15 +9,15 @@
 #include <span>
 #include <string_view>
 
+#include <salvage/uart/all.h>
 #include <salvage/uart/uart.h>
 
 namespace salvage::console {
 
-enum class Kind : uint8_t { kNone, kPl011, kNs16550, kBcm2835Aux };
-
-/// Makes the UART of `kind` at `cfg` the console and initialises it. Returns the
+/// Makes the UART `driver` (of uart/all.h's list) at `cfg` the console and initialises
+/// it; uart::kNoDriver (or a value outside the list) makes it the null UART. Returns the
 /// driver's Init status; on failure the console stays usable for best-effort output.
-Status Select(Kind kind, const uart::Config& cfg);
+Status Select(uart::Driver driver, const uart::Config& cfg);
 
 /// The console in use: its driver name ("pl011", "ns16550", "bcm2835-aux", "none").
 const char* DriverName();
