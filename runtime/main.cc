@@ -180,11 +180,15 @@ extern "C" [[noreturn]] void SalvageMain(uintptr_t dtb, uintptr_t load_address, 
   if (memory_count == 0) console::Write("salvage: warning: the DTB describes no memory\n");
   for (size_t i = 0; i < memory_count; ++i) PrintRange("memory", memory[i]);
 
-  Result<std::optional<PhysRange>> elfcorehdr = tree.ChosenElfCoreHdr();
-  if (!elfcorehdr.ok()) {
-    WarnDtb(tree, elfcorehdr.status());
-  } else if (elfcorehdr->has_value()) {
-    PrintRange("elfcorehdr", **elfcorehdr);
+  // Read once: the report shows it, the capture uses it.
+  PhysRange chosen_elfcorehdr;
+  bool have_elfcorehdr = false;
+  if (Result<std::optional<PhysRange>> read = tree.ChosenElfCoreHdr(); !read.ok()) {
+    WarnDtb(tree, read.status());
+  } else if (read->has_value()) {
+    chosen_elfcorehdr = **read;
+    have_elfcorehdr = true;
+    PrintRange("elfcorehdr", chosen_elfcorehdr);
   } else {
     console::Write("salvage: elfcorehdr none\n");
   }
@@ -250,6 +254,7 @@ extern "C" [[noreturn]] void SalvageMain(uintptr_t dtb, uintptr_t load_address, 
   input.image = image;
   input.dtb = dtb_range;
   input.options = &options;
+  input.chosen_elfcorehdr = have_elfcorehdr ? &chosen_elfcorehdr : nullptr;
   input.entry_ticks = entry_ticks;
   if (Status s = capture::Capture(input); !s.ok()) {
     console::Printf("\nsalvage: error: the dump failed: %s\n", s.what());

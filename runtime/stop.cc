@@ -5,7 +5,7 @@
 #include <salvage/arch/timer.h>
 #include <salvage/console/console.h>
 #include <salvage/devices/mmio.h>
-#include <salvage/reset/bcm2835-pm.h>
+#include <salvage/reset/all.h>
 
 namespace salvage::stop {
 namespace {
@@ -55,14 +55,14 @@ void SelectResetDevice(const dtb::Dtb& tree) { g_device = devices::FindResetDevi
 void PrintReport(const dtb::Dtb& tree) {
   const char* firmware = FirmwareName();
   if (firmware != nullptr) console::Printf("salvage: stop %s\n", firmware);
-  if (g_device.kind != devices::ResetKind::kNone) {
+  if (g_device.driver != reset::kNoDriver) {
     char path[128];
     tree.NodePath(g_device.node, path, sizeof(path));
-    console::Printf("salvage: stop %s 0x%llx %s (%s)\n", devices::ResetKindName(g_device.kind),
+    console::Printf("salvage: stop %s 0x%llx %s (%s)\n", devices::ResetDriverName(g_device.driver),
                     static_cast<unsigned long long>(g_device.base), path,
                     g_device.can_power_off ? "reboot, poweroff" : "reboot");
   }
-  if (firmware == nullptr && g_device.kind == devices::ResetKind::kNone) {
+  if (firmware == nullptr && g_device.driver == reset::kNoDriver) {
     console::Write("salvage: stop halt (no PSCI and no reset device in the DTB)\n");
   }
 }
@@ -77,15 +77,20 @@ void PrintReport(const dtb::Dtb& tree) {
     }
     console::EmergencyWrite("salvage: the firmware call returned without stopping the machine\n");
   }
-  if (plan.reset_device && g_device.kind == devices::ResetKind::kBcm2835Pm) {
-    reset::Bcm2835Pm<devices::Mmio> pm{devices::Mmio(g_device.base)};
-    if (g_action == AfterAction::kReboot) {
-      pm.Reset();
-    } else {
-      pm.PowerOff();
-    }
-    WaitForReset();
-    console::EmergencyWrite("salvage: the bcm2835-pm watchdog did not reset the machine\n");
+  if (plan.reset_device) {
+    drivers::WithDriverType<devices::AnyReset>(g_device.driver, [](auto type) {
+      using T = typename decltype(type)::type;
+      if constexpr (std::is_constructible_v<T, devices::Mmio>) {
+        T device{devices::Mmio(g_device.base)};
+        if (g_action == AfterAction::kReboot) {
+          device.Reset();
+        } else {
+          device.PowerOff();
+        }
+        WaitForReset();
+        console::EmergencyWrite("salvage: the reset device did not reset the machine\n");
+      }
+    });
   }
   if (g_action != AfterAction::kHalt) {
     console::EmergencyWrite("salvage: cannot ");

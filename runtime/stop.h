@@ -27,7 +27,7 @@ struct Plan {
 /// down until the power is cycled).
 constexpr Plan PlanStop(AfterAction action, bool have_firmware, const devices::ResetChoice& device) {
   if (action == AfterAction::kHalt) return Plan{};
-  const bool usable = device.kind != devices::ResetKind::kNone &&
+  const bool usable = device.driver != reset::kNoDriver &&
                       (action == AfterAction::kReboot || device.can_power_off);
   return Plan{have_firmware, usable};
 }

@@ -8,11 +8,10 @@ namespace salvage::stop {
 namespace {
 
 using devices::ResetChoice;
-using devices::ResetKind;
 
 constexpr ResetChoice kNoDevice{};
-constexpr ResetChoice kPiWatchdog{ResetKind::kBcm2835Pm, 0x3f100000, 42, /*can_power_off=*/true};
-constexpr ResetChoice kOldPiWatchdog{ResetKind::kBcm2835Pm, 0x3f100000, 42, /*can_power_off=*/false};
+constexpr ResetChoice kPiWatchdog{devices::ResetDriverOf<reset::Bcm2835Pm>, 0x3f100000, 42, /*can_power_off=*/true};
+constexpr ResetChoice kOldPiWatchdog{devices::ResetDriverOf<reset::Bcm2835Pm>, 0x3f100000, 42, /*can_power_off=*/false};
 
 TEST(PlanStop, HaltIsAlwaysJustAHalt) {
   EXPECT_EQ(PlanStop(AfterAction::kHalt, true, kPiWatchdog), (Plan{false, false}));

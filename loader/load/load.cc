@@ -565,7 +565,7 @@ Expected<void> MakeDumpFile(LoadWork& w) {
                                            : std::string("SD host controller ")) +
                   "that salvage drives (brcm,bcm2835-sdhci, brcm,bcm2711-emmc2, brcm,bcm2835-sdhost): the image "
                   "would not find the card");
-    w.controller_text = std::string(devices::SdKindName(found[0].kind)) + " at " + Hex(found[0].base);
+    w.controller_text = std::string(found[0].name) + " at " + Hex(found[0].base);
     if (!card.controller_address) w.controller_text = "the first SD host controller whose card answers";
     return true;
   };

@@ -35,6 +35,9 @@ struct CaptureInput {
   PhysRange image;                    ///< salvage itself (file, .bss, stacks).
   PhysRange dtb;                      ///< The DTB salvage was given.
   const Options* options = nullptr;
+  /// /chosen/linux,elfcorehdr, as the boot report read it (null when absent or
+  /// unreadable); bootargs elfcorehdr= is the fallback.
+  const PhysRange* chosen_elfcorehdr = nullptr;
   uint64_t entry_ticks = 0;           ///< arch::Ticks() at SalvageMain's entry.
 };
 

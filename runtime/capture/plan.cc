@@ -87,10 +87,9 @@ void CollectReserved(const CaptureInput& in, Reserved* reserved) {
 std::span<const uint8_t> FindCoreHeader(const CaptureInput& in, PhysRange* where) {
   uint64_t addr = 0, size = 0;
   const char* source = nullptr;
-  Result<std::optional<PhysRange>> chosen = in.tree->ChosenElfCoreHdr();
-  if (chosen.ok() && chosen->has_value()) {
-    addr = (*chosen)->base;
-    size = (*chosen)->size;
+  if (in.chosen_elfcorehdr) {
+    addr = in.chosen_elfcorehdr->base;
+    size = in.chosen_elfcorehdr->size;
     source = "/chosen/linux,elfcorehdr";
   } else if (in.options->elfcorehdr_addr) {
     addr = *in.options->elfcorehdr_addr;

@@ -5,9 +5,8 @@
 #include <salvage/devices/clock.h>
 #include <salvage/devices/mmio.h>
 #include <salvage/devices/sd-binding.h>
-#include <salvage/sd/bcm2835-sdhost.h>
+#include <salvage/sd/all.h>
 #include <salvage/sd/card.h>
-#include <salvage/sd/sdhci.h>
 
 #include "block-emit.h"
 #include "debug.h"
@@ -15,9 +14,6 @@
 
 namespace salvage::capture {
 namespace {
-
-using SdhciHost = sd::Sdhci<devices::Mmio, devices::ArchClock>;
-using SdhostHost = sd::Bcm2835Sdhost<devices::Mmio, devices::ArchClock>;
 
 // One SD controller: brings its card up and writes the dump (*tried set: the result is
 // the dump's), or prints and returns why the card did not come up (*tried stays false).
@@ -28,7 +24,7 @@ Status TrySdCard(HostT host, const devices::SdChoice& c, const char* path, devic
   if (in.options->debug_sd_busy) debug::AbandonSdWrite(card, HostT::Name());
   Status s = card.Init();
   if (!s.ok()) {
-    console::Printf("salvage: sd: %s at 0x%llx (%s): %s\n", devices::SdKindName(c.kind),
+    console::Printf("salvage: sd: %s at 0x%llx (%s): %s\n", c.name,
                     static_cast<unsigned long long>(c.base), path, s.what());
     return s;
   }
@@ -36,7 +32,7 @@ Status TrySdCard(HostT host, const devices::SdChoice& c, const char* path, devic
   const sd::CardInfo& info = card.info();
   console::Printf("salvage: sd: %s at 0x%llx (%s): %s card \"%s\", %llu MiB (CSD %u.0, %s addressing), "
                   "%u-bit bus at %u kHz, RCA 0x%04x\n",
-                  devices::SdKindName(c.kind), static_cast<unsigned long long>(c.base), path,
+                  c.name, static_cast<unsigned long long>(c.base), path,
                   info.high_capacity ? "SDHC/SDXC" : "SDSC", info.product,
                   static_cast<unsigned long long>(card.SectorCount() >> 11), static_cast<unsigned>(info.csd_structure + 1),
                   info.high_capacity ? "block" : "byte", static_cast<unsigned>(info.bus_width),
@@ -62,11 +58,9 @@ Status EmitToSd(const CaptureInput& in, const CapturePlan& plan) {
     char path[96];
     in.tree->NodePath(c.node, path, sizeof(path));
     bool initialised = false;
-    if (c.kind == devices::SdKind::kBcm2835Sdhost) {
-      last = TrySdCard(SdhostHost(devices::Mmio(c.base), clock, c.sdhost), c, path, clock, in, plan, &initialised);
-    } else {
-      last = TrySdCard(SdhciHost(devices::Mmio(c.base), clock, c.sdhci), c, path, clock, in, plan, &initialised);
-    }
+    drivers::WithDriverType<devices::AnySdHost>(c.host, [&]<class H>(std::type_identity<H>) {
+      last = TrySdCard(H(devices::Mmio(c.base), clock, c.ConfigFor<H>()), c, path, clock, in, plan, &initialised);
+    });
     if (initialised) return last;
   }
   return last;

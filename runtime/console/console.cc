@@ -30,7 +30,7 @@ void Put(char c) {
 
 Status Select(uart::Driver driver, const uart::Config& cfg) {
   if (static_cast<size_t>(driver) >= std::variant_size_v<AnyUart>) driver = uart::kNoDriver;
-  uart::WithDriverType<AnyUart>(driver, [&]<class T>(std::type_identity<T>) {
+  drivers::WithDriverType<AnyUart>(driver, [&]<class T>(std::type_identity<T>) {
     if constexpr (std::is_constructible_v<T, Mmio, Mmio, const uart::Config&>) {
       g_uart.emplace<T>(Mmio(cfg.base), Mmio(cfg.aux_base), cfg);  // its registers and a second block (AUX)
     } else if constexpr (std::is_constructible_v<T, Mmio, const uart::Config&>) {

@@ -25,7 +25,7 @@ uint64_t AuxBlockBase(const dtb::Dtb& dtb, int uart) {
 }  // namespace
 
 UartDriver MatchUart(const dtb::Dtb& dtb, int node) {
-  for (const uart::Compatible& entry : kUartCompatibles) {
+  for (const drivers::Compatible& entry : kUartCompatibles) {
     if (dtb.IsCompatible(node, entry.compatible)) return entry.driver;
   }
   return uart::kNoDriver;
@@ -81,7 +81,7 @@ ConsoleChoice ChooseConsole(const dtb::Dtb& dtb) {
     return choice;
   }
 
-  for (const uart::Compatible& entry : kUartCompatibles) {
+  for (const drivers::Compatible& entry : kUartCompatibles) {
     dtb.ForEachCompatible(entry.compatible, [&](int node) {
       if (!dtb.IsEnabled(node)) return true;
       Result<uart::Config> config = UartConfigFromNode(dtb, node, entry.driver);

@@ -158,6 +158,10 @@ class CaptureTest : public ::testing::Test {
     in.image = kImage;
     in.dtb = PhysRange{kImage.base + kImage.size, dtb_.size()};
     in.options = &options_;
+    if (Result<std::optional<PhysRange>> hdr = tree_.ChosenElfCoreHdr(); hdr.ok() && hdr->has_value()) {
+      chosen_elfcorehdr_ = **hdr;
+      in.chosen_elfcorehdr = &chosen_elfcorehdr_;
+    }
     return in;
   }
 
@@ -182,6 +186,7 @@ class CaptureTest : public ::testing::Test {
   std::vector<uint8_t> dtb_;
   Bytes prstatus_, vmcoreinfo_, header_;
   dtb::Dtb tree_;
+  PhysRange chosen_elfcorehdr_;
   Options options_;
 };
 

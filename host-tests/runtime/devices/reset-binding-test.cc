@@ -39,16 +39,21 @@ class Blob {
 
 constexpr const char* kWatchdog = "/soc/watchdog@7e100000";
 
-TEST(ResetKindName, Names) {
-  EXPECT_STREQ(ResetKindName(ResetKind::kNone), "none");
-  EXPECT_STREQ(ResetKindName(ResetKind::kBcm2835Pm), "bcm2835-pm");
+TEST(ResetDriverName, Names) {
+  EXPECT_STREQ(ResetDriverName(reset::kNoDriver), "none");
+  EXPECT_STREQ(ResetDriverName(ResetDriverOf<reset::Bcm2835Pm>), "bcm2835-pm");
+  EXPECT_STREQ(ResetDriverName(ResetDriver(9)), "?");
+  ASSERT_EQ(kResetCompatibles.size(), 2u);
+  EXPECT_EQ(kResetCompatibles[0].compatible, "brcm,bcm2835-pm");
+  EXPECT_EQ(kResetCompatibles[1].compatible, "brcm,bcm2835-pm-wdt");
+  EXPECT_EQ(kResetCompatibles[1].driver, ResetDriverOf<reset::Bcm2835Pm>);
 }
 
 TEST(FindResetDevice, Raspi3bPmBlockThroughSocRanges) {
   Blob b("raspi3b-arm64");
   dtb::Dtb dtb = b.Open();
   ResetChoice c = FindResetDevice(dtb);
-  EXPECT_EQ(c.kind, ResetKind::kBcm2835Pm);
+  EXPECT_EQ(c.driver, ResetDriverOf<reset::Bcm2835Pm>);
   EXPECT_EQ(c.base, 0x3f100000u);  // reg entry 0 ("pm"), not the "asb" range
   EXPECT_EQ(c.node, b.Node(kWatchdog));
   EXPECT_TRUE(c.can_power_off);
@@ -60,7 +65,7 @@ TEST(FindResetDevice, OlderTreesWithTheWatchdogCompatibleOnly) {
   ASSERT_EQ(fdt_delprop(b.data(), b.Node(kWatchdog), "system-power-controller"), 0);
   dtb::Dtb dtb = b.Open();
   ResetChoice c = FindResetDevice(dtb);
-  EXPECT_EQ(c.kind, ResetKind::kBcm2835Pm);
+  EXPECT_EQ(c.driver, ResetDriverOf<reset::Bcm2835Pm>);
   EXPECT_EQ(c.base, 0x3f100000u);
   EXPECT_FALSE(c.can_power_off);
 }
@@ -70,7 +75,7 @@ TEST(FindResetDevice, Bcm2711ListsItsOwnCompatibleFirst) {
   const char compat[] = "brcm,bcm2711-pm\0brcm,bcm2835-pm";
   ASSERT_EQ(fdt_setprop(b.data(), b.Node(kWatchdog), "compatible", compat, sizeof(compat)), 0);
   dtb::Dtb dtb = b.Open();
-  EXPECT_EQ(FindResetDevice(dtb).kind, ResetKind::kBcm2835Pm);
+  EXPECT_EQ(FindResetDevice(dtb).driver, ResetDriverOf<reset::Bcm2835Pm>);
 }
 
 TEST(FindResetDevice, DisabledOrUntranslatableIsNone) {
@@ -79,20 +84,20 @@ TEST(FindResetDevice, DisabledOrUntranslatableIsNone) {
     ASSERT_EQ(fdt_setprop_string(b.data(), b.Node(kWatchdog), "status", "disabled"), 0);
     dtb::Dtb dtb = b.Open();
     ResetChoice c = FindResetDevice(dtb);
-    EXPECT_EQ(c.kind, ResetKind::kNone);
+    EXPECT_EQ(c.driver, reset::kNoDriver);
     EXPECT_EQ(c.node, -1);
   }
   Blob b("raspi3b-arm64");
   fdt32_t reg[2] = {cpu_to_fdt32(0x20100000), cpu_to_fdt32(0x114)};  // outside /soc ranges
   ASSERT_EQ(fdt_setprop(b.data(), b.Node(kWatchdog), "reg", reg, sizeof(reg)), 0);
   dtb::Dtb dtb = b.Open();
-  EXPECT_EQ(FindResetDevice(dtb).kind, ResetKind::kNone);
+  EXPECT_EQ(FindResetDevice(dtb).driver, reset::kNoDriver);
 }
 
 TEST(FindResetDevice, VirtHasNone) {
   Blob b("virt-aarch64");
   dtb::Dtb dtb = b.Open();
-  EXPECT_EQ(FindResetDevice(dtb).kind, ResetKind::kNone);
+  EXPECT_EQ(FindResetDevice(dtb).driver, reset::kNoDriver);
 }
 
 }  // namespace

@@ -59,11 +59,12 @@ TEST(SdBinding, Raspi3bHasSdhostThenArasanTranslatedThroughSoc) {
   Result<size_t> n = FindSdControllers(tree, std::nullopt, out);
   ASSERT_TRUE(n.ok()) << n.status().what();
   ASSERT_EQ(*n, 2u);
-  EXPECT_EQ(out[0].kind, SdKind::kBcm2835Sdhost);
+  EXPECT_EQ(out[0].host, SdHostOf<sd::Bcm2835Sdhost>);
+  EXPECT_STREQ(out[0].name, "bcm2835-sdhost");
   EXPECT_EQ(out[0].base, 0x3f202000u);
   EXPECT_EQ(out[0].sdhost.core_clock_hz, 400'000'000u);  // assumed: the Pi 3's highest core clock
   EXPECT_EQ(out[0].sdhost.bus_width, 4u);
-  EXPECT_EQ(out[1].kind, SdKind::kBcm2835Sdhci);
+  EXPECT_EQ(out[1].host, SdHostOf<sd::Sdhci>);
   EXPECT_EQ(out[1].base, 0x3f300000u);  // 0x7e300000 on the VideoCore bus
   EXPECT_EQ(out[1].node, t.Node("/soc/mmc@7e300000"));
   // The BCM2835 Arasan: no card detect, slow-write spacing, the assumed base clock.
@@ -71,7 +72,7 @@ TEST(SdBinding, Raspi3bHasSdhostThenArasanTranslatedThroughSoc) {
   EXPECT_TRUE(out[1].sdhci.slow_writes);
   EXPECT_EQ(out[1].sdhci.base_clock_hz, 250'000'000u);
   EXPECT_EQ(out[1].sdhci.bus_width, 4u);
-  EXPECT_STREQ(SdKindName(out[1].kind), "bcm2835-sdhci");
+  EXPECT_STREQ(out[1].name, "bcm2835-sdhci");
 }
 
 TEST(SdBinding, AddressPicksOneController) {
@@ -81,7 +82,8 @@ TEST(SdBinding, AddressPicksOneController) {
   Result<size_t> n = FindSdControllers(tree, 0x3f300000, out);
   ASSERT_TRUE(n.ok());
   ASSERT_EQ(*n, 1u);
-  EXPECT_EQ(out[0].kind, SdKind::kBcm2835Sdhci);
+  EXPECT_EQ(out[0].host, SdHostOf<sd::Sdhci>);
+  EXPECT_STREQ(out[0].name, "bcm2835-sdhci");
   // The bus address is not the CPU's address.
   Result<size_t> none = FindSdControllers(tree, 0x7e300000, out);
   EXPECT_EQ(none.status().error(), Error::kNotFound);
@@ -94,12 +96,12 @@ TEST(SdBinding, PropertiesFromTheNode) {
   ASSERT_EQ(fdt_setprop_u32(t.data(), node, "bus-width", 1), 0);
   ASSERT_EQ(fdt_setprop_u32(t.data(), node, "clock-frequency", 200'000'000), 0);
   const Dtb tree = t.Open();
-  Result<SdChoice> c = SdChoiceFromNode(tree, node, SdKind::kBcm2835Sdhci);
+  Result<SdChoice> c = SdChoiceFromNode(tree, node, kSdCompatibles[0]);
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->sdhci.bus_width, 1u);
   EXPECT_EQ(c->sdhci.base_clock_hz, 200'000'000u);
   ASSERT_EQ(fdt_setprop_u32(t.data(), node, "bus-width", 2), 0);
-  EXPECT_EQ(SdChoiceFromNode(t.Open(), node, SdKind::kBcm2835Sdhci).status().error(), Error::kMalformed);
+  EXPECT_EQ(SdChoiceFromNode(t.Open(), node, kSdCompatibles[0]).status().error(), Error::kMalformed);
 }
 
 TEST(SdBinding, DisabledNodesAreSkippedAndNoneIsNotFound) {
@@ -120,10 +122,12 @@ TEST(SdBinding, Raspi4Emmc2ThroughItsOwnBus) {
   Result<size_t> n = FindSdControllers(tree, std::nullopt, out);
   ASSERT_TRUE(n.ok()) << n.status().what();
   ASSERT_EQ(*n, 2u);  // the sdhost is disabled
-  EXPECT_EQ(out[0].kind, SdKind::kBcm2835Sdhci);
+  EXPECT_EQ(out[0].host, SdHostOf<sd::Sdhci>);
+  EXPECT_STREQ(out[0].name, "bcm2835-sdhci");
   EXPECT_EQ(out[0].base, 0xfe300000u);
   EXPECT_TRUE(out[0].non_removable);  // the Wi-Fi
-  EXPECT_EQ(out[1].kind, SdKind::kBcm2711Emmc2);
+  EXPECT_EQ(out[1].host, SdHostOf<sd::Sdhci>);
+  EXPECT_STREQ(out[1].name, "bcm2711-emmc2");
   EXPECT_EQ(out[1].base, 0xfe340000u);
   EXPECT_FALSE(out[1].non_removable);
   EXPECT_FALSE(out[1].sdhci.card_detect);  // broken-cd
@@ -132,4 +136,30 @@ TEST(SdBinding, Raspi4Emmc2ThroughItsOwnBus) {
 }
 
 }  // namespace
+// The compatible table is sd/all.h's list: each host driver's kCompatibles in list
+// order. The downstream kernels' "brcm,bcm2835-mmc" gets the Arasan quirks too.
+TEST(SdBinding, CompatiblesComeFromTheHostList) {
+  ASSERT_EQ(kSdCompatibles.size(), 4u);
+  EXPECT_EQ(kSdCompatibles[0].compatible, "brcm,bcm2835-sdhci");
+  EXPECT_EQ(kSdCompatibles[1].compatible, "brcm,bcm2835-mmc");
+  EXPECT_EQ(kSdCompatibles[2].compatible, "brcm,bcm2711-emmc2");
+  EXPECT_EQ(kSdCompatibles[3].compatible, "brcm,bcm2835-sdhost");
+  EXPECT_EQ(kSdCompatibles[2].driver, SdHostOf<sd::Sdhci>);
+  EXPECT_EQ(kSdCompatibles[3].driver, SdHostOf<sd::Bcm2835Sdhost>);
+  EXPECT_NE(SdHostOf<sd::Sdhci>, SdHostOf<sd::Bcm2835Sdhost>);
+
+  Tree t("raspi3b-sd");
+  const int node = t.Node("/soc/mmc@7e300000");
+  ASSERT_EQ(fdt_setprop_string(t.data(), node, "compatible", "brcm,bcm2835-mmc"), 0);
+  const Dtb tree = t.Open();
+  SdChoice out[kMaxSdControllers];
+  Result<size_t> n = FindSdControllers(tree, 0x3f300000, out);
+  ASSERT_TRUE(n.ok()) << n.status().what();
+  EXPECT_STREQ(out[0].name, "bcm2835-mmc");
+  EXPECT_EQ(out[0].host, SdHostOf<sd::Sdhci>);
+  EXPECT_FALSE(out[0].sdhci.card_detect);
+  EXPECT_TRUE(out[0].sdhci.slow_writes);
+  EXPECT_EQ(out[0].sdhci.base_clock_hz, 250'000'000u);
+}
+
 }  // namespace salvage::devices

@@ -14,6 +14,9 @@
 // 32 bits wide, at offsets from the node's first reg entry (the "pm" range).
 #pragma once
 
+#include <array>
+#include <string_view>
+
 #include <cstdint>
 
 #include <salvage/drivers/io.h>
@@ -76,6 +79,9 @@ class Bcm2835Pm {
   }
 
   static constexpr const char* Name() { return "bcm2835-pm"; }
+  /// Linux bindings/soc/bcm/brcm,bcm2835-pm.yaml and the older watchdog binding. BCM2711
+  /// (Pi 4) trees list "brcm,bcm2711-pm" before "brcm,bcm2835-pm", so they match too.
+  static constexpr std::array<std::string_view, 2> kCompatibles = {"brcm,bcm2835-pm", "brcm,bcm2835-pm-wdt"};
 
  private:
   void SetPartition(uint32_t partition_bits) {

@@ -23,6 +23,9 @@
 //     no card detect.
 #pragma once
 
+#include <array>
+#include <string_view>
+
 #include <cstdint>
 
 #include <salvage/base/byte-order.h>
@@ -153,6 +156,9 @@ class Bcm2835Sdhost {
   Bcm2835Sdhost(IoT io, C& clock, SdhostConfig config = {}) : io_(io), clock_(&clock), config_(config) {}
 
   static constexpr const char* Name() { return "sdhost"; }
+  using Config = SdhostConfig;
+  /// Linux bindings/mmc/brcm,bcm2835-sdhost.yaml.
+  static constexpr std::array<std::string_view, 1> kCompatibles = {"brcm,bcm2835-sdhost"};
   static constexpr const char* StatusName() { return "SDHSTS"; }
   /// SDHBLC holds 9 bits.
   static constexpr uint32_t kMaxBlocks = 511;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 
 #include <salvage/base/status.h>
@@ -112,6 +113,9 @@ enum class CardDetect : uint8_t { kPresent, kAbsent, kUnknown };
 ///   kMaxBlocks              the most blocks one data phase can move (the block count
 ///                           register's range).
 ///   Name()                  "sdhci"; StatusName(): the register status_bits holds.
+///   Config, kCompatibles    what its constructor takes besides the registers and the
+///                           clock; the devicetree `compatible` strings it drives
+///                           (sd/all.h builds the binding's table from them).
 template <class H>
 concept Host = requires(H& h, const H& ch, const Command& cmd, const DataPhase& data, uint32_t hz, uint32_t bits) {
   { H::kMaxBlocks } -> std::convertible_to<uint32_t>;
@@ -124,6 +128,8 @@ concept Host = requires(H& h, const H& ch, const Command& cmd, const DataPhase& 
   { h.Run(cmd, data) } -> std::same_as<Outcome>;
   { H::Name() } -> std::convertible_to<const char*>;
   { H::StatusName() } -> std::convertible_to<const char*>;
+  typename H::Config;
+  { H::kCompatibles.size() } -> std::convertible_to<size_t>;
 };
 
 }  // namespace salvage::sd

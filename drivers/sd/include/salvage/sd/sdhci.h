@@ -24,6 +24,9 @@
 // Every wait is bounded by the caller's Clock.
 #pragma once
 
+#include <array>
+#include <string_view>
+
 #include <cstdint>
 
 #include <salvage/base/byte-order.h>
@@ -221,6 +224,12 @@ class Sdhci {
   Sdhci(IoT io, C& clock, SdhciConfig config = {}) : io_(io), clock_(&clock), config_(config) {}
 
   static constexpr const char* Name() { return "sdhci"; }
+  using Config = SdhciConfig;
+  /// The devicetree `compatible` strings salvage drives with this driver (Linux
+  /// bindings/mmc/brcm,sdhci-iproc.yaml; "brcm,bcm2835-mmc" is the Raspberry Pi
+  /// downstream kernels' name for the BCM2835's Arasan controller).
+  static constexpr std::array<std::string_view, 3> kCompatibles = {"brcm,bcm2835-sdhci", "brcm,bcm2835-mmc",
+                                                                   "brcm,bcm2711-emmc2"};
   static constexpr const char* StatusName() { return "INT_STATUS"; }
   /// Block Count is 16 bits (§2.2.3).
   static constexpr uint32_t kMaxBlocks = 65535;

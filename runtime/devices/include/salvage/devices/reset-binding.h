@@ -14,38 +14,38 @@
 #include <string_view>
 
 #include <salvage/base/status.h>
+#include <salvage/devices/mmio.h>
 #include <salvage/dtb/dtb.h>
+#include <salvage/reset/all.h>
 
 namespace salvage::devices {
 
-/// The reset devices salvage has drivers for.
-enum class ResetKind : uint8_t { kNone, kBcm2835Pm };
+/// The reset drivers over the target's MMIO (reset/all.h's list).
+using AnyReset = reset::Drivers<Mmio>;
+
+/// A driver of AnyReset (reset::kNoDriver: none).
+using ResetDriver = reset::Driver;
+
+/// The ResetDriver of driver template `D` ("ResetDriverOf<reset::Bcm2835Pm>").
+template <template <class> class D>
+inline constexpr ResetDriver ResetDriverOf = drivers::DriverOf<D<Mmio>, AnyReset>();
 
 /// Short name for reports: "none", "bcm2835-pm".
-const char* ResetKindName(ResetKind kind);
+constexpr const char* ResetDriverName(ResetDriver d) { return drivers::DriverName<AnyReset>(d); }
 
-struct ResetCompatible {
-  std::string_view compatible;
-  ResetKind kind;
-};
-
-/// Every accepted `compatible`, in order of preference. BCM2711 (Pi 4) trees list
-/// "brcm,bcm2711-pm" before "brcm,bcm2835-pm", so they match too.
-inline constexpr std::array<ResetCompatible, 2> kResetCompatibles = {{
-    {"brcm,bcm2835-pm", ResetKind::kBcm2835Pm},
-    {"brcm,bcm2835-pm-wdt", ResetKind::kBcm2835Pm},
-}};
+/// Every accepted `compatible`, in order of preference: the list's.
+inline constexpr auto kResetCompatibles = drivers::CompatibleTable<AnyReset>();
 
 /// The reset device found, if any.
 struct ResetChoice {
-  ResetKind kind = ResetKind::kNone;
+  ResetDriver driver = reset::kNoDriver;
   uint64_t base = 0;         ///< CPU physical address of reg entry 0.
-  int node = -1;             ///< DT node offset, -1 when kind is kNone.
+  int node = -1;             ///< DT node offset, -1 when driver is kNoDriver.
   bool can_power_off = false;  ///< The node has `system-power-controller`.
 };
 
 /// For each kResetCompatibles entry in order, the first enabled node in DT order whose
-/// reg entry 0 translates to a CPU address; kNone when there is none.
+/// reg entry 0 translates to a CPU address; kNoDriver when there is none.
 ResetChoice FindResetDevice(const dtb::Dtb& dtb);
 
 }  // namespace salvage::devices

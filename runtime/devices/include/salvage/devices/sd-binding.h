@@ -19,46 +19,30 @@
 #include <optional>
 #include <span>
 #include <string_view>
-
-#include <libfdt.h>
+#include <type_traits>
 
 #include <salvage/base/status.h>
+#include <salvage/devices/clock.h>
+#include <salvage/devices/mmio.h>
 #include <salvage/dtb/dtb.h>
+#include <salvage/sd/all.h>
 #include <salvage/sd/bcm2835-sdhost.h>
 #include <salvage/sd/sdhci.h>
 
 namespace salvage::devices {
 
-/// The SD host register interfaces salvage knows.
-enum class SdKind : uint8_t {
-  kBcm2835Sdhci,   ///< Arasan SDHCI of the BCM2835/6/7 ("EMMC"): sd::Sdhci with the BCM2835 quirks.
-  kBcm2711Emmc2,   ///< The BCM2711's SD slot controller (Pi 4): sd::Sdhci.
-  kBcm2835Sdhost,  ///< The BCM2835 custom "SDHOST": sd::Bcm2835Sdhost.
-};
+/// The SD host drivers over the target's MMIO and clock (sd/all.h's list).
+using AnySdHost = sd::Hosts<Mmio, ArchClock>;
 
-/// Short name for reports: "bcm2835-sdhci", "bcm2711-emmc2", "bcm2835-sdhost".
-constexpr const char* SdKindName(SdKind kind) {
-  switch (kind) {
-    case SdKind::kBcm2835Sdhci: return "bcm2835-sdhci";
-    case SdKind::kBcm2711Emmc2: return "bcm2711-emmc2";
-    case SdKind::kBcm2835Sdhost: return "bcm2835-sdhost";
-  }
-  return "?";
-}
+/// A host driver of AnySdHost.
+using SdHost = sd::Driver;
 
-struct SdCompatible {
-  std::string_view compatible;
-  SdKind kind;
-};
+/// The SdHost of driver template `H` ("SdHostOf<sd::Sdhci>").
+template <template <class, class> class H>
+inline constexpr SdHost SdHostOf = drivers::DriverOf<H<Mmio, ArchClock>, AnySdHost>();
 
-/// Every accepted `compatible`. "brcm,bcm2835-mmc" is the Raspberry Pi downstream
-/// kernels' name for the same Arasan controller.
-inline constexpr std::array<SdCompatible, 4> kSdCompatibles = {{
-    {"brcm,bcm2835-sdhci", SdKind::kBcm2835Sdhci},
-    {"brcm,bcm2835-mmc", SdKind::kBcm2835Sdhci},
-    {"brcm,bcm2711-emmc2", SdKind::kBcm2711Emmc2},
-    {"brcm,bcm2835-sdhost", SdKind::kBcm2835Sdhost},
-}};
+/// Every accepted `compatible`: the list's.
+inline constexpr auto kSdCompatibles = drivers::CompatibleTable<AnySdHost>();
 
 /// Base clocks assumed when the DTB gives no `clock-frequency`: the real rates are set by
 /// the firmware's clock manager, which salvage does not query (the DTB's `clocks` point
@@ -73,94 +57,43 @@ inline constexpr uint32_t kBcm2835CoreAssumedHz = 400'000'000;
 
 /// One SD host controller candidate.
 struct SdChoice {
-  SdKind kind = SdKind::kBcm2835Sdhci;
+  SdHost host{};             ///< The driver.
+  /// For reports: the `compatible` string that matched, without the vendor
+  /// ("bcm2835-sdhci", "bcm2711-emmc2", "bcm2835-sdhost").
+  const char* name = "";
   uint64_t base = 0;         ///< Physical base of the registers (reg 0, translated).
   int node = -1;
   bool non_removable = false;  ///< `non-removable`: soldered (eMMC, or an SDIO chip such as Wi-Fi).
-  sd::SdhciConfig sdhci;     ///< For the SDHCI kinds.
-  sd::SdhostConfig sdhost;   ///< For kBcm2835Sdhost.
+  sd::SdhciConfig sdhci;     ///< For sd::Sdhci.
+  sd::SdhostConfig sdhost;   ///< For sd::Bcm2835Sdhost.
+
+  /// The config of host driver `H`.
+  template <class H>
+  const typename H::Config& ConfigFor() const {
+    if constexpr (std::is_same_v<typename H::Config, sd::SdhostConfig>) {
+      return sdhost;
+    } else {
+      return sdhci;
+    }
+  }
 };
 
 inline constexpr size_t kMaxSdControllers = 4;
 
-/// The kind `node` is compatible with, or nullopt.
-inline std::optional<SdKind> MatchSd(const dtb::Dtb& tree, int node) {
-  for (const SdCompatible& c : kSdCompatibles) {
-    if (tree.IsCompatible(node, c.compatible)) return c.kind;
-  }
-  return std::nullopt;
-}
+/// The first entry of kSdCompatibles `node` is compatible with, or nullopt.
+std::optional<drivers::Compatible> MatchSd(const dtb::Dtb& tree, int node);
 
-/// The candidate for `node` driven as `kind`: base from reg 0 (translated), bus-width
-/// (1, 4 or 8; 8 is driven as 4; default 4), `clock-frequency` as the base (SDHCI) or
-/// core (SDHOST) clock if present, else the assumed upper bounds above; card detect only
-/// where the controller has it (not the BCM2835's Arasan, and not with `broken-cd`). Errors: those of TranslateRegAddress; kMalformed for another
-/// bus-width.
-inline Result<SdChoice> SdChoiceFromNode(const dtb::Dtb& tree, int node, SdKind kind) {
-  SdChoice c;
-  c.kind = kind;
-  c.node = node;
-  SALVAGE_ASSIGN_OR_RETURN(c.base, tree.TranslateRegAddress(node, 0));
-  uint32_t width = 4;
-  if (Result<uint32_t> w = tree.GetU32(node, "bus-width"); w.ok()) {
-    width = *w;
-  } else if (w.status().error() != Error::kNotFound) {
-    return w.status();
-  }
-  if (width != 1 && width != 4 && width != 8) return Status(Error::kMalformed, "sd: bus-width is not 1, 4 or 8");
-  c.sdhci.bus_width = width >= 4 ? 4 : 1;
-  if (Result<uint32_t> hz = tree.GetU32(node, "clock-frequency"); hz.ok()) {
-    c.sdhci.base_clock_hz = *hz;
-  } else if (hz.status().error() != Error::kNotFound) {
-    return hz.status();
-  }
-  const void* fdt = tree.blob();
-  c.non_removable = fdt_getprop(fdt, node, "non-removable", nullptr) != nullptr;
-  const bool broken_cd = fdt_getprop(fdt, node, "broken-cd", nullptr) != nullptr;
-  switch (kind) {
-    case SdKind::kBcm2835Sdhci:
-      // BCM2835 ARM Peripherals §5: no card detect in STATUS; 32-bit accesses (always);
-      // writes spaced while the clock is slow; no base clock in the capabilities.
-      c.sdhci.card_detect = false;
-      c.sdhci.slow_writes = true;
-      c.sdhci.fallback_base_clock_hz = kBcm2835EmmcAssumedHz;
-      if (c.sdhci.base_clock_hz == 0) c.sdhci.base_clock_hz = kBcm2835EmmcAssumedHz;
-      break;
-    case SdKind::kBcm2711Emmc2:
-      c.sdhci.card_detect = !broken_cd;
-      break;
-    case SdKind::kBcm2835Sdhost:
-      c.sdhost.bus_width = c.sdhci.bus_width;
-      c.sdhost.core_clock_hz = c.sdhci.base_clock_hz != 0 ? c.sdhci.base_clock_hz : kBcm2835CoreAssumedHz;
-      break;
-  }
-  return c;
-}
+/// The candidate for `node` driven as `match` says: base from reg 0 (translated),
+/// bus-width (1, 4 or 8; 8 is driven as 4; default 4), `clock-frequency` as the base
+/// (SDHCI) or core (SDHOST) clock if present, else the assumed upper bounds above; card
+/// detect only where the controller has it (not the BCM2835's Arasan, and not with
+/// `broken-cd`). Errors: those of TranslateRegAddress; kMalformed for another bus-width.
+Result<SdChoice> SdChoiceFromNode(const dtb::Dtb& tree, int node, const drivers::Compatible& match);
 
 /// Every enabled node of a supported `compatible`, in DT order (at most `out.size()`),
 /// or only the one at physical address `want_base` when given. Returns how many.
 /// Errors: kNotFound naming what was looked for; a node whose reg cannot be translated
 /// is skipped.
-inline Result<size_t> FindSdControllers(const dtb::Dtb& tree, std::optional<uint64_t> want_base,
-                                        std::span<SdChoice> out) {
-  size_t n = 0;
-  bool any = false;
-  // One walk in DT order; each node counted once, whichever of its strings matched.
-  for (int node = -1;;) {
-    node = fdt_next_node(tree.blob(), node, nullptr);
-    if (node < 0) break;
-    const std::optional<SdKind> kind = MatchSd(tree, node);
-    if (!kind || !tree.IsEnabled(node)) continue;
-    Result<SdChoice> c = SdChoiceFromNode(tree, node, *kind);
-    if (!c.ok()) continue;
-    any = true;
-    if (want_base && *want_base != c->base) continue;
-    if (n < out.size()) out[n++] = *c;
-  }
-  if (n > 0) return n;
-  if (want_base) return Status(Error::kNotFound, "sd: no enabled SD host controller at the address salvage.sink names");
-  if (!any) return Status(Error::kNotFound, "sd: the DTB has no enabled brcm,bcm2835-sdhci, bcm2711-emmc2 or bcm2835-sdhost node");
-  return Status(Error::kNotFound, "sd: no usable SD host controller node");
-}
+Result<size_t> FindSdControllers(const dtb::Dtb& tree, std::optional<uint64_t> want_base, std::span<SdChoice> out);
 
 }  // namespace salvage::devices

@@ -29,13 +29,13 @@ using UartDriver = uart::Driver;
 
 /// The UartDriver of driver template `D` ("UartDriverOf<uart::Pl011>").
 template <template <class> class D>
-inline constexpr UartDriver UartDriverOf = uart::DriverOf<D<Mmio>, AnyUart>();
+inline constexpr UartDriver UartDriverOf = drivers::DriverOf<D<Mmio>, AnyUart>();
 
 /// Short name for reports: "none", "pl011", "ns16550", "bcm2835-aux".
-constexpr const char* UartDriverName(UartDriver d) { return uart::DriverName<AnyUart>(d); }
+constexpr const char* UartDriverName(UartDriver d) { return drivers::DriverName<AnyUart>(d); }
 
 /// Every accepted `compatible`, in order of preference for the fallback scan.
-inline constexpr auto kUartCompatibles = uart::CompatibleTable<AnyUart>();
+inline constexpr auto kUartCompatibles = drivers::CompatibleTable<AnyUart>();
 
 /// The console salvage will use and how it was found.
 struct ConsoleChoice {
