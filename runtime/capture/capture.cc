@@ -18,9 +18,7 @@ Status Capture(const CaptureInput& in) {
   }
   SALVAGE_ASSIGN_OR_RETURN(const CapturePlan* plan, PlanCapture(in));
   if (in.options->debug_copy_bench) debug::CopyBench(in, *plan);
-  for (const SinkEntry& sink : kSinks) {
-    if (sink.kind == in.options->sink) return sink.emit(in, *plan);
-  }
+  if (const EmitFn emit = SinkFor(in.options->sink)) return emit(in, *plan);
   return Status{Error::kInvalidArgument, "capture: salvage.sink names no sink salvage has"};
 }
 

@@ -36,7 +36,7 @@ void CopyBench(const CaptureInput& in, const CapturePlan& plan) {
                   static_cast<unsigned long long>(us / 1000 % 1000), static_cast<unsigned long long>(sum & 0xff));
 }
 
-void LeaveVirtioWritesQueued(uint64_t base, const virtio::DmaMemory& dma) {
+[[gnu::cold]] void LeaveVirtioWritesQueued(uint64_t base, const virtio::DmaMemory& dma) {
   MmioVirtioBlk first(virtio::VirtioMmio<devices::Mmio>(devices::Mmio(base)), dma);
   if (!first.Init().ok()) return;
   const std::span<uint8_t> junk = SinkMemory();
@@ -48,7 +48,7 @@ void LeaveVirtioWritesQueued(uint64_t base, const virtio::DmaMemory& dma) {
   console::Printf("salvage: debug: left %u writes queued on the virtqueue (salvage.debug=virtio-busy)\n", queued);
 }
 
-void RouteSdPinsToSdhost(const dtb::Dtb& tree) {
+[[gnu::cold]] void RouteSdPinsToSdhost(const dtb::Dtb& tree) {
   uint64_t base = 0;
   tree.ForEachCompatible("brcm,bcm2835-gpio", [&](int node) {
     if (Result<uint64_t> b = tree.TranslateRegAddress(node, 0); b.ok() && base == 0) base = *b;

@@ -1,6 +1,7 @@
 // Debug injections (salvage.debug=...): what a crashed kernel may leave behind, made on
 // purpose so the tests can show salvage copes, and the copy benchmark. They live here
-// and nowhere else; a sink calls them at one named point.
+// and nowhere else; a sink calls them at one named point. The injections are cold and
+// built for size (debug.cc): a real dump never runs them.
 #pragma once
 
 #include <cstdint>
@@ -20,11 +21,11 @@ void CopyBench(const CaptureInput& in, const CapturePlan& plan);
 /// salvage.debug=virtio-busy: a first driver on the virtio-blk device at `base` that
 /// queues writes and does not wait, as a crashed kernel leaves them; the real driver
 /// must reset the device and still dump correctly.
-void LeaveVirtioWritesQueued(uint64_t base, const virtio::DmaMemory& dma);
+[[gnu::cold]] void LeaveVirtioWritesQueued(uint64_t base, const virtio::DmaMemory& dma);
 
 /// salvage.debug=sd-pins-sdhost: GPIO 48-53 (the Pi's SD slot) to ALT0, the SDHOST, as
 /// Linux's pinctrl leaves them on a Pi 3 (QEMU's raspi3b moves the card with them).
-void RouteSdPinsToSdhost(const dtb::Dtb& tree);
+[[gnu::cold]] void RouteSdPinsToSdhost(const dtb::Dtb& tree);
 
 /// salvage.debug=sd-busy: what a kernel that crashed in the middle of a PIO write
 /// leaves: `card` is brought up, an 8-block CMD25 at sector 64 is started, 2 blocks of

@@ -1,6 +1,6 @@
 // The sinks: where the stream goes. One file each, one signature; Capture picks the one
-// salvage.sink names from kSinks, a closed list (adding a sink: its file, its SinkKind
-// in options.h, one line here).
+// salvage.sink names with SinkFor, over a closed list (adding a sink: its file, its
+// SinkKind in options.h, its declaration and one case here).
 #pragma once
 
 #include <salvage/base/status.h>
@@ -19,14 +19,15 @@ Status EmitToVirtioBlk(const CaptureInput& in, const CapturePlan& plan);
 /// The first SD card that comes up behind a Raspberry Pi SD host controller (sd-sink.cc).
 Status EmitToSd(const CaptureInput& in, const CapturePlan& plan);
 
-struct SinkEntry {
-  SinkKind kind;
-  EmitFn emit;
-};
-inline constexpr SinkEntry kSinks[] = {
-    {SinkKind::kUart, EmitToConsole},
-    {SinkKind::kVirtioBlk, EmitToVirtioBlk},
-    {SinkKind::kSd, EmitToSd},
-};
+/// The sink of `kind`; null for a value outside SinkKind. A switch, not a table of
+/// function pointers: no relocations in the image, and -Wswitch names a missing case.
+constexpr EmitFn SinkFor(SinkKind kind) {
+  switch (kind) {
+    case SinkKind::kUart: return EmitToConsole;
+    case SinkKind::kVirtioBlk: return EmitToVirtioBlk;
+    case SinkKind::kSd: return EmitToSd;
+  }
+  return nullptr;
+}
 
 }  // namespace salvage::capture

@@ -59,6 +59,9 @@ class Bcm2835Gpio {
     for (uint32_t reg = first / Gpfsel::kPinsPerRegister; reg <= last / Gpfsel::kPinsPerRegister; ++reg) {
       const uint32_t offset = Gpfsel::kOffset0 + 4 * reg;
       uint32_t v = io_.Read32(offset);
+      // Not unrolled: ten pins of straight-line code cost the image a kilobyte for a
+      // call made once, and only by a debug option.
+#pragma GCC unroll 1
       for (uint32_t pin = reg * Gpfsel::kPinsPerRegister; pin < (reg + 1) * Gpfsel::kPinsPerRegister; ++pin) {
         if (pin < first || pin > last) continue;
         const uint32_t shift = Gpfsel::kBitsPerPin * (pin % Gpfsel::kPinsPerRegister);
