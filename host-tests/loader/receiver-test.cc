@@ -999,17 +999,21 @@ TEST(SourceTest, RegularFileReadsToEnd) {
   Source src;
   auto opened = src.Open(dir.File("f"), 115200, 0);
   ASSERT_TRUE(opened.ok()) << opened.error();
-  std::string error;
   EXPECT_TRUE(src.IsSeekableFile());
   EXPECT_EQ(src.SizeHint(), 10u);
   EXPECT_EQ(src.Describe(), dir.File("f"));
   uint8_t buf[4];
-  EXPECT_EQ(src.Read(buf, sizeof(buf), 100, &error), 4);
+  auto count = [&] {
+    Expected<Source::Got> got = src.Read(buf, sizeof(buf), 100);
+    EXPECT_TRUE(got.ok()) << got.error();
+    return got.ok() ? std::make_pair(got->count, got->end) : std::make_pair(size_t{99}, false);
+  };
+  EXPECT_EQ(count(), std::make_pair(size_t{4}, false));
   EXPECT_EQ(std::string(buf, buf + 4), "0123");
-  EXPECT_EQ(src.Read(buf, sizeof(buf), 100, &error), 4);
-  EXPECT_EQ(src.Read(buf, sizeof(buf), 100, &error), 2);
+  EXPECT_EQ(count(), std::make_pair(size_t{4}, false));
+  EXPECT_EQ(count(), std::make_pair(size_t{2}, false));
   EXPECT_EQ(std::string(buf, buf + 2), "89");
-  EXPECT_EQ(src.Read(buf, sizeof(buf), 100, &error), 0);
+  EXPECT_EQ(count(), std::make_pair(size_t{0}, true));
 }
 
 TEST(LayoutForTest, NotesRangesAndSegments) {

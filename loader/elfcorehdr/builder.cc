@@ -57,7 +57,7 @@ bool Covered(const PhysRange& r, std::span<const PhysRange> set) {
 
 // A range the image's parser keeps: not empty, not wrapping, ending at or below
 // kMaxPhysAddr, and for ELF32 at or below 4 GiB - 1.
-Expected<bool> CheckRange(const PhysRange& r, ElfClass cls, const std::string& what) {
+Expected<void> CheckRange(const PhysRange& r, ElfClass cls, const std::string& what) {
   if (r.size == 0) return Fail(what + " at " + Hex(r.base) + " has size 0");
   if (r.base + r.size - 1 < r.base) return Fail(what + " at " + Hex(r.base) + " wraps past 2^64");
   if (r.Last() > elfcore::kMaxPhysAddr)
@@ -66,7 +66,7 @@ Expected<bool> CheckRange(const PhysRange& r, ElfClass cls, const std::string& w
     return Fail("ELF32 cannot describe memory above 4 GiB: " + what + " " + Describe(r) +
                 " ends above it; use an ELF64 header");
   }
-  return true;
+  return {};
 }
 
 using elf::Phdr;  // p_filesz = p_memsz: the memory is all in the file
@@ -258,7 +258,7 @@ Expected<Header> Build(const Input& in) {
   const std::vector<PhysRange> ram = Subtract(in.system_ram, {});
 
   std::vector<Phdr> phdrs;
-  auto add_note = [&](const PhysRange& n, const std::string& what) -> Expected<bool> {
+  auto add_note = [&](const PhysRange& n, const std::string& what) -> Expected<void> {
     auto ok = CheckRange(n, cls, what);
     if (!ok.ok()) return ok;
     if (n.size > elfcore::kMaxNoteSegmentSize)
@@ -268,7 +268,7 @@ Expected<Header> Build(const Input& in) {
       if (Overlap(n, r)) return Fail(what + " " + Describe(n) + " lies in the crash reservation " + Describe(r));
     phdrs.push_back(Phdr{.type = kPtNote, .flags = 0, .offset = n.base, .vaddr = 0, .paddr = n.base, .filesz = n.size,
                          .memsz = n.size});
-    return true;
+    return {};
   };
   for (size_t i = 0; i < in.cpu_notes.size(); ++i) {
     auto ok = add_note(in.cpu_notes[i], "crash note " + std::to_string(i));

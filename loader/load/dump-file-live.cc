@@ -85,11 +85,11 @@ class Live final : public FileSystem {
     return s;
   }
 
-  Expected<bool> MakeDirectories(const std::string& path) override {
+  Expected<void> MakeDirectories(const std::string& path) override {
     std::error_code ec;
     std::filesystem::create_directories(path, ec);
     if (ec) return Fail("cannot create " + path + ": " + ec.message());
-    return true;
+    return {};
   }
 
   Expected<FillResult> Fill(const std::string& path, uint64_t size, std::span<const ByteRange> zero) override {

@@ -159,7 +159,7 @@ class FileSystem {
   /// statfs(2) and statvfs(2) of the file system holding `path`.
   virtual Expected<FsStatus> StatFs(const std::string& path) = 0;
   /// mkdir -p with mode 0755.
-  virtual Expected<bool> MakeDirectories(const std::string& path) = 0;
+  virtual Expected<void> MakeDirectories(const std::string& path) = 0;
   /// Opens or creates (mode 0600) `path`, clears FS_IMMUTABLE_FL if set, grows it to
   /// `size` bytes (never shrinks it) with fallocate(2) mode 0 where the file system has
   /// it, writes zeros over `zero` (which covers what was added), fsyncs.
@@ -252,7 +252,7 @@ struct DumpFileRequest {
   bool dry_run = false;    ///< Change nothing: no file, no directory, no zeros, no flag.
   /// Called with the card once it is found, before anything is written: salvage load
   /// checks there that the image will find the card's controller in the DTB.
-  std::function<Expected<bool>(const SdCardDevice&)> check_card;
+  std::function<Expected<void>(const SdCardDevice&)> check_card;
 };
 
 struct DumpFile {

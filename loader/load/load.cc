@@ -551,7 +551,7 @@ Expected<void> MakeDumpFile(LoadWork& w) {
   rq.needed = w.dump_size.file_bytes;
   rq.size = w.file_size;
   rq.dry_run = s.dry_run;
-  rq.check_card = [&w](const SdCardDevice& card) -> Expected<bool> {
+  rq.check_card = [&w](const SdCardDevice& card) -> Expected<void> {
     // The image looks for the controller in this DTB as salvage.sink=sd@ADDR says
     // (runtime/devices sd-binding.h): it must be there, enabled, of a kind it drives.
     auto tree = dtb::Dtb::Open(w.dtb_in.data(), w.dtb_in.size());
@@ -567,7 +567,7 @@ Expected<void> MakeDumpFile(LoadWork& w) {
                   "would not find the card");
     w.controller_text = std::string(found[0].name) + " at " + Hex(found[0].base);
     if (!card.controller_address) w.controller_text = "the first SD host controller whose card answers";
-    return true;
+    return {};
   };
   auto df = PrepareDumpFile(rq, w.kernel.Files(), w.notes);
   if (!df.ok()) return df.failure();
@@ -664,7 +664,7 @@ Expected<LoadPlan> PrepareLoad(const LoadSettings& s, Kernel& kernel, std::vecto
 
 // ---- dry run --------------------------------------------------------------------------------
 
-Expected<bool> WriteSegments(const LoadPlan& plan, const std::string& dir) {
+Expected<void> WriteSegments(const LoadPlan& plan, const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return Fail(dir + ": cannot create it: " + ec.message());
@@ -687,7 +687,7 @@ Expected<bool> WriteSegments(const LoadPlan& plan, const std::string& dir) {
   f << table;
   f.close();
   if (!f) return Fail(path + ": cannot write it");
-  return true;
+  return {};
 }
 
 // ---- kexec_load errors ----------------------------------------------------------------------

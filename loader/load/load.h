@@ -112,7 +112,7 @@ Expected<LoadPlan> PrepareLoad(const LoadSettings& settings, Kernel& kernel, std
 ///   entry 0xADDR
 ///   flags 0xFLAGS
 /// creating DIR. Errors name the file.
-Expected<bool> WriteSegments(const LoadPlan& plan, const std::string& dir);
+Expected<void> WriteSegments(const LoadPlan& plan, const std::string& dir);
 
 /// What to tell the user when kexec_load failed with `err` (an errno).
 std::string KexecErrorMessage(int err, const LoadPlan& plan);

@@ -140,7 +140,7 @@ Expected<LoadState> ParseState(std::string_view text, std::string_view source) {
   return s;
 }
 
-Expected<bool> WriteStateFile(const std::string& path, const LoadState& state) {
+Expected<void> WriteStateFile(const std::string& path, const LoadState& state) {
   const std::filesystem::path p(path);
   std::error_code ec;
   std::filesystem::create_directories(p.parent_path(), ec);
@@ -167,7 +167,7 @@ Expected<bool> WriteStateFile(const std::string& path, const LoadState& state) {
     ::unlink(tmp.c_str());
     return Fail(path + ": " + std::strerror(err));
   }
-  return true;
+  return {};
 }
 
 Expected<LoadState> ReadStateFile(const std::string& path) {

@@ -58,7 +58,7 @@ Expected<LoadState> ParseState(std::string_view text, std::string_view source);
 
 /// Writes the file atomically (a temporary file renamed over it), creating its directory
 /// (mode 0755). Errors name the path and errno's text.
-Expected<bool> WriteStateFile(const std::string& path, const LoadState& state);
+Expected<void> WriteStateFile(const std::string& path, const LoadState& state);
 
 /// Reads and parses it; nullopt-like: ok() with loaded_at 0 when the file does not exist.
 Expected<LoadState> ReadStateFile(const std::string& path);

@@ -350,14 +350,13 @@ int Receiver::Run(Source& source) {
   uint64_t last_data = NowNs();
   bool timed_out = false;
   while (WantsStream()) {
-    std::string error;
-    const long n = source.Read(buf.data(), buf.size(), 250, &error);
-    if (n == -2) {
-      Fail(error);
+    const Expected<Source::Got> got = source.Read(buf.data(), buf.size(), 250);
+    if (!got.ok()) {
+      Fail(got.error());
       break;
     }
-    if (n == 0) break;  // end of input
-    if (n < 0) {
+    if (got->end) break;
+    if (got->timed_out()) {
       if (header_seen_ && options_.idle_timeout_s > 0 && NowNs() - last_data > options_.idle_timeout_s * 1000000000ull) {
         timed_out = true;
         break;
@@ -366,16 +365,15 @@ int Receiver::Run(Source& source) {
       continue;
     }
     last_data = NowNs();
-    if (!Feed(std::span<const uint8_t>(buf.data(), static_cast<size_t>(n)))) break;
+    if (!Feed(std::span<const uint8_t>(buf.data(), got->count))) break;
   }
   if (stream_ended_ && !failed_ && !source.IsSeekableFile()) {
     // The console text after the trailer, until the line goes quiet for a moment.
     ClearProgress();
     const uint64_t until = NowNs() + 3000000000ull;
     while (NowNs() < until) {
-      std::string error;
-      const long n = source.Read(buf.data(), buf.size(), 500, &error);
-      if (n <= 0 || !Feed(std::span<const uint8_t>(buf.data(), static_cast<size_t>(n)))) break;
+      const Expected<Source::Got> got = source.Read(buf.data(), buf.size(), 500);
+      if (!got.ok() || got->count == 0 || !Feed(std::span<const uint8_t>(buf.data(), got->count))) break;
     }
   }
   return Finish(timed_out);

@@ -124,22 +124,20 @@ Expected<void> Source::Open(const std::string& spec, unsigned baud, int connect_
   return {};
 }
 
-long Source::Read(uint8_t* buf, size_t len, int timeout_ms, std::string* error) {
+Expected<Source::Got> Source::Read(uint8_t* buf, size_t len, int timeout_ms) {
   pollfd p{fd_, POLLIN, 0};
   int rc = poll(&p, 1, timeout_ms);
-  if (rc == 0) return -1;
+  if (rc == 0) return Got{};
   if (rc < 0) {
-    if (errno == EINTR) return -1;
-    *error = std::string("poll: ") + std::strerror(errno);
-    return -2;
+    if (errno == EINTR) return Got{};
+    return Fail("poll on " + description_ + ": " + std::strerror(errno));
   }
   ssize_t n = read(fd_, buf, len);
   if (n < 0) {
-    if (errno == EINTR || errno == EAGAIN) return -1;
-    *error = "read from " + description_ + ": " + std::strerror(errno);
-    return -2;
+    if (errno == EINTR || errno == EAGAIN) return Got{};
+    return Fail("read from " + description_ + ": " + std::strerror(errno));
   }
-  return n;
+  return Got{static_cast<size_t>(n), n == 0};
 }
 
 }  // namespace salvage::loader

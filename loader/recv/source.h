@@ -21,9 +21,17 @@ class Source {
   Expected<void> Open(const std::string& spec, unsigned baud, int connect_timeout_s);
   ~Source();
 
-  /// Reads up to `len` bytes, waiting at most `timeout_ms` (-1: forever).
-  /// Returns bytes read, 0 at end of input, -1 on timeout (no data), -2 on error (*error set).
-  long Read(uint8_t* buf, size_t len, int timeout_ms, std::string* error);
+  /// What one Read got: `count` bytes (> 0); or the end of the input (`end`); or, with
+  /// count 0 and not end, nothing within the timeout.
+  struct Got {
+    size_t count = 0;
+    bool end = false;
+    bool timed_out() const { return count == 0 && !end; }
+  };
+
+  /// Reads up to `len` bytes, waiting at most `timeout_ms` (-1: forever). Fails with a
+  /// message naming the source when poll or read fails.
+  Expected<Got> Read(uint8_t* buf, size_t len, int timeout_ms);
 
   /// A short description for messages: "tcp 127.0.0.1:4444", "serial /dev/ttyUSB0 at 115200".
   const std::string& Describe() const { return description_; }

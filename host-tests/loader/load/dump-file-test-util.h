@@ -68,10 +68,10 @@ class FakeFiles final : public FileSystem {
     return s;
   }
   Expected<FsStatus> StatFs(const std::string&) override { return fs; }
-  Expected<bool> MakeDirectories(const std::string& path) override {
+  Expected<void> MakeDirectories(const std::string& path) override {
     made_dirs.push_back(path);
     for (std::filesystem::path p = path; !p.empty() && p != p.root_path(); p = p.parent_path()) dirs.insert(p.string());
-    return true;
+    return {};
   }
   Expected<FillResult> Fill(const std::string& path, uint64_t size, std::span<const ByteRange> zero) override {
     fills.push_back({path, size, {zero.begin(), zero.end()}});

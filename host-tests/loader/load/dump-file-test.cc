@@ -657,7 +657,7 @@ TEST_F(PrepareDumpFileTest, ASmallerFileSizeIsAWarningAndOtherMistakes) {
   // The caller's check of the card comes before any write.
   files_.fills.clear();
   rq = Request();
-  rq.check_card = [](const SdCardDevice& card) -> Expected<bool> { return Fail("no controller " + card.controller); };
+  rq.check_card = [](const SdCardDevice& card) -> Expected<void> { return Fail("no controller " + card.controller); };
   EXPECT_EQ(Run(rq).error(), "no controller 3f202000.mmc");
   EXPECT_TRUE(files_.fills.empty());
 }
