@@ -18,15 +18,15 @@
 set(SALVAGE_FUZZERS
   "elfcore|runtime/elfcore/fuzz/elfcore-fuzz.cc|salvage_elfcore"
   "blockdump|runtime/blockdump/fuzz/blockdump-fuzz.cc|salvage_blockdump"
-  "iomem|loader/proc/fuzz/iomem-fuzz.cc|salvage_host"
+  "iomem|loader/board/proc/fuzz/iomem-fuzz.cc|salvage_host"
   "stream-decoder|runtime/stream/fuzz/decoder-fuzz.cc|salvage_stream"
-  "receiver|loader/recv/fuzz/receiver-fuzz.cc|salvage_host"
-  "inspect|loader/inspect/fuzz/inspect-fuzz.cc|salvage_host"
-  "extract|loader/extract/fuzz/extract-fuzz.cc|salvage_host"
+  "receiver|loader/workstation/recv/fuzz/receiver-fuzz.cc|salvage_host"
+  "inspect|loader/workstation/inspect/fuzz/inspect-fuzz.cc|salvage_host"
+  "extract|loader/workstation/extract/fuzz/extract-fuzz.cc|salvage_host"
   "dtb|runtime/dtb/fuzz/dtb-fuzz.cc|salvage_devices,salvage_options"
-  "config|loader/load/fuzz/config-fuzz.cc|salvage_host"
-  "crashkernel|loader/proc/fuzz/crashkernel-fuzz.cc|salvage_host"
-  "dump-file|loader/load/fuzz/dump-file-fuzz.cc|salvage_host")
+  "config|loader/board/load/fuzz/config-fuzz.cc|salvage_host"
+  "crashkernel|loader/board/proc/fuzz/crashkernel-fuzz.cc|salvage_host"
+  "dump-file|loader/board/load/fuzz/dump-file-fuzz.cc|salvage_host")
 
 # Seconds of fuzzing per target in ctest (after the seeds have run): enough for shallow
 # crashes on every change, short enough for CI (11 targets, 2 at a time).

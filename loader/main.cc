@@ -10,13 +10,13 @@
 #include <string>
 #include <vector>
 
-#include "extract/extract.h"
+#include "workstation/extract/extract.h"
 #include "common/exit-codes.h"
-#include "inspect/inspect.h"
-#include "load/command.h"
-#include "load/kexec.h"
-#include "recv/receiver.h"
-#include "recv/source.h"
+#include "workstation/inspect/inspect.h"
+#include "board/load/command.h"
+#include "board/load/kexec.h"
+#include "workstation/recv/receiver.h"
+#include "workstation/recv/source.h"
 
 namespace {
 

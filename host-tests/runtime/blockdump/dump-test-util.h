@@ -1,4 +1,4 @@
-// Test helpers for runtime/blockdump and loader/extract: 4096-aligned staging memory,
+// Test helpers for runtime/blockdump and loader/workstation/extract: 4096-aligned staging memory,
 // the capture loop the runtime runs over a BlockSink, and the dump area read back from
 // a RAM disk. Test-only.
 #pragma once

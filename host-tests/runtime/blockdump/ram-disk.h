@@ -1,5 +1,5 @@
 // A behavioural fake of a block device (drivers/include/salvage/drivers/block.h) in RAM,
-// for runtime/blockdump and loader/extract tests. Test-only.
+// for runtime/blockdump and loader/workstation/extract tests. Test-only.
 //
 // Like a real queue it holds a limited number of writes in flight (StartWrite says
 // kResourceExhausted when every slot is busy) and performs a write only when it is

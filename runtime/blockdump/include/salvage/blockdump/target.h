@@ -71,7 +71,7 @@ bool ParseGuid(std::string_view text, std::array<uint8_t, 16>* out);
 void FormatGuid(const std::array<uint8_t, 16>& guid, std::span<char, 37> out);
 
 /// What ResolveTarget needs of a device: every drivers::BlockDevice qualifies; so does a
-/// read-only host device (loader/extract).
+/// read-only host device (loader/workstation/extract).
 template <class T>
 concept SectorReader = requires(T& d, uint64_t lba, std::span<uint8_t> dst) {
   { d.SectorSize() } -> std::same_as<uint32_t>;
