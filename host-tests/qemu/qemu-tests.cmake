@@ -158,6 +158,23 @@ if("aarch64" IN_LIST SALVAGE_ARCHES)
   endforeach()
 endif()
 
+# The real crash on 32-bit Arm: Debian's armhf armmp kernel (zImage) on qemu-system-arm
+# -M virt, Cortex-A15, 2 CPUs, 512 MiB; the same script with --arch arm. The kit is
+# build/crash-kit/armhf (tools/setup.sh); makedumpfile is Debian's armhf build under
+# qemu-arm-static.
+if("arm" IN_LIST SALVAGE_ARCHES)
+  set(_crash_arm_common --arch arm --kit ${CMAKE_BINARY_DIR}/crash-kit/armhf --image ${SALVAGE_IMAGE_arm}
+      --salvage $<TARGET_FILE:salvage>)
+  set(_crash_arm_load --loader load --purgatory ${SALVAGE_PURGATORY_arm}
+      --salvage-target ${SALVAGE_LINUX_TOOL_arm})
+  foreach(sink serial virtio)
+    add_test(NAME crash-arm-load-${sink}
+      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/crash-test.py ${_crash_arm_load} --sink ${sink} ${_crash_arm_common})
+    set_tests_properties(crash-arm-load-${sink} PROPERTIES
+      PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 1000)
+  endforeach()
+endif()
+
 # Dumps to an SD card on QEMU's raspi3b (host-tests/qemu/sd-test.py), read back with
 # `salvage extract`: SDSC (byte addressing) whole card and MBR partition, SDHC (block
 # addressing) partition past 2 GiB, and a card and controller left mid-write by a first
