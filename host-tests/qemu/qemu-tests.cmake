@@ -173,6 +173,24 @@ if("arm" IN_LIST SALVAGE_ARCHES)
     set_tests_properties(crash-arm-load-${sink} PROPERTIES
       PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 1000)
   endforeach()
+  add_test(NAME crash-arm-load-boundary
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/crash-test.py ${_crash_arm_load} --mode boundary ${_crash_arm_common})
+  set_tests_properties(crash-arm-load-boundary PROPERTIES
+    PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 600)
+  add_test(NAME crash-arm-load-damaged
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/crash-test.py ${_crash_arm_load} --mode damaged ${_crash_arm_common})
+  set_tests_properties(crash-arm-load-damaged PROPERTIES
+    PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 300)
+  # Stock kexec-tools 2.0.25 (zImage loader): it puts the elfcorehdr on the highest 1 MiB
+  # boundary of the reservation, above the image (0x8000 in, sized from the image's
+  # header), and QEMU's DTB, which it copies unpacked (1 MiB): 4M holds them all.
+  foreach(sink serial virtio)
+    add_test(NAME crash-arm-kexec-${sink}
+      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/crash-test.py --loader kexec --sink ${sink}
+              --crashkernel 4M ${_crash_arm_common})
+    set_tests_properties(crash-arm-kexec-${sink} PROPERTIES
+      PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 1000)
+  endforeach()
 endif()
 
 # Dumps to an SD card on QEMU's raspi3b (host-tests/qemu/sd-test.py), read back with
