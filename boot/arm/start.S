@@ -2,7 +2,12 @@
  * running wherever the image was loaded.
  *
  * Header layout: Linux arch/arm/boot/compressed/head.S (magic 0x016f2818 at 0x24,
- * start and end at 0x28/0x2c, endianness marker 0x04030201 at 0x30).
+ * start and end at 0x28/0x2c, endianness marker 0x04030201 at 0x30, then magic2
+ * 0x45454545 at 0x34 and the offset of the extension tag table at 0x38). The table has
+ * one tag, ZIMAGE_TAG_KRNL_SIZE, as head.S's _magic_table: a loader that reads it
+ * (kexec-tools' zImage loader) learns salvage's whole memory footprint, file plus .bss
+ * and stacks, and puts the DTB and initrd above it. Without it kexec-tools guesses five
+ * times the file (a zImage's decompression ratio) and needs a reservation 1 MiB larger.
  *
  * Machine state on entry (Linux Documentation/arch/arm/booting.rst, kexec, QEMU):
  *   r0 = 0, r1 = machine type, r2 = physical address of the DTB
@@ -21,9 +26,19 @@ _start:
 	.word	0			/* 0x28 start: position-independent, linked at 0 */
 	.word	__file_size		/* 0x2c end: size of the file contents */
 	.word	0x04030201		/* 0x30 endianness marker: little-endian */
-	.word	0			/* 0x34 no extension table */
+	.word	0x45454545		/* 0x34 magic2: extension tags follow */
+	.word	zimage_tags - _start	/* 0x38 file offset of the tag table (no relocation) */
 
 #include "../boot-params.inc"
+
+/* The extension tag table (after the boot parameter block, 0x80): tags of
+ * {size in words, id, data}, ended by a tag of size 0. */
+zimage_tags:
+	.word	4			/* size in words */
+	.word	0x5a534c4b		/* ZIMAGE_TAG_KRNL_SIZE ("KLSZ") */
+	.word	0x2c			/* size_ptr: file offset of a word with the loaded size: the header's end */
+	.word	__zimage_bss_size	/* bss_size: what follows the file in memory (image.ld) */
+	.word	0, 0			/* end of the table */
 #include "bss-relocate.inc"
 #include "barrier.inc"
 
