@@ -134,6 +134,8 @@ def run_guest(a, kit, work, initrd, sink):
     console = read(out_path)
     if a.mode == "damaged":
         return console, None, time.monotonic() - start
+    if "E2E: load failed" in console:
+        raise Fail(f"loading salvage failed in the guest:\n{tail(console, 3000)}")
     r = subprocess.run([a.salvage, "extract", disk, "-o", vmcore], capture_output=True, text=True, errors="replace")
     save(work, "extract.log", r.stdout + r.stderr)
     if r.returncode != 0:

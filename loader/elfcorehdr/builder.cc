@@ -362,15 +362,14 @@ Addressing AddressingFromVmcoreinfo(std::string_view vmcoreinfo, uint16_t machin
     if (lowest != ~uint64_t{0}) {
       // VMCOREINFO's SYMBOL() values are "%lx": hexadecimal without 0x.
       const std::string_view sym = field("SYMBOL(_stext)");
-      std::optional<uint64_t> stext = sym.empty() ? std::nullopt : VmNumber("0x" + std::string(sym));
-      std::string from = "SYMBOL(_stext)=" + std::string(sym);
-      if (!stext && kallsyms_stext) {
-        stext = kallsyms_stext;
-        from = "_stext " + Hex(*kallsyms_stext) + " in /proc/kallsyms";
-      }
+      const std::optional<uint64_t> from_vmcoreinfo = sym.empty() ? std::nullopt : VmNumber("0x" + std::string(sym));
+      // 0: none (an _stext of 0 gives no PAGE_OFFSET either).
+      const uint64_t stext = from_vmcoreinfo.value_or(kallsyms_stext.value_or(0));
+      const std::string from = from_vmcoreinfo ? "SYMBOL(_stext)=" + std::string(sym)
+                                               : "_stext " + Hex(stext) + " in /proc/kallsyms";
       constexpr uint64_t kKvbaseMask = 0x1ffffff;  // kexec-tools' KVBASE_MASK: 32 MiB - 1
-      if (stext && *stext <= k4GiBLast && (*stext & ~kKvbaseMask) != 0) {
-        const uint64_t page_offset = *stext & ~kKvbaseMask;
+      if (stext <= k4GiBLast && (stext & ~kKvbaseMask) != 0) {
+        const uint64_t page_offset = stext & ~kKvbaseMask;
         a.linear_map = LinearMap{.page_offset = page_offset, .phys_offset = lowest};
         a.basis = "linear map: PAGE_OFFSET " + Hex(page_offset) + " from " + from +
                   " (as kexec-tools: _stext & ~(32 MiB - 1)), PHYS_OFFSET " + Hex(lowest) + " (the lowest System RAM)";
