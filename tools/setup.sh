@@ -141,7 +141,7 @@ fetch_crash_kit() {
   local meta kname size
   case $arch in
     arm64) meta=linux-image-arm64; kname=Image; size="about 65 MB" ;;
-    armhf) meta=linux-image-armmp; kname=zImage; size="about 75 MB" ;;
+    armhf) meta=linux-image-armmp; kname=zImage; size="about 90 MB" ;;
     *) die "fetch_crash_kit: no crash kit for $arch" ;;
   esac
   say "fetching Debian bookworm's $arch kernel, busybox, kexec-tools and makedumpfile ($size, once)"
