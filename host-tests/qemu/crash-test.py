@@ -41,7 +41,7 @@ from salvage_qemu import linux as lg
 from salvage_qemu.qemu import Qemu, free_port
 
 CPUS = 2
-RAM_MIB = 512
+RAM_MIB = 512  # default of --ram
 TIMEOUT = 900  # seconds for one guest run, boot to power-off: recv's --timeout 30 ends a stalled line sooner; a loaded 2-core machine runs the serial dump at a tenth of its speed
 
 
@@ -92,7 +92,7 @@ def run_guest(a, kit, work, initrd, sink):
     if sink == "virtio":
         disk = os.path.join(work, "disk.img")
         with open(disk, "wb") as f:
-            f.truncate((RAM_MIB + 16) << 20)
+            f.truncate((a.ram + 16) << 20)
         extra += ["-drive", f"if=none,id=d0,file={disk},format=raw", "-device", "virtio-blk-device,drive=d0"]
     gdb_port = None
     if a.mode == "damaged":
@@ -102,7 +102,7 @@ def run_guest(a, kit, work, initrd, sink):
     start = time.monotonic()
     if sink == "serial" and a.mode != "damaged":
         port = free_port()
-        cmd = lg.qemu_cmd(kit, initrd, append, RAM_MIB, CPUS,
+        cmd = lg.qemu_cmd(kit, initrd, append, a.ram, CPUS,
                           extra + ["-serial", f"tcp:127.0.0.1:{port},server=on,wait=on"])
         with Qemu(cmd) as qemu:
             recv = subprocess.run([a.salvage, "recv", f"tcp:127.0.0.1:{port}", "-o", vmcore,
@@ -118,7 +118,7 @@ def run_guest(a, kit, work, initrd, sink):
             raise Fail(f"salvage recv exited {recv.returncode}:\n{tail(console, 3000)}")
         return console, vmcore, time.monotonic() - start
 
-    cmd = lg.qemu_cmd(kit, initrd, append, RAM_MIB, CPUS, extra + ["-serial", "stdio"])
+    cmd = lg.qemu_cmd(kit, initrd, append, a.ram, CPUS, extra + ["-serial", "stdio"])
     out_path = os.path.join(work, "console.txt")
     with open(out_path, "wb") as out, Qemu(cmd, stdout=out, stdin=subprocess.DEVNULL, text=False) as qemu:
         if a.mode == "damaged":
@@ -154,7 +154,7 @@ def boot_once(a, kit, work, tag, crashkernel, script):
     initrd = os.path.join(work, f"initrd-{tag}.gz")
     with open(initrd, "wb") as f:
         f.write(c.finish())
-    cmd = lg.qemu_cmd(kit, initrd, f"console=ttyAMA0 crashkernel={crashkernel} panic=1", RAM_MIB, CPUS,
+    cmd = lg.qemu_cmd(kit, initrd, f"console=ttyAMA0 crashkernel={crashkernel} panic=1", a.ram, CPUS,
                       ["-serial", "stdio"])
     r = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=TIMEOUT, stdin=subprocess.DEVNULL)
     save(work, f"console-{tag}.txt", r.stdout + r.stderr)
@@ -276,6 +276,9 @@ def main():
     ap.add_argument("--arch", default="aarch64", choices=["aarch64", "arm"],
                     help="the crashing kernel's architecture (salvage's name); default aarch64")
     ap.add_argument("--kit", help="the crash kit (tools/setup.sh); default build/crash-kit/arm64 or .../armhf")
+    ap.add_argument("--flavour", choices=["lpae"],
+                    help="the kit's other kernel: lpae, armhf's armmp-lpae (build/crash-kit/armhf/lpae)")
+    ap.add_argument("--ram", type=int, default=RAM_MIB, help=f"the guest's RAM in MiB (default {RAM_MIB})")
     ap.add_argument("--image", required=True, help="salvage.img of --arch")
     ap.add_argument("--purgatory", help="purgatory.bin of --arch, for --loader load")
     ap.add_argument("--salvage", required=True, help="the host `salvage` (recv, extract)")
@@ -290,7 +293,8 @@ def main():
                     help="show what `salvage load` said in the guest, the tail of the crashed kernel's log as "
                          "makedumpfile read it from the vmcore, and `salvage inspect` of the vmcore")
     a = ap.parse_args()
-    name = ("crash-" + ("" if a.arch == "aarch64" else f"{a.arch}-") + f"{a.loader}-{a.sink}"
+    name = ("crash-" + ("" if a.arch == "aarch64" else f"{a.arch}-") + (f"{a.flavour}-" if a.flavour else "")
+            + f"{a.loader}-{a.sink}"
             + ("" if a.mode == "capture" else f"-{a.mode}"))
     if a.loader == "load" and not (a.purgatory and a.salvage_target):
         ap.error("--loader load needs --purgatory and --salvage-target")
@@ -303,7 +307,7 @@ def main():
 
 def run(a, work):
     """The test; returns the PASS line's detail."""
-    kit = lg.Kit(a.kit)
+    kit = lg.Kit(a.kit, a.flavour)
     if kit.a["salvage"] != a.arch:
         raise Fail(f"the crash kit {a.kit} is {kit.arch}'s, not {a.arch}'s")
     if a.mode == "boundary":
