@@ -103,7 +103,7 @@ def run_guest(a, kit, work, initrd, sink):
     if sink == "serial" and a.mode != "damaged":
         port = free_port()
         cmd = lg.qemu_cmd(kit, initrd, append, a.ram, CPUS,
-                          extra + ["-serial", f"tcp:127.0.0.1:{port},server=on,wait=on"])
+                          extra + ["-serial", f"tcp:127.0.0.1:{port},server=on,wait=on"], a.machine_extra)
         with Qemu(cmd) as qemu:
             recv = subprocess.run([a.salvage, "recv", f"tcp:127.0.0.1:{port}", "-o", vmcore,
                                    "--timeout", "30", "--connect-timeout", "20"],
@@ -118,7 +118,7 @@ def run_guest(a, kit, work, initrd, sink):
             raise Fail(f"salvage recv exited {recv.returncode}:\n{tail(console, 3000)}")
         return console, vmcore, time.monotonic() - start
 
-    cmd = lg.qemu_cmd(kit, initrd, append, a.ram, CPUS, extra + ["-serial", "stdio"])
+    cmd = lg.qemu_cmd(kit, initrd, append, a.ram, CPUS, extra + ["-serial", "stdio"], a.machine_extra)
     out_path = os.path.join(work, "console.txt")
     with open(out_path, "wb") as out, Qemu(cmd, stdout=out, stdin=subprocess.DEVNULL, text=False) as qemu:
         if a.mode == "damaged":
@@ -155,7 +155,7 @@ def boot_once(a, kit, work, tag, crashkernel, script):
     with open(initrd, "wb") as f:
         f.write(c.finish())
     cmd = lg.qemu_cmd(kit, initrd, f"console=ttyAMA0 crashkernel={crashkernel} panic=1", a.ram, CPUS,
-                      ["-serial", "stdio"])
+                      ["-serial", "stdio"], a.machine_extra)
     r = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=TIMEOUT, stdin=subprocess.DEVNULL)
     save(work, f"console-{tag}.txt", r.stdout + r.stderr)
     return r.stdout + r.stderr
@@ -279,6 +279,8 @@ def main():
     ap.add_argument("--flavour", choices=["lpae"],
                     help="the kit's other kernel: lpae, armhf's armmp-lpae (build/crash-kit/armhf/lpae)")
     ap.add_argument("--ram", type=int, default=RAM_MIB, help=f"the guest's RAM in MiB (default {RAM_MIB})")
+    ap.add_argument("--machine-extra", default="",
+                    help="appended to -M virt, e.g. ,virtualization=on (32-bit Arm kernels then run in HYP mode)")
     ap.add_argument("--image", required=True, help="salvage.img of --arch")
     ap.add_argument("--purgatory", help="purgatory.bin of --arch, for --loader load")
     ap.add_argument("--salvage", required=True, help="the host `salvage` (recv, extract)")
@@ -293,8 +295,9 @@ def main():
                     help="show what `salvage load` said in the guest, the tail of the crashed kernel's log as "
                          "makedumpfile read it from the vmcore, and `salvage inspect` of the vmcore")
     a = ap.parse_args()
+    a.hyp = a.arch == "arm" and "virtualization=on" in a.machine_extra
     name = ("crash-" + ("" if a.arch == "aarch64" else f"{a.arch}-") + (f"{a.flavour}-" if a.flavour else "")
-            + f"{a.loader}-{a.sink}"
+            + ("hyp-" if a.hyp else "") + f"{a.loader}-{a.sink}"
             + ("" if a.mode == "capture" else f"-{a.mode}"))
     if a.loader == "load" and not (a.purgatory and a.salvage_target):
         ap.error("--loader load needs --purgatory and --salvage-target")
@@ -323,6 +326,9 @@ def run(a, work):
         if re.search(r"^salvage \d+\.\d+", console[console.index("E2E: crashing"):], re.M):
             raise Fail("salvage ran although its image was damaged")
         return f": purgatory: segment {m.group(1)} at {m.group(2)} is damaged; not jumped ({secs:.1f} s)"
+    if a.hyp and not re.search(r"^salvage: arch arm SVC \(entered in HYP\)", console, re.M):
+        raise Fail("the crashed kernel ran in HYP mode, but salvage does not say it was entered in HYP and left it:\n"
+                   + tail(console, 2000))
     log, notes = lg.check_vmcore(kit, work, vmcore, CPUS, vaddrs=a.loader == "load")
     if a.show:
         show(a, work, console, log, vmcore)

@@ -30,6 +30,8 @@ foreach(arch IN LISTS SALVAGE_ARCHES)
   set(modes ${_qemu_modes})
   if(arch STREQUAL "aarch64")
     list(APPEND modes el2)
+  elseif(arch STREQUAL "arm")
+    list(APPEND modes hyp)
   endif()
   foreach(mode IN LISTS modes)
     add_test(NAME qemu-${arch}-${mode}
@@ -181,6 +183,13 @@ if("arm" IN_LIST SALVAGE_ARCHES)
     COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/crash-test.py ${_crash_arm_load} --mode damaged ${_crash_arm_common})
   set_tests_properties(crash-arm-load-damaged PROPERTIES
     PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 300)
+  # The kernel started in HYP mode (virtualization=on, as the Pi firmware and U-Boot start
+  # 32-bit kernels): kexec enters salvage in HYP, which must leave it for SVC.
+  add_test(NAME crash-arm-hyp-load-virtio
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/crash-test.py ${_crash_arm_load} --sink virtio
+            --machine-extra ,virtualization=on ${_crash_arm_common})
+  set_tests_properties(crash-arm-hyp-load-virtio PROPERTIES
+    PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 1000)
   # Stock kexec-tools 2.0.25 (zImage loader): it puts the image 0x8000 into the
   # reservation, sized by the header's KRNL_SIZE tag (salvage's footprint), then QEMU's DTB,
   # which it copies unpacked (1 MiB), and the elfcorehdr on the highest 1 MiB boundary

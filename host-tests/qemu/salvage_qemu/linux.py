@@ -227,8 +227,11 @@ def add_with_libs(c, kit, binary):
         c.host_file(f"lib/{ld}", os.path.join(kit.root, "lib", kit.a["libdir"], ld), 0o755)
 
 
-def qemu_cmd(kit, initrd, append, ram_mib=512, cpus=2, extra=()):
-    return kit.a["qemu"] + ["-smp", str(cpus),
+def qemu_cmd(kit, initrd, append, ram_mib=512, cpus=2, extra=(), machine_extra=""):
+    """machine_extra: appended to -M virt (",virtualization=on")."""
+    q = list(kit.a["qemu"])
+    q[q.index("-M") + 1] += machine_extra
+    return q + ["-smp", str(cpus),
             "-m", str(ram_mib), "-nographic", "-no-reboot", "-monitor", "none", "-nic", "none",
             "-kernel", kit.image, "-initrd", initrd, "-append", append] + list(extra)
 
