@@ -185,11 +185,18 @@ if("arm" IN_LIST SALVAGE_ARCHES)
     PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 300)
   # The kernel started in HYP mode (virtualization=on, as the Pi firmware and U-Boot start
   # 32-bit kernels): kexec enters salvage in HYP, which must leave it for SVC.
+  # Stock kexec (3M, below) and the purgatory's damaged-segment stop are run in HYP too.
   add_test(NAME crash-arm-hyp-load-virtio
     COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/crash-test.py ${_crash_arm_load} --sink virtio
             --machine-extra ,virtualization=on ${_crash_arm_common})
-  set_tests_properties(crash-arm-hyp-load-virtio PROPERTIES
-    PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 1000)
+  add_test(NAME crash-arm-hyp-load-damaged
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/crash-test.py ${_crash_arm_load} --mode damaged
+            --machine-extra ,virtualization=on ${_crash_arm_common})
+  add_test(NAME crash-arm-hyp-kexec-virtio
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/crash-test.py --loader kexec --sink virtio --crashkernel 3M
+            --machine-extra ,virtualization=on ${_crash_arm_common})
+  set_tests_properties(crash-arm-hyp-load-virtio crash-arm-hyp-load-damaged crash-arm-hyp-kexec-virtio PROPERTIES
+    PASS_REGULAR_EXPRESSION "SALVAGE: PASS" FAIL_REGULAR_EXPRESSION "SALVAGE: FAIL" TIMEOUT 600)
   # Stock kexec-tools 2.0.25 (zImage loader): it puts the image 0x8000 into the
   # reservation, sized by the header's KRNL_SIZE tag (salvage's footprint), then QEMU's DTB,
   # which it copies unpacked (1 MiB), and the elfcorehdr on the highest 1 MiB boundary
