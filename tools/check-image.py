@@ -5,7 +5,9 @@
     other types cost a loader);
   - the Linux image header at offset 0 is right: arm64 magic "ARM\\x64" with image_size =
     the whole memory footprint and flags 0xa; RISC-V magic "RSC\\x05" and image_size;
-    zImage magic 0x016f2818 with end = the file size;
+    zImage magic 0x016f2818 with end = the file size, and an extension tag table
+    (magic2 0x45454545) whose KRNL_SIZE tag, read as kexec-tools' zImage loader reads it
+    (find_extension_tag), gives the memory footprint;
   - the boot parameter block sits at 0x40;
   - the raw image is the ELF's file contents.
 Prints "SALVAGE: PASS image <arch> ..." with the sizes, or "SALVAGE: FAIL ..."."""
@@ -22,6 +24,27 @@ RELATIVE = {"aarch64": "R_AARCH64_RELATIVE", "arm": "R_ARM_RELATIVE", "riscv64":
 def symbols(elf):
     out = subprocess.run(["llvm-nm-16", elf], check=True, capture_output=True, text=True).stdout
     return {p[2]: int(p[0], 16) for p in (l.split() for l in out.splitlines()) if len(p) == 3}
+
+
+def zimage_krnl_size(img):
+    """The size a zImage's KRNL_SIZE tag gives (edata at size_ptr + bss_size), walked as
+    kexec-tools 2.0.25 does (kexec/arch/arm/kexec-zImage-arm.c, find_extension_tag:
+    magic2 0x45454545 at 0x34, the table's offset at 0x38, tags of {size in words, id}
+    until a size of 0 or the end of the file); None without one."""
+    magic2, offset = struct.unpack_from("<II", img, 0x34)
+    if magic2 != 0x45454545:
+        return None
+    while offset + 8 <= len(img):
+        words, tag = struct.unpack_from("<II", img, offset)
+        if words == 0 or offset + words * 4 >= len(img):
+            return None
+        if tag == 0x5A534C4B and words >= 4:
+            size_ptr, bss = struct.unpack_from("<II", img, offset + 8)
+            if size_ptr + 4 > len(img):
+                return None
+            return struct.unpack_from("<I", img, size_ptr)[0] + bss
+        offset += words * 4
+    return None
 
 
 def main():
@@ -79,6 +102,11 @@ def main():
             problems.append("no zImage magic at 0x24 / endianness marker at 0x30")
         if end - start != len(img):
             problems.append(f"zImage end-start 0x{end - start:x} != file size 0x{len(img):x}")
+        krnl_size = zimage_krnl_size(img)
+        if krnl_size is None:
+            problems.append("no zImage KRNL_SIZE extension tag (magic2 at 0x34, table offset at 0x38)")
+        elif krnl_size != mem_size:
+            problems.append(f"zImage KRNL_SIZE tag: text+data + bss = 0x{krnl_size:x} != memory footprint 0x{mem_size:x}")
     if not a.purgatory and img[0x40:0x48] != b"SLVGBOOT":
         problems.append("no boot parameter block at 0x40")
     elif not a.purgatory:

@@ -117,44 +117,72 @@ fetch_target_libs armhf bookworm
 fetch_target_libs armel bookworm
 fetch_target_libs riscv64 trixie
 
-# fetch_crash_kit: what the real-crash tests and benchmarks boot and read, for arm64,
-# from Debian bookworm, into $build_dir/crash-kit/arm64, once:
-#   Image, System.map, config   the Debian kernel (linux-image-<abi>-arm64-unsigned: an
-#                               uncompressed arm64 Image); its ABI number is resolved
-#                               through the linux-image-arm64 metapackage, never written here
-#   modules/                    virtio_mmio.ko and virtio_blk.ko (=m in Debian's config), for
-#                               the Linux kdump baseline's capture kernel
-#   root/                       busybox-static, kexec-tools and makedumpfile with their
-#                               shared libraries (dpkg -x; the binaries run in the guest, and
-#                               makedumpfile on this machine under qemu-aarch64-static)
+# fetch_crash_kit DEBARCH: what the real-crash tests and benchmarks boot and read, for
+# DEBARCH (arm64, armhf), from Debian bookworm, into $build_dir/crash-kit/DEBARCH, once:
+#   Image (arm64)       the Debian kernel: arm64 linux-image-<abi>-arm64-unsigned (an
+#   zImage (armhf)      uncompressed Image), armhf linux-image-<abi>-armmp (a zImage); its
+#                       ABI number is resolved through the metapackage (linux-image-arm64,
+#                       linux-image-armmp), never written here
+#   System.map, config, release   of that kernel
+#   modules/            virtio_mmio.ko and virtio_blk.ko (=m in Debian's config), for
+#                       guests that check or use the dump disk and for the Linux kdump
+#                       baseline's capture kernel
+#   lpae/ (armhf)       the same for linux-image-<abi>-armmp-lpae (zImage, System.map,
+#                       config, release, modules/): the 32-bit kernel with RAM above 4 GiB
+#   root/               busybox-static, kexec-tools and makedumpfile with their shared
+#                       libraries (dpkg -x; the binaries run in the guest, and makedumpfile
+#                       on this machine under qemu-aarch64-static / qemu-arm-static)
+# The shared libraries are the closure of kexec-tools' and makedumpfile's dependencies on
+# both architectures (kexec-tools links Xen's libraries on arm64 and armhf alike).
 fetch_crash_kit() {
-  local arch=arm64 d="$build_dir/crash-kit/arm64"
+  local arch=$1 d="$build_dir/crash-kit/$1"
   local stamp="$d/.done-v1"
   [ -f "$stamp" ] && return 0
-  say "fetching Debian bookworm's arm64 kernel, busybox, kexec-tools and makedumpfile (about 65 MB, once)"
-  rm -rf "$d"; mkdir -p "$d/debs" "$d/root" "$d/modules"
+  local meta kname size
+  case $arch in
+    arm64) meta=linux-image-arm64; kname=Image; size="about 65 MB" ;;
+    armhf) meta=linux-image-armmp; kname=zImage; size="about 90 MB" ;;
+    *) die "fetch_crash_kit: no crash kit for $arch" ;;
+  esac
+  say "fetching Debian bookworm's $arch kernel, busybox, kexec-tools and makedumpfile ($size, once)"
+  rm -rf "$d"; mkdir -p "$d/debs" "$d/root"
   private_apt "$d/apt" "$arch" bookworm
-  local flavour; flavour=$(kernel_flavour linux-image-arm64)
-  local pkgs=("$flavour-unsigned" busybox-static kexec-tools makedumpfile
+  local flavour; flavour=$(kernel_flavour "$meta")
+  local kernels=("$flavour")
+  [ $arch = arm64 ] && kernels=("$flavour-unsigned")
+  [ $arch = armhf ] && kernels+=("$(kernel_flavour linux-image-armmp-lpae)")
+  local pkgs=("${kernels[@]}" busybox-static kexec-tools makedumpfile
               libc6 libgcc-s1 zlib1g liblzma5 libbz2-1.0 libdw1 libelf1 liblzo2-2 libzstd1
               libxencall1 libxendevicemodel1 libxenevtchn1 libxenforeignmemory1 libxengnttab1
               libxenhypfs1 libxenmisc4.17 libxenstore4 libxentoolcore1 libxentoollog1 libyajl2 libuuid1)
   (cd "$d/debs" && apt-get "${APT_O[@]}" download "${pkgs[@]}" >/dev/null) \
-    || die "apt-get download of the arm64 crash kit failed: ${pkgs[*]}"
-  local k; k=$(ls "$d"/debs/linux-image-*.deb)
-  for deb in "$d"/debs/*.deb; do [ "$deb" = "$k" ] || dpkg-deb -x "$deb" "$d/root"; done
-  local kroot="$d/kernel-root"; mkdir -p "$kroot"
-  dpkg-deb --fsys-tarfile "$k" | tar -x -C "$kroot" --wildcards './boot/*' '*/virtio_mmio.ko' '*/virtio_blk.ko'
-  cp "$kroot"/boot/vmlinuz-* "$d/Image"; cp "$kroot"/boot/System.map-* "$d/System.map"; cp "$kroot"/boot/config-* "$d/config"
-  find "$kroot" -name '*.ko' -exec cp {} "$d/modules/" \;
-  basename "$kroot"/boot/vmlinuz-* | sed 's/^vmlinuz-//' > "$d/release"
-  rm -rf "$kroot" "$d/debs" "$d/apt"
-  for f in Image modules/virtio_mmio.ko modules/virtio_blk.ko root/bin/busybox root/sbin/kexec root/usr/bin/makedumpfile; do
+    || die "apt-get download of the $arch crash kit failed: ${pkgs[*]}"
+  for deb in "$d"/debs/*.deb; do
+    case $(basename "$deb") in linux-image-*) ;; *) dpkg-deb -x "$deb" "$d/root" ;; esac
+  done
+  # kernel_to DEB DIR: the kernel, its System.map, config, release and the two modules.
+  kernel_to() {
+    local kroot="$d/kernel-root"; rm -rf "$kroot"; mkdir -p "$kroot" "$2/modules"
+    dpkg-deb --fsys-tarfile "$1" | tar -x -C "$kroot" --wildcards './boot/*' '*/virtio_mmio.ko' '*/virtio_blk.ko'
+    cp "$kroot"/boot/vmlinuz-* "$2/$kname"; cp "$kroot"/boot/System.map-* "$2/System.map"; cp "$kroot"/boot/config-* "$2/config"
+    find "$kroot" -name '*.ko' -exec cp {} "$2/modules/" \;
+    basename "$kroot"/boot/vmlinuz-* | sed 's/^vmlinuz-//' > "$2/release"
+    rm -rf "$kroot"
+  }
+  local k
+  for k in "$d"/debs/linux-image-*.deb; do
+    case $(basename "$k") in *-lpae_*) kernel_to "$k" "$d/lpae" ;; *) kernel_to "$k" "$d" ;; esac
+  done
+  rm -rf "$d/debs" "$d/apt"
+  local want=("$kname" modules/virtio_mmio.ko modules/virtio_blk.ko root/bin/busybox root/sbin/kexec root/usr/bin/makedumpfile)
+  [ $arch = armhf ] && want+=("lpae/$kname" lpae/modules/virtio_mmio.ko lpae/modules/virtio_blk.ko)
+  for f in "${want[@]}"; do
     [ -f "$d/$f" ] || die "expected $d/$f after extraction; remove $d and run again"
   done
   touch "$stamp"
 }
-fetch_crash_kit
+fetch_crash_kit arm64
+fetch_crash_kit armhf
 
 # fetch_pi_dtbs: the Raspberry Pi device trees the raspi QEMU tests boot with, from
 # Debian bookworm's kernel packages (docs/toolchain.md section 1), into

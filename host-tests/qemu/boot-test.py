@@ -8,6 +8,9 @@ Modes:
   relocated  the image is loaded at a second, unusual address by -device loader and
              entered through a trampoline; same checks, load address = that address.
   el2        (aarch64) as report, entered at EL2 (virt,virtualization=on).
+  hyp        (arm) as report, entered in HYP mode (virt,virtualization=on): the image must
+             leave HYP for SVC before it sets up its MMU and vectors, say so ("SVC
+             (entered in HYP)"), and power off through PSCI from SVC.
   fault      bootargs salvage.debug=fault: the fault report names the cause, the
              faulting address and the pc, and the machine powers off.
   nodtb      entered with a null DTB pointer: a clear message on the early console.
@@ -159,8 +162,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--arch", required=True, choices=sorted(QEMU))
     ap.add_argument("--mode", required=True,
-                    choices=["report", "relocated", "el2", "fault", "nodtb", "baddtb", "corruptdtb", "olddtb",
-                             "badprops"])
+                    choices=["report", "relocated", "el2", "hyp", "fault", "nodtb", "baddtb", "corruptdtb",
+                             "olddtb", "badprops"])
     ap.add_argument("--image", required=True, help="salvage.img (raw)")
     ap.add_argument("--elf", required=True, help="salvage.elf, for the image size")
     ap.add_argument("--trampoline", help="the trampoline binary (relocated and DTB modes)")
@@ -207,13 +210,13 @@ def run_mode(a, work):
     if header_size is not None and header_size != image_size:
         raise Fail(f"the image header's image_size 0x{header_size:x} differs from _end 0x{image_size:x}")
     out_path = os.path.join(work, "serial.txt")
-    machine_extra = ",virtualization=on" if mode == "el2" else ""
+    machine_extra = ",virtualization=on" if mode in ("el2", "hyp") else ""
     machine = a.machine
     base = RAM_BASE[arch] if machine == "virt" else 0
     # The Pi boards boot with a Pi DTB; virt with the one QEMU builds.
     board_dtb = [] if machine == "virt" else ["-dtb", a.dtb]
 
-    if mode in ("report", "relocated", "el2", "fault"):
+    if mode in ("report", "relocated", "el2", "hyp", "fault"):
         bootargs = "console=ttyS0 salvage.debug=fault" if mode == "fault" else "console=ttyS0 salvage.debug=report"
         # 1. QEMU's own DTB for this machine; 2. inject /chosen properties;
         # 3. the DTB QEMU really hands over when given that one (it edits /memory,
@@ -247,6 +250,12 @@ def run_mode(a, work):
         check_report(arch, out, final, load, image_size, elfcorehdr, usable, bootargs, mode_word, machine)
         if mode == "el2" and "EL2" not in find(r"^salvage: mmu (.+)$", out, "mmu line").group(1):
             raise Fail("the MMU was not set up for EL2")
+        entered_hyp = re.search(r"^salvage: arch arm SVC \(entered in HYP\)$", out, re.M)
+        if mode == "hyp" and not entered_hyp:
+            raise Fail("entered in HYP mode, the image did not report leaving it for SVC:\n" +
+                       find(r"^salvage: arch .*$", out, "arch line").group(0))
+        if mode != "hyp" and entered_hyp:
+            raise Fail("the image reports HYP entry although QEMU started it in SVC")
         if mode == "fault":
             check_fault(arch, out, load, image_size)
         else:

@@ -1,19 +1,22 @@
 #!/usr/bin/env python3
-"""The real crash, end to end: Debian bookworm's arm64 kernel (the crash kit that
-tools/setup.sh fetched) boots in qemu-system-aarch64 -M virt with crashkernel=, a
-busybox initramfs loads salvage as the crash kernel and runs `echo c >
-/proc/sysrq-trigger`; salvage dumps the crashed kernel, and the vmcore must satisfy the
-real consumers.
+"""The real crash, end to end: a Debian bookworm kernel (the crash kit that
+tools/setup.sh fetched) boots in QEMU -M virt with crashkernel=, a busybox initramfs
+loads salvage as the crash kernel and runs `echo c > /proc/sysrq-trigger`; salvage dumps
+the crashed kernel, and the vmcore must satisfy the real consumers.
 
+Architectures (--arch, salvage's names):
+  aarch64  Debian's arm64 kernel (Image), qemu-system-aarch64, Cortex-A57
+  arm      Debian's armhf armmp kernel (zImage), qemu-system-arm, Cortex-A15
 Loaders:
-  load   `salvage load` (the static arm64 build) with its purgatory
+  load   `salvage load` (the static build of that architecture) with its purgatory
   kexec  stock kexec-tools: `kexec -p salvage.img --append="salvage.sink=..."`
 Sinks:
   serial   the PL011 is a TCP server on 127.0.0.1; `salvage recv` receives the stream
   virtio   a virtio-blk disk; `salvage extract` reads it after QEMU powers off
-Checks on every vmcore: `makedumpfile --dump-dmesg` (Debian's arm64 build, under
-qemu-aarch64-static) extracts the crashed kernel's log and it holds "sysrq: Trigger a
-crash"; `readelf -n` shows one NT_PRSTATUS crash note per CPU.
+Checks on every vmcore: `makedumpfile --dump-dmesg` (Debian's build of the kit's
+architecture, under qemu-aarch64-static or qemu-arm-static) extracts the crashed
+kernel's log and it holds "sysrq: Trigger a crash"; `readelf -n` shows one NT_PRSTATUS
+crash note per CPU and VMCOREINFO.
 
 Mode `boundary` (load only): the reservation estimate is exact. A first boot runs
 `salvage load --dry-run -v` for the bytes salvage needs; a boot with crashkernel= exactly
@@ -25,7 +28,7 @@ Mode `damaged` (load only): after `salvage load`, one byte of the loaded image i
 reservation is overwritten through QEMU's gdbstub (physical memory mode); after the
 panic the purgatory must name the damaged segment and not jump.
 
-Prints "SALVAGE: PASS|FAIL crash-<loader>-<sink>" and exits 0 only on PASS."""
+Prints "SALVAGE: PASS|FAIL crash[-arm]-<loader>-<sink>" and exits 0 only on PASS."""
 import argparse
 import os
 import re
@@ -38,7 +41,7 @@ from salvage_qemu import linux as lg
 from salvage_qemu.qemu import Qemu, free_port
 
 CPUS = 2
-RAM_MIB = 512
+RAM_MIB = 512  # default of --ram
 TIMEOUT = 900  # seconds for one guest run, boot to power-off: recv's --timeout 30 ends a stalled line sooner; a loaded 2-core machine runs the serial dump at a tenth of its speed
 
 
@@ -72,7 +75,7 @@ echo c > /proc/sysrq-trigger
     c.host_file("usr/lib/salvage/salvage.img", a.image, 0o644)
     if loader == "load":
         c.host_file("usr/lib/salvage/purgatory.bin", a.purgatory, 0o644)
-        c.host_file("sbin/salvage", a.salvage_arm64, 0o755)
+        c.host_file("sbin/salvage", a.salvage_target, 0o755)
     else:
         lg.add_with_libs(c, kit, "sbin/kexec")
     path = os.path.join(work, "initrd.gz")
@@ -89,7 +92,7 @@ def run_guest(a, kit, work, initrd, sink):
     if sink == "virtio":
         disk = os.path.join(work, "disk.img")
         with open(disk, "wb") as f:
-            f.truncate((RAM_MIB + 16) << 20)
+            f.truncate((a.ram + 16) << 20)
         extra += ["-drive", f"if=none,id=d0,file={disk},format=raw", "-device", "virtio-blk-device,drive=d0"]
     gdb_port = None
     if a.mode == "damaged":
@@ -99,8 +102,8 @@ def run_guest(a, kit, work, initrd, sink):
     start = time.monotonic()
     if sink == "serial" and a.mode != "damaged":
         port = free_port()
-        cmd = lg.qemu_cmd(kit, initrd, append, RAM_MIB, CPUS,
-                          extra + ["-serial", f"tcp:127.0.0.1:{port},server=on,wait=on"])
+        cmd = lg.qemu_cmd(kit, initrd, append, a.ram, CPUS,
+                          extra + ["-serial", f"tcp:127.0.0.1:{port},server=on,wait=on"], a.machine_extra)
         with Qemu(cmd) as qemu:
             recv = subprocess.run([a.salvage, "recv", f"tcp:127.0.0.1:{port}", "-o", vmcore,
                                    "--timeout", "30", "--connect-timeout", "20"],
@@ -115,11 +118,11 @@ def run_guest(a, kit, work, initrd, sink):
             raise Fail(f"salvage recv exited {recv.returncode}:\n{tail(console, 3000)}")
         return console, vmcore, time.monotonic() - start
 
-    cmd = lg.qemu_cmd(kit, initrd, append, RAM_MIB, CPUS, extra + ["-serial", "stdio"])
+    cmd = lg.qemu_cmd(kit, initrd, append, a.ram, CPUS, extra + ["-serial", "stdio"], a.machine_extra)
     out_path = os.path.join(work, "console.txt")
     with open(out_path, "wb") as out, Qemu(cmd, stdout=out, stdin=subprocess.DEVNULL, text=False) as qemu:
         if a.mode == "damaged":
-            damage_after_load(out_path, gdb_port, work, qemu.proc)
+            damage_after_load(kit, out_path, gdb_port, work, qemu.proc)
             wait_for(out_path, r"purgatory: something wrote into the crash reservation", qemu.proc, 120)
             time.sleep(0.5)
             qemu.end()
@@ -131,6 +134,8 @@ def run_guest(a, kit, work, initrd, sink):
     console = read(out_path)
     if a.mode == "damaged":
         return console, None, time.monotonic() - start
+    if "E2E: load failed" in console:
+        raise Fail(f"loading salvage failed in the guest:\n{tail(console, 3000)}")
     r = subprocess.run([a.salvage, "extract", disk, "-o", vmcore], capture_output=True, text=True, errors="replace")
     save(work, "extract.log", r.stdout + r.stderr)
     if r.returncode != 0:
@@ -145,12 +150,12 @@ def boot_once(a, kit, work, tag, crashkernel, script):
     c = lg.base_initramfs(kit, init)
     c.host_file("usr/lib/salvage/salvage.img", a.image, 0o644)
     c.host_file("usr/lib/salvage/purgatory.bin", a.purgatory, 0o644)
-    c.host_file("sbin/salvage", a.salvage_arm64, 0o755)
+    c.host_file("sbin/salvage", a.salvage_target, 0o755)
     initrd = os.path.join(work, f"initrd-{tag}.gz")
     with open(initrd, "wb") as f:
         f.write(c.finish())
-    cmd = lg.qemu_cmd(kit, initrd, f"console=ttyAMA0 crashkernel={crashkernel} panic=1", RAM_MIB, CPUS,
-                      ["-serial", "stdio"])
+    cmd = lg.qemu_cmd(kit, initrd, f"console=ttyAMA0 crashkernel={crashkernel} panic=1", a.ram, CPUS,
+                      ["-serial", "stdio"], a.machine_extra)
     r = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=TIMEOUT, stdin=subprocess.DEVNULL)
     save(work, f"console-{tag}.txt", r.stdout + r.stderr)
     return r.stdout + r.stderr
@@ -206,7 +211,7 @@ def wait_for(path, pattern, proc, secs):
     raise Fail(f"no {pattern!r} on the console:\n{tail(read(path), 3000)}")
 
 
-def damage_after_load(out_path, gdb_port, work, qemu):
+def damage_after_load(kit, out_path, gdb_port, work, qemu):
     """Waits until `salvage load` has loaded, then flips one byte of the image inside the
     reservation through the gdbstub, in physical memory mode."""
     m = wait_for(out_path, r"^E2E: loaded", qemu, 120)
@@ -217,7 +222,7 @@ def damage_after_load(out_path, gdb_port, work, qemu):
     addr = int(img.group(1), 16) + 0x2000
     script = os.path.join(work, "damage.gdb")
     with open(script, "w") as f:
-        f.write(f"""set architecture aarch64
+        f.write(f"""set architecture {kit.a['gdb']}
 target remote 127.0.0.1:{gdb_port}
 maintenance packet Qqemu.PhyMemMode:1
 set $b = *(unsigned char *){addr:#x}
@@ -268,11 +273,19 @@ def main():
     ap.add_argument("--loader", required=True, choices=["load", "kexec"])
     ap.add_argument("--sink", default="serial", choices=["serial", "virtio"])
     ap.add_argument("--mode", default="capture", choices=["capture", "damaged", "boundary"])
-    ap.add_argument("--kit", default=lg.KIT_DEFAULT, help="the crash kit (tools/setup.sh)")
-    ap.add_argument("--image", required=True, help="salvage.img (aarch64)")
-    ap.add_argument("--purgatory", help="purgatory.bin (aarch64), for --loader load")
+    ap.add_argument("--arch", default="aarch64", choices=["aarch64", "arm"],
+                    help="the crashing kernel's architecture (salvage's name); default aarch64")
+    ap.add_argument("--kit", help="the crash kit (tools/setup.sh); default build/crash-kit/arm64 or .../armhf")
+    ap.add_argument("--flavour", choices=["lpae"],
+                    help="the kit's other kernel: lpae, armhf's armmp-lpae (build/crash-kit/armhf/lpae)")
+    ap.add_argument("--ram", type=int, default=RAM_MIB, help=f"the guest's RAM in MiB (default {RAM_MIB})")
+    ap.add_argument("--machine-extra", default="",
+                    help="appended to -M virt, e.g. ,virtualization=on (32-bit Arm kernels then run in HYP mode)")
+    ap.add_argument("--image", required=True, help="salvage.img of --arch")
+    ap.add_argument("--purgatory", help="purgatory.bin of --arch, for --loader load")
     ap.add_argument("--salvage", required=True, help="the host `salvage` (recv, extract)")
-    ap.add_argument("--salvage-arm64", help="the static arm64 `salvage`, for --loader load")
+    ap.add_argument("--salvage-target", "--salvage-arm64", dest="salvage_target",
+                    help="the static `salvage` of --arch, for --loader load")
     ap.add_argument("--crashkernel", default="auto",
                     help="the crashkernel= size; auto (default): the smallest that salvage fits in, from the "
                          "image's memory footprint plus 64 KiB for the DTB, the core header and a purgatory, "
@@ -282,9 +295,13 @@ def main():
                     help="show what `salvage load` said in the guest, the tail of the crashed kernel's log as "
                          "makedumpfile read it from the vmcore, and `salvage inspect` of the vmcore")
     a = ap.parse_args()
-    name = f"crash-{a.loader}-{a.sink}" + ("" if a.mode == "capture" else f"-{a.mode}")
-    if a.loader == "load" and not (a.purgatory and a.salvage_arm64):
-        ap.error("--loader load needs --purgatory and --salvage-arm64")
+    a.hyp = a.arch == "arm" and "virtualization=on" in a.machine_extra
+    name = ("crash-" + ("" if a.arch == "aarch64" else f"{a.arch}-") + (f"{a.flavour}-" if a.flavour else "")
+            + ("hyp-" if a.hyp else "") + f"{a.loader}-{a.sink}"
+            + ("" if a.mode == "capture" else f"-{a.mode}"))
+    if a.loader == "load" and not (a.purgatory and a.salvage_target):
+        ap.error("--loader load needs --purgatory and --salvage-target")
+    a.kit = a.kit or lg.kit_dir(a.arch)
     if a.crashkernel == "auto":
         a.crashkernel = f"{lg.auto_crashkernel(a.image) >> 10}K"
     return verdict(name, lambda work: run(a, work), a.workdir, prefix=f"salvage-{name}-",
@@ -293,7 +310,9 @@ def main():
 
 def run(a, work):
     """The test; returns the PASS line's detail."""
-    kit = lg.Kit(a.kit)
+    kit = lg.Kit(a.kit, a.flavour)
+    if kit.a["salvage"] != a.arch:
+        raise Fail(f"the crash kit {a.kit} is {kit.arch}'s, not {a.arch}'s")
     if a.mode == "boundary":
         return f": {boundary(a, kit, work)}"
     initrd = build_initramfs(a, kit, work, a.loader, a.sink)
@@ -307,6 +326,9 @@ def run(a, work):
         if re.search(r"^salvage \d+\.\d+", console[console.index("E2E: crashing"):], re.M):
             raise Fail("salvage ran although its image was damaged")
         return f": purgatory: segment {m.group(1)} at {m.group(2)} is damaged; not jumped ({secs:.1f} s)"
+    if a.hyp and not re.search(r"^salvage: arch arm SVC \(entered in HYP\)", console, re.M):
+        raise Fail("the crashed kernel ran in HYP mode, but salvage does not say it was entered in HYP and left it:\n"
+                   + tail(console, 2000))
     log, notes = lg.check_vmcore(kit, work, vmcore, CPUS, vaddrs=a.loader == "load")
     if a.show:
         show(a, work, console, log, vmcore)

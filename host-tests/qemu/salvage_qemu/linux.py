@@ -1,7 +1,8 @@
-"""A real Debian arm64 kernel in qemu-system-aarch64, for the real-crash tests and the
-Linux kdump baseline bench: builds a busybox initramfs from the crash kit that
-tools/setup.sh fetched (build/crash-kit/arm64) and boots it; checks the vmcore of its
-crash as the real consumers read it (readelf, makedumpfile, gdb).
+"""A real Debian kernel in QEMU (arm64 in qemu-system-aarch64, armhf in qemu-system-arm),
+for the real-crash tests and the Linux kdump baseline bench: builds a busybox initramfs
+from the crash kit that tools/setup.sh fetched (build/crash-kit/arm64, .../armhf) and
+boots it; checks the vmcore of its crash as the real consumers read it (readelf,
+makedumpfile, gdb).
 
 The initramfs is a gzip'd newc cpio written here (no cpio tool needed). Its /init is a
 busybox shell script given by the caller; busybox's applets are installed at boot."""
@@ -16,26 +17,54 @@ from . import Fail, read, save
 
 KIT_DEFAULT = os.path.join("build", "crash-kit", "arm64")
 
+# What differs between the kits' architectures (Debian's names): the kernel file, the
+# QEMU machine, the userland's library directory and dynamic loader, the qemu-user
+# binary that runs the kit's makedumpfile here, gdb's name for the architecture, and
+# salvage's name for it (the image and `salvage load --arch`).
+ARCH = {
+    "arm64": dict(kernel="Image", qemu=["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a57"],
+                  libdir="aarch64-linux-gnu", ld="ld-linux-aarch64.so.1", qemu_user="qemu-aarch64-static",
+                  gdb="aarch64", salvage="aarch64"),
+    "armhf": dict(kernel="zImage", qemu=["qemu-system-arm", "-M", "virt", "-cpu", "cortex-a15"],
+                  libdir="arm-linux-gnueabihf", ld="ld-linux-armhf.so.3", qemu_user="qemu-arm-static",
+                  gdb="armv7", salvage="arm"),
+}
+
+
+def kit_dir(arch):
+    """The default kit of a salvage architecture (aarch64, arm) under build/."""
+    return os.path.join("build", "crash-kit", {"aarch64": "arm64", "arm": "armhf"}[arch])
+
 
 class Kit:
-    """The fetched crash kit: the kernel Image, its modules and an arm64 userland."""
+    """The fetched crash kit: the kernel (arm64 Image or armhf zImage), its modules and a
+    userland of the same architecture. `flavour` "lpae" picks the armhf kit's
+    armmp-lpae kernel (lpae/) with the same userland."""
 
-    def __init__(self, path):
+    def __init__(self, path, flavour=None):
         self.path = os.path.abspath(path)
-        self.image = os.path.join(self.path, "Image")
         self.root = os.path.join(self.path, "root")
-        self.modules = os.path.join(self.path, "modules")
-        for f in (self.image, os.path.join(self.root, "bin", "busybox")):
-            if not os.path.exists(f):
-                raise FileNotFoundError(f"{f} is missing: run tools/setup.sh build (it fetches the crash kit)")
-        with open(os.path.join(self.path, "release")) as f:
+        kdir = os.path.join(self.path, flavour) if flavour else self.path
+        for arch, d in ARCH.items():
+            if os.path.exists(os.path.join(kdir, d["kernel"])):
+                self.arch, self.a = arch, d
+                break
+        else:
+            raise FileNotFoundError(f"no kernel (Image or zImage) in {kdir}: run tools/setup.sh build "
+                                    "(it fetches the crash kit)")
+        self.image = os.path.join(kdir, self.a["kernel"])
+        self.modules = os.path.join(kdir, "modules")
+        busybox = os.path.join(self.root, "bin", "busybox")
+        if not os.path.exists(busybox):
+            raise FileNotFoundError(f"{busybox} is missing: run tools/setup.sh build (it fetches the crash kit)")
+        with open(os.path.join(kdir, "release")) as f:
             self.release = f.read().strip()
 
     def lib_closure(self, binary):
         """The shared libraries `binary` (a path inside root/) needs, transitively, as
         paths inside root/, with the dynamic loader."""
         need, seen = [binary], []
-        libdirs = ["lib/aarch64-linux-gnu", "usr/lib/aarch64-linux-gnu", "lib"]
+        libdirs = [f"lib/{self.a['libdir']}", f"usr/lib/{self.a['libdir']}", "lib"]
         while need:
             cur = need.pop()
             for lib in needed_libs(os.path.join(self.root, cur)):
@@ -53,15 +82,23 @@ class Kit:
 
 
 def needed_libs(path):
-    """DT_NEEDED entries of a 64-bit little-endian ELF (the arm64 binaries of the kit)."""
+    """DT_NEEDED entries of a little-endian ELF, 64-bit (arm64) or 32-bit (armhf)."""
     data = open(os.path.realpath(path), "rb").read()
-    if data[:4] != b"\x7fELF" or data[4] != 2:
+    if data[:4] != b"\x7fELF" or data[4] not in (1, 2):
         return []
-    phoff, = struct.unpack_from("<Q", data, 0x20)
-    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    is64 = data[4] == 2
+    if is64:
+        phoff, = struct.unpack_from("<Q", data, 0x20)
+        phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    else:
+        phoff, = struct.unpack_from("<I", data, 0x1c)
+        phentsize, phnum = struct.unpack_from("<HH", data, 0x2a)
     loads, dyn = [], None
     for i in range(phnum):
-        p_type, _, off, vaddr, _, filesz, _, _ = struct.unpack_from("<IIQQQQQQ", data, phoff + i * phentsize)
+        if is64:
+            p_type, _, off, vaddr, _, filesz, _, _ = struct.unpack_from("<IIQQQQQQ", data, phoff + i * phentsize)
+        else:
+            p_type, off, vaddr, _, filesz, _, _, _ = struct.unpack_from("<IIIIIIII", data, phoff + i * phentsize)
         if p_type == 1:
             loads.append((vaddr, off, filesz))
         elif p_type == 2:
@@ -75,8 +112,9 @@ def needed_libs(path):
                 return v - vaddr + off
         raise ValueError("address outside the file")
     strtab, needed = None, []
-    for i in range(dyn[1] // 16):
-        tag, val = struct.unpack_from("<qQ", data, dyn[0] + i * 16)
+    entry, fmt = (16, "<qQ") if is64 else (8, "<iI")
+    for i in range(dyn[1] // entry):
+        tag, val = struct.unpack_from(fmt, data, dyn[0] + i * entry)
         if tag == 0:
             break
         if tag == 5:
@@ -183,13 +221,17 @@ def add_with_libs(c, kit, binary):
     c.host_file(binary, os.path.join(kit.root, binary), 0o755)
     for lib in kit.lib_closure(binary):
         c.host_file(lib, os.path.join(kit.root, lib), 0o755)
-    # The arm64 dynamic loader at its canonical path (PT_INTERP).
-    if "lib/ld-linux-aarch64.so.1" not in c.names:
-        c.host_file("lib/ld-linux-aarch64.so.1", os.path.join(kit.root, "lib", "aarch64-linux-gnu", "ld-linux-aarch64.so.1"), 0o755)
+    # The dynamic loader at its canonical path (PT_INTERP).
+    ld = kit.a["ld"]
+    if f"lib/{ld}" not in c.names:
+        c.host_file(f"lib/{ld}", os.path.join(kit.root, "lib", kit.a["libdir"], ld), 0o755)
 
 
-def qemu_cmd(kit, initrd, append, ram_mib=512, cpus=2, extra=()):
-    return ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a57", "-smp", str(cpus),
+def qemu_cmd(kit, initrd, append, ram_mib=512, cpus=2, extra=(), machine_extra=""):
+    """machine_extra: appended to -M virt (",virtualization=on")."""
+    q = list(kit.a["qemu"])
+    q[q.index("-M") + 1] += machine_extra
+    return q + ["-smp", str(cpus),
             "-m", str(ram_mib), "-nographic", "-no-reboot", "-monitor", "none", "-nic", "none",
             "-kernel", kit.image, "-initrd", initrd, "-append", append] + list(extra)
 
@@ -236,27 +278,32 @@ def vmcoreinfo(vmcore):
 
 
 def check_vaddrs(kit, work, vmcore):
-    """gdb reads the crashed kernel's init_uts_ns (its release string) at its kernel-image
-    virtual address and again through the linear map: the PT_LOADs that `salvage load`
-    wrote carry both kinds of address, as crash and drgn need."""
+    """gdb reads the crashed kernel's init_uts_ns (its release string) at the virtual
+    addresses the PT_LOADs that `salvage load` wrote carry, as crash and drgn need them.
+    arm64: at its kernel-image address and again through the linear map. 32-bit Arm: the
+    kernel image lies inside the linear map (lowmem), so the symbol's address is a linear
+    map address, and there is one kind."""
     vi = vmcoreinfo(vmcore)
     uts = int(vi["SYMBOL(init_uts_ns)"], 16)
-    voff = int(vi["NUMBER(kimage_voffset)"], 16)
-    phys_offset = int(vi["NUMBER(PHYS_OFFSET)"], 16)
-    page_offset = (~0 << int(vi["NUMBER(VA_BITS)"])) & (2**64 - 1)
-    phys = (uts - voff) % 2**64
-    linear = (phys - phys_offset + page_offset) % 2**64
     release_off = 65 * 2  # struct new_utsname: sysname, nodename, release (65 bytes each)
-    cmds = ["set architecture aarch64", f"core-file {vmcore}",
-            f"x/s {uts + release_off:#x}", f"x/s {linear + release_off:#x}"]
+    if kit.arch == "arm64":
+        voff = int(vi["NUMBER(kimage_voffset)"], 16)
+        phys_offset = int(vi["NUMBER(PHYS_OFFSET)"], 16)
+        page_offset = (~0 << int(vi["NUMBER(VA_BITS)"])) & (2**64 - 1)
+        phys = (uts - voff) % 2**64
+        linear = (phys - phys_offset + page_offset) % 2**64
+        where = {"the kernel-image address": uts + release_off, "the linear-map address": linear + release_off}
+    else:
+        where = {"the linear-map address": uts + release_off}
+    cmds = [f"set architecture {kit.a['gdb']}", f"core-file {vmcore}"] + [f"x/s {v:#x}" for v in where.values()]
     r = subprocess.run(["gdb-multiarch", "-nx", "-batch"] + sum((["-ex", c] for c in cmds), []),
                        capture_output=True, text=True, errors="replace", timeout=120)
     save(work, "gdb-vaddr.log", r.stdout + r.stderr)
     want = f'"{kit.release}"'
     got = [l for l in r.stdout.splitlines() if l.startswith("0x")]
-    if len(got) != 2 or not all(l.endswith(want) for l in got):
-        raise Fail(f"gdb did not read the release {want} at the kernel-image address {uts + release_off:#x} "
-                   f"and the linear-map address {linear + release_off:#x}:\n{r.stdout}\n{r.stderr}")
+    if len(got) != len(where) or not all(l.endswith(want) for l in got):
+        said = " and ".join(f"{k} {v:#x}" for k, v in where.items())
+        raise Fail(f"gdb did not read the release {want} at {said}:\n{r.stdout}\n{r.stderr}")
 
 
 def auto_crashkernel(image):
@@ -272,5 +319,6 @@ def auto_crashkernel(image):
 
 def makedumpfile_cmd(kit):
     """Debian's amd64 makedumpfile reads only x86_64 dumps (docs/toolchain.md section
-    6); its arm64 build runs here under qemu-aarch64-static with the kit's libraries."""
-    return ["qemu-aarch64-static", "-L", kit.root, os.path.join(kit.root, "usr", "bin", "makedumpfile")]
+    6); the kit's own build (arm64, armhf) runs here under qemu-user with the kit's
+    libraries."""
+    return [kit.a["qemu_user"], "-L", kit.root, os.path.join(kit.root, "usr", "bin", "makedumpfile")]

@@ -236,6 +236,10 @@ bool HasKernelTextSegment(uint16_t machine) {
   return machine == elfcore::kEmAarch64 || machine == elfcore::kEmRiscv;
 }
 
+bool AddressesNeedVmcoreinfo(uint16_t machine) { return machine != elfcore::kEmArm; }
+
+bool PageOffsetFromStext(uint16_t machine) { return machine == elfcore::kEmArm; }
+
 ElfClass DefaultElfClass(uint16_t machine, std::span<const PhysRange> system_ram) {
   if (machine != elfcore::kEmArm) return ElfClass::k64;
   for (const PhysRange& r : system_ram)
@@ -320,7 +324,7 @@ Expected<Header> Build(const Input& in) {
 }
 
 Addressing AddressingFromVmcoreinfo(std::string_view vmcoreinfo, uint16_t machine,
-                                    std::span<const PhysRange> system_ram) {
+                                    std::span<const PhysRange> system_ram, std::optional<uint64_t> kallsyms_stext) {
   const std::span<const uint8_t> desc(reinterpret_cast<const uint8_t*>(vmcoreinfo.data()), vmcoreinfo.size());
   auto field = [&](std::string_view key) { return elfcore::VmcoreinfoField(desc, key); };
   auto number = [&](std::string_view key) { return VmNumber(field(key)); };
@@ -356,9 +360,24 @@ Addressing AddressingFromVmcoreinfo(std::string_view vmcoreinfo, uint16_t machin
     for (const PhysRange& r : system_ram)
       if (r.size != 0) lowest = std::min(lowest, r.base);
     if (lowest != ~uint64_t{0}) {
-      a.linear_map = LinearMap{.page_offset = 0xc0000000, .phys_offset = lowest};
-      a.basis = "linear map: kexec-tools' 32-bit Arm defaults, PAGE_OFFSET 0xc0000000 and PHYS_OFFSET " + Hex(lowest) +
-                " (the lowest System RAM)";
+      // VMCOREINFO's SYMBOL() values are "%lx": hexadecimal without 0x.
+      const std::string_view sym = field("SYMBOL(_stext)");
+      const std::optional<uint64_t> from_vmcoreinfo = sym.empty() ? std::nullopt : VmNumber("0x" + std::string(sym));
+      // 0: none (an _stext of 0 gives no PAGE_OFFSET either).
+      const uint64_t stext = from_vmcoreinfo.value_or(kallsyms_stext.value_or(0));
+      const std::string from = from_vmcoreinfo ? "SYMBOL(_stext)=" + std::string(sym)
+                                               : "_stext " + Hex(stext) + " in /proc/kallsyms";
+      constexpr uint64_t kKvbaseMask = 0x1ffffff;  // kexec-tools' KVBASE_MASK: 32 MiB - 1
+      if (stext <= k4GiBLast && (stext & ~kKvbaseMask) != 0) {
+        const uint64_t page_offset = stext & ~kKvbaseMask;
+        a.linear_map = LinearMap{.page_offset = page_offset, .phys_offset = lowest};
+        a.basis = "linear map: PAGE_OFFSET " + Hex(page_offset) + " from " + from +
+                  " (as kexec-tools: _stext & ~(32 MiB - 1)), PHYS_OFFSET " + Hex(lowest) + " (the lowest System RAM)";
+      } else {
+        a.linear_map = LinearMap{.page_offset = 0xc0000000, .phys_offset = lowest};
+        a.basis = "linear map: kexec-tools' 32-bit Arm defaults (no _stext), PAGE_OFFSET 0xc0000000 and PHYS_OFFSET " +
+                  Hex(lowest) + " (the lowest System RAM)";
+      }
     }
   }
   return a;

@@ -36,8 +36,9 @@
 //            code" starts at _text or _stext (arm64 kernels differ).
 //   riscv64  linear map: NUMBER(PAGE_OFFSET), NUMBER(phys_ram_base); kernel image:
 //            vaddr = paddr + NUMBER(va_kernel_pa_offset) (6.5 and later, and stable).
-//   arm      no VMCOREINFO for it: kexec-tools' defaults, PAGE_OFFSET 0xc0000000
-//            (VMSPLIT_3G) and PHYS_OFFSET = the lowest System RAM; no kernel-image PT_LOAD.
+//   arm      as kexec-tools: PAGE_OFFSET = _stext & ~(32 MiB - 1), _stext from VMCOREINFO
+//            or /proc/kallsyms, else 0xc0000000 (VMSPLIT_3G); PHYS_OFFSET = the lowest
+//            System RAM; no kernel-image PT_LOAD (the kernel image lies in the linear map).
 // VMCOREINFO's text is the VMCOREINFO note's descriptor; a root process reads it from the
 // note in /proc/kcore (Linux 4.19 and later). Every value is also a plain parameter.
 #pragma once
@@ -139,6 +140,17 @@ Expected<PhysRange> PlaceAtEnd(PhysRange reservation, uint64_t header_bytes, uin
 /// True where kexec-tools writes a kernel-image PT_LOAD (arm64, riscv).
 bool HasKernelTextSegment(uint16_t machine);
 
+/// True where AddressingFromVmcoreinfo takes the elfcorehdr's virtual addresses from the
+/// VMCOREINFO text (arm64, riscv64); false for 32-bit Arm, whose linear map comes from
+/// kexec-tools' defaults and System RAM alone, so a kernel without /proc/kcore (Debian's
+/// armmp) loses nothing.
+bool AddressesNeedVmcoreinfo(uint16_t machine);
+
+/// True where the linear map's PAGE_OFFSET comes from the kernel's _stext (32-bit Arm,
+/// AddressingFromVmcoreinfo): the loader then reads /proc/kallsyms when the VMCOREINFO
+/// text has no SYMBOL(_stext).
+bool PageOffsetFromStext(uint16_t machine);
+
 /// The class kexec-tools uses: ELF32 on 32-bit Arm unless RAM ends above 4 GiB (LPAE),
 /// ELF64 elsewhere.
 ElfClass DefaultElfClass(uint16_t machine, std::span<const PhysRange> system_ram);
@@ -155,7 +167,14 @@ struct Addressing {
 
 /// `vmcoreinfo` is the VMCOREINFO descriptor ("KEY=value" lines); `system_ram` is used
 /// for 32-bit Arm's PHYS_OFFSET. Missing or malformed keys leave the field unset.
+/// 32-bit Arm, as kexec-tools (kexec/arch/arm/crashdump-arm.c, get_kernel_page_offset):
+/// PAGE_OFFSET = _stext & ~(32 MiB - 1) (KVBASE_MASK), _stext from VMCOREINFO's
+/// SYMBOL(_stext), else `kallsyms_stext` (the loader reads /proc/kallsyms, as kexec-tools
+/// does); without either, kexec-tools' DEFAULT_PAGE_OFFSET 0xc0000000 (VMSPLIT_3G). A
+/// VMSPLIT_2G or _1G kernel needs _stext: its linear map starts at 0x80000000 or
+/// 0x40000000.
 Addressing AddressingFromVmcoreinfo(std::string_view vmcoreinfo, uint16_t machine,
-                                    std::span<const PhysRange> system_ram);
+                                    std::span<const PhysRange> system_ram,
+                                    std::optional<uint64_t> kallsyms_stext = std::nullopt);
 
 }  // namespace salvage::loader::elfcorehdr

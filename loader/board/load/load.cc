@@ -367,6 +367,10 @@ Expected<void> FindPageSize(LoadWork& w) {
   if (auto v = ReadVmcoreinfoText(w.s.root); v.ok()) {
     w.vmcoreinfo_text = v->text;
     w.Note("VMCOREINFO text from " + v->source);
+  } else if (!elfcorehdr::AddressesNeedVmcoreinfo(w.plan.arch.e_machine)) {
+    // Debian's armmp kernels have no /proc/kcore (CONFIG_PROC_KCORE is off), and nothing
+    // is lost: not a warning.
+    w.Note("no VMCOREINFO text (" + v.error() + "); the elfcorehdr's addresses on this architecture need none");
   } else {
     w.Note("warning: " + v.error() +
            "; the elfcorehdr gets no kernel virtual addresses (crash and makedumpfile still find them in VMCOREINFO)");
@@ -398,7 +402,18 @@ Expected<void> BuildHeader(LoadWork& w) {
   } else {
     w.Note("warning: no /sys/kernel/vmcoreinfo (a kernel without CONFIG_VMCORE_INFO): the dump will have no VMCOREINFO note");
   }
-  const elfcorehdr::Addressing addressing = elfcorehdr::AddressingFromVmcoreinfo(w.vmcoreinfo_text, machine, w.ram);
+  std::optional<uint64_t> kallsyms_stext;
+  if (elfcorehdr::PageOffsetFromStext(machine) && w.vmcoreinfo_text.find("SYMBOL(_stext)=") == std::string::npos) {
+    // Debian's armmp kernels have no /proc/kcore: _stext from /proc/kallsyms, as kexec-tools.
+    if (auto stext = proc::ReadKallsymsAddress(root, "_stext"); stext.ok()) {
+      kallsyms_stext = *stext;
+    } else {
+      w.Note("warning: " + stext.error() +
+             "; the elfcorehdr's virtual addresses assume PAGE_OFFSET 0xc0000000 (VMSPLIT_3G), as kexec-tools does then");
+    }
+  }
+  const elfcorehdr::Addressing addressing =
+      elfcorehdr::AddressingFromVmcoreinfo(w.vmcoreinfo_text, machine, w.ram, kallsyms_stext);
   if (!addressing.basis.empty()) w.Note("kernel addresses: " + addressing.basis);
   elfcorehdr::Input in;
   in.machine = machine;

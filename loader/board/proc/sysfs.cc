@@ -197,6 +197,27 @@ Expected<uint64_t> ParseDecimalFile(std::string_view text, std::string_view sour
   return ParseOneNumber(text, source, 10);
 }
 
+std::optional<uint64_t> KallsymsAddress(std::string_view text, std::string_view name) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    // "ADDRESS TYPE NAME" or "ADDRESS TYPE NAME\t[module]".
+    const size_t a = line.find(' ');
+    if (a == std::string_view::npos || a + 3 > line.size() || line[a + 2] != ' ') continue;
+    std::string_view sym = line.substr(a + 3);
+    if (const size_t tab = sym.find('\t'); tab != std::string_view::npos) sym = sym.substr(0, tab);
+    if (sym != name) continue;
+    size_t p = 0;
+    uint64_t addr = 0;
+    if (!ReadNumber(line, &p, 16, &addr) || p != a || addr == 0) return std::nullopt;
+    return addr;
+  }
+  return std::nullopt;
+}
+
 Expected<PhysRange> ParseVmcoreinfoFile(std::string_view text, std::string_view source) {
   auto bad = [&](const std::string& why) {
     return Fail(std::string(source) + ": " + why + ", found " + Quote(text));
@@ -310,6 +331,14 @@ Expected<std::string> ReadIomemText(std::string_view root) {
 
 Expected<std::string> ReadCmdline(std::string_view root) {
   return ReadKernelFile(root, "/proc/cmdline", "is /proc mounted?");
+}
+
+Expected<uint64_t> ReadKallsymsAddress(std::string_view root, std::string_view name) {
+  auto text = ReadKernelFile(root, "/proc/kallsyms", "the kernel was built without CONFIG_KALLSYMS");
+  if (!text.ok()) return text.failure();
+  if (auto addr = KallsymsAddress(*text, name)) return *addr;
+  return Fail(RootedPath(root, "/proc/kallsyms") + ": no address for " + std::string(name) +
+              " (no such symbol, or kernel.kptr_restrict hides the addresses)");
 }
 
 }  // namespace salvage::loader::proc

@@ -36,6 +36,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,6 +68,11 @@ Expected<uint64_t> ParseHexFile(std::string_view text, std::string_view source);
 /// One decimal number, then optional whitespace (crash_notes_size, kexec_crash_size,
 /// kexec_crash_loaded, kexec_load_disabled).
 Expected<uint64_t> ParseDecimalFile(std::string_view text, std::string_view source);
+/// /proc/kallsyms ("c0300000 T _stext" per line, module symbols with " [module]" after):
+/// the address of the first symbol called `name`; nullopt when there is none, when its
+/// line is malformed, or when the address is 0 (kptr_restrict hides every address from
+/// readers without CAP_SYSLOG).
+std::optional<uint64_t> KallsymsAddress(std::string_view text, std::string_view name);
 /// /sys/kernel/vmcoreinfo: "ADDRESS SIZE", both hex, ADDRESS with or without 0x.
 /// Errors: not two numbers; size 0.
 Expected<PhysRange> ParseVmcoreinfoFile(std::string_view text, std::string_view source);
@@ -113,5 +119,9 @@ Expected<bool> ReadKexecLoadDisabled(std::string_view root);
 /// The text of /proc/iomem and /proc/cmdline under `root`.
 Expected<std::string> ReadIomemText(std::string_view root);
 Expected<std::string> ReadCmdline(std::string_view root);
+
+/// KallsymsAddress of /proc/kallsyms under `root`. Errors: the file cannot be read; no
+/// such symbol, or its address hidden (the message says which).
+Expected<uint64_t> ReadKallsymsAddress(std::string_view root, std::string_view name);
 
 }  // namespace salvage::loader::proc

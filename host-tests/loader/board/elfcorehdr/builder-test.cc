@@ -587,13 +587,53 @@ TEST(ElfcorehdrBuilderTest, AddressingFromVmcoreinfo) {
   EXPECT_EQ(riscv.linear_map->phys_offset, 0x80000000u);
   EXPECT_EQ(riscv.linear_map->page_offset, 0xffffaf8000000000u);
   EXPECT_FALSE(riscv.kernel_voffset.has_value());
-  // 32-bit Arm: kexec-tools' defaults whatever VMCOREINFO says.
+  // 32-bit Arm without _stext: kexec-tools' default PAGE_OFFSET.
   auto arm = AddressingFromVmcoreinfo("", elfcore::kEmArm, ram);
   ASSERT_TRUE(arm.linear_map.has_value());
   EXPECT_EQ(arm.linear_map->page_offset, 0xc0000000u);
   EXPECT_EQ(arm.linear_map->phys_offset, 0x40000000u);
-  EXPECT_NE(arm.basis.find("kexec-tools"), std::string::npos);
+  EXPECT_NE(arm.basis.find("kexec-tools' 32-bit Arm defaults"), std::string::npos) << arm.basis;
   EXPECT_FALSE(AddressingFromVmcoreinfo("", elfcore::kEmArm, {}).linear_map.has_value());
+}
+
+// 32-bit Arm, as kexec-tools 2.0.25 (crashdump-arm.c get_kernel_page_offset): PAGE_OFFSET is
+// _stext & ~(32 MiB - 1). Debian's armmp 6.1 kernel in QEMU virt: SYMBOL(_stext)=c0300000
+// (VMSPLIT_3G, TEXT_OFFSET 0x208000 of a multiplatform kernel with Meson), and it has no
+// /proc/kcore, so the loader hands the /proc/kallsyms value in.
+TEST(ElfcorehdrBuilderTest, ArmPageOffsetFromStext) {
+  const PhysRange ram[] = {Incl(0x40000000, 0x5fffffff)};
+  auto debian = AddressingFromVmcoreinfo("OSRELEASE=6.1.0-50-armmp\nSYMBOL(_stext)=c0300000\n", elfcore::kEmArm, ram);
+  ASSERT_TRUE(debian.linear_map.has_value());
+  EXPECT_EQ(debian.linear_map->page_offset, 0xc0000000u);
+  EXPECT_EQ(debian.linear_map->phys_offset, 0x40000000u);
+  EXPECT_NE(debian.basis.find("SYMBOL(_stext)=c0300000"), std::string::npos) << debian.basis;
+  // VMSPLIT_2G and VMSPLIT_1G kernels: the default would put every PT_LOAD 1 or 2 GiB off.
+  auto split2g = AddressingFromVmcoreinfo("SYMBOL(_stext)=80008000\n", elfcore::kEmArm, ram);
+  ASSERT_TRUE(split2g.linear_map.has_value());
+  EXPECT_EQ(split2g.linear_map->page_offset, 0x80000000u);
+  auto split1g = AddressingFromVmcoreinfo("", elfcore::kEmArm, ram, 0x40208000);
+  ASSERT_TRUE(split1g.linear_map.has_value());
+  EXPECT_EQ(split1g.linear_map->page_offset, 0x40000000u);
+  EXPECT_NE(split1g.basis.find("_stext 0x40208000 in /proc/kallsyms"), std::string::npos) << split1g.basis;
+  // VMCOREINFO wins over /proc/kallsyms.
+  auto both = AddressingFromVmcoreinfo("SYMBOL(_stext)=c0100000\n", elfcore::kEmArm, ram, 0x80008000);
+  EXPECT_EQ(both.linear_map->page_offset, 0xc0000000u);
+  // Unusable values fall back to the default: malformed, 0 after the mask, above 4 GiB.
+  for (const char* text : {"SYMBOL(_stext)=c03zz000\n", "SYMBOL(_stext)=1000\n", "SYMBOL(_stext)=1c0300000\n"}) {
+    auto bad = AddressingFromVmcoreinfo(text, elfcore::kEmArm, ram);
+    ASSERT_TRUE(bad.linear_map.has_value()) << text;
+    EXPECT_EQ(bad.linear_map->page_offset, 0xc0000000u) << text;
+    EXPECT_NE(bad.basis.find("defaults"), std::string::npos) << text;
+  }
+  // Only 32-bit Arm takes it: arm64 keeps its own numbers.
+  EXPECT_FALSE(AddressingFromVmcoreinfo("SYMBOL(_stext)=ffff800008010000\n", elfcore::kEmAarch64, ram, 0x80008000)
+                   .linear_map.has_value());
+  EXPECT_TRUE(PageOffsetFromStext(elfcore::kEmArm));
+  EXPECT_FALSE(PageOffsetFromStext(elfcore::kEmAarch64));
+  EXPECT_FALSE(PageOffsetFromStext(elfcore::kEmRiscv));
+  EXPECT_FALSE(AddressesNeedVmcoreinfo(elfcore::kEmArm));
+  EXPECT_TRUE(AddressesNeedVmcoreinfo(elfcore::kEmAarch64));
+  EXPECT_TRUE(AddressesNeedVmcoreinfo(elfcore::kEmRiscv));
 }
 
 TEST(ElfcorehdrBuilderTest, NoVmcoreinfoAndNoLinearMap) {

@@ -426,6 +426,70 @@ TEST(LoadTest, WithoutVmcoreinfoTextTheHeaderHasNoKernelText) {
   EXPECT_TRUE(Has(r.out, "3 PT_LOAD") == false && Has(r.out, "2 PT_LOAD (RAM)")) << r.out;
 }
 
+// Debian's armmp kernel has no /proc/kcore, so no VMCOREINFO text: on 32-bit Arm that loses
+// nothing (no warning), and PAGE_OFFSET comes from _stext in /proc/kallsyms as kexec-tools
+// takes it; without that, the warning says what is assumed.
+TEST(LoadTest, ArmWithoutKcoreTakesStextFromKallsyms) {
+  auto run = [](Scratch& root) {
+    LoadRun r(root.path());
+    const testing::Blobs blobs = testing::BlobsFor("arm", root);
+    LoadSettings s = DryRun(kTrees[1], root.path(), blobs, root.At("/out"));
+    s.verbose = true;
+    Capture out, err;
+    r.rc = RunLoad(s, r.kernel, out.file(), err.file());
+    r.out = out.text();
+    r.err = err.text();
+    return r;
+  };
+  // The first RAM PT_LOAD's p_vaddr (ELF32: e_phoff at 28, e_phnum at 44, p_vaddr at 8).
+  auto first_ram_vaddr = [](Scratch& root) -> uint32_t {
+    const std::vector<uint8_t> h = ReadOut(root.At("/out")).by_name.at("elfcorehdr").bytes;
+    uint32_t phoff = 0;
+    uint16_t phnum = 0;
+    std::memcpy(&phoff, &h[28], 4);
+    std::memcpy(&phnum, &h[44], 2);
+    for (uint16_t i = 0; i < phnum; ++i) {
+      uint32_t type = 0, vaddr = 0;
+      std::memcpy(&type, &h[phoff + i * 32u], 4);
+      std::memcpy(&vaddr, &h[phoff + i * 32u + 8], 4);
+      if (type == 1) return vaddr;
+    }
+    return 0;
+  };
+  {
+    Scratch root("proc-armhf-virt");
+    std::filesystem::remove(root.At("/vmcoreinfo-desc.txt"));
+    testing::WriteFile(root.At("/proc/kallsyms"), "80008000 T _text\n80008000 T _stext\n");  // VMSPLIT_2G
+    const LoadRun r = run(root);
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_FALSE(Has(r.err, "warning:")) << r.err;
+    EXPECT_TRUE(Has(r.err, "salvage load: no VMCOREINFO text (neither ")) << r.err;
+    EXPECT_TRUE(Has(r.err, "the elfcorehdr's addresses on this architecture need none")) << r.err;
+    EXPECT_TRUE(Has(r.err, "PAGE_OFFSET 0x80000000 from _stext 0x80008000 in /proc/kallsyms")) << r.err;
+    EXPECT_EQ(first_ram_vaddr(root), 0x80000000u);
+  }
+  {
+    Scratch root("proc-armhf-virt");
+    std::filesystem::remove(root.At("/vmcoreinfo-desc.txt"));
+    const LoadRun r = run(root);
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_TRUE(Has(r.err, "salvage load: warning: " + root.At("/proc/kallsyms") +
+                               " does not exist: the kernel was built without CONFIG_KALLSYMS; the elfcorehdr's "
+                               "virtual addresses assume PAGE_OFFSET 0xc0000000 (VMSPLIT_3G), as kexec-tools does then"))
+        << r.err;
+    EXPECT_FALSE(Has(r.err, "gets no kernel virtual addresses")) << r.err;
+    EXPECT_EQ(first_ram_vaddr(root), 0xc0000000u);
+  }
+  {
+    // VMCOREINFO's SYMBOL(_stext) (the fixture's c0100000) is taken without /proc/kallsyms.
+    Scratch root("proc-armhf-virt");
+    const LoadRun r = run(root);
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_FALSE(Has(r.err, "warning:")) << r.err;
+    EXPECT_TRUE(Has(r.err, "PAGE_OFFSET 0xc0000000 from SYMBOL(_stext)=c0100000")) << r.err;
+  }
+}
+
 TEST(LoadTest, Elf32OnRequest) {
   Scratch root("proc-armhf-virt");
   const testing::Blobs blobs = testing::BlobsFor("arm", root);

@@ -279,6 +279,42 @@ TEST(SysfsTest, MalformedFilesAreNamed) {
   EXPECT_EQ(*ReadKexecCrashSize(root.root()), 0u);
 }
 
+// /proc/kallsyms as Debian's armmp kernel shows it to root (the lines around _stext; module
+// symbols carry "\t[module]"); with kernel.kptr_restrict hiding them every address is 0.
+TEST(SysfsTest, KallsymsAddress) {
+  const std::string text =
+      "c0300000 T _text\n"
+      "c0300000 T _stext_early\n"
+      "c0300000 T _stext\n"
+      "c0300040 t __do_fixup_smp_on_up\n"
+      "bf000000 t virtio_mmio_probe\t[virtio_mmio]\n"
+      "bf001000 T _stext_mod\t[fake]\n";
+  EXPECT_EQ(KallsymsAddress(text, "_stext"), 0xc0300000u);  // not the longer name before it
+  EXPECT_EQ(KallsymsAddress(text, "_text"), 0xc0300000u);
+  EXPECT_EQ(KallsymsAddress(text, "virtio_mmio_probe"), 0xbf000000u);  // a module's
+  EXPECT_EQ(KallsymsAddress(text, "_etext"), std::nullopt);
+  EXPECT_EQ(KallsymsAddress(text, "_stex"), std::nullopt);
+  EXPECT_EQ(KallsymsAddress("00000000 T _stext\n", "_stext"), std::nullopt);  // hidden
+  EXPECT_EQ(KallsymsAddress("c03zz000 T _stext\n", "_stext"), std::nullopt);  // malformed
+  EXPECT_EQ(KallsymsAddress("c0300000 _stext\n", "_stext"), std::nullopt);
+  EXPECT_EQ(KallsymsAddress("", "_stext"), std::nullopt);
+  EXPECT_EQ(KallsymsAddress("80008000 T _stext", "_stext"), 0x80008000u);  // no final newline
+
+  ScratchRoot root;
+  auto missing = ReadKallsymsAddress(root.root(), "_stext");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error(), root.root() + "/proc/kallsyms does not exist: the kernel was built without CONFIG_KALLSYMS");
+  root.Write("/proc/kallsyms", "00000000 T _text\n00000000 T _stext\n");
+  auto hidden = ReadKallsymsAddress(root.root(), "_stext");
+  ASSERT_FALSE(hidden.ok());
+  EXPECT_EQ(hidden.error(), root.root() + "/proc/kallsyms: no address for _stext (no such symbol, or "
+                                          "kernel.kptr_restrict hides the addresses)");
+  root.Write("/proc/kallsyms", text);
+  auto found = ReadKallsymsAddress(root.root(), "_stext");
+  ASSERT_TRUE(found.ok()) << found.error();
+  EXPECT_EQ(*found, 0xc0300000u);
+}
+
 TEST(SysfsTest, ReadTextFileErrorsNameThePath) {
   auto missing = ReadTextFile("/nonexistent/salvage/proc/iomem");
   ASSERT_FALSE(missing.ok());
