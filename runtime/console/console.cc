@@ -29,8 +29,7 @@ void Put(char c) {
 }  // namespace
 
 Status Select(uart::Driver driver, const uart::Config& cfg) {
-  if (static_cast<size_t>(driver) >= std::variant_size_v<AnyUart>) driver = uart::kNoDriver;
-  drivers::WithDriverType<AnyUart>(driver, [&]<class T>(std::type_identity<T>) {
+  const bool known = drivers::WithDriverType<AnyUart>(driver, [&]<class T>(std::type_identity<T>) {
     if constexpr (std::is_constructible_v<T, Mmio, Mmio, const uart::Config&>) {
       g_uart.emplace<T>(Mmio(cfg.base), Mmio(cfg.aux_base), cfg);  // its registers and a second block (AUX)
     } else if constexpr (std::is_constructible_v<T, Mmio, const uart::Config&>) {
@@ -39,6 +38,7 @@ Status Select(uart::Driver driver, const uart::Config& cfg) {
       g_uart.emplace<T>();  // the null UART
     }
   });
+  if (!known) g_uart.emplace<uart::Null>();
   return std::visit([](auto& u) { return u.Init(); }, g_uart);
 }
 

@@ -85,13 +85,7 @@ std::vector<Mount> ParseMountinfo(std::string_view text) {
     if (end == std::string_view::npos) end = text.size();
     const std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
-    std::vector<std::string_view> f;
-    for (size_t i = 0; i < line.size();) {
-      while (i < line.size() && line[i] == ' ') ++i;
-      const size_t s = i;
-      while (i < line.size() && line[i] != ' ') ++i;
-      if (i > s) f.push_back(line.substr(s, i - s));
-    }
+    const std::vector<std::string_view> f = SplitWords(line);
     // ID PARENT MAJ:MIN ROOT MOUNT_POINT ...
     if (f.size() >= 5) out.push_back({std::string(f[2]), std::string(f[4])});
   }

@@ -197,13 +197,7 @@ std::optional<MountInfo> FindMount(std::string_view text, uint32_t major, uint32
     if (end == std::string_view::npos) end = text.size();
     const std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
-    std::vector<std::string_view> f;
-    for (size_t i = 0; i < line.size();) {
-      while (i < line.size() && line[i] == ' ') ++i;
-      const size_t s = i;
-      while (i < line.size() && line[i] != ' ') ++i;
-      if (i > s) f.push_back(line.substr(s, i - s));
-    }
+    const std::vector<std::string_view> f = SplitWords(line);
     // ID PARENT MAJ:MIN ROOT MOUNT_POINT OPTIONS [OPTIONAL...] - TYPE SOURCE SUPER_OPTIONS
     if (f.size() < 10 || f[2] != want) continue;
     size_t dash = 6;
